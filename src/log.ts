@@ -1,0 +1,55 @@
+// Logging for the hooks. Everything goes to stderr: a phase's stdout is shell
+// code that the hook evaluates, so nothing else may ever be written there.
+// Lines follow Buildkite's log conventions: `~~~` opens a collapsed group,
+// `+++` an expanded one for what the operator must see.
+import { writeSync } from "node:fs";
+import { createColors } from "picocolors";
+
+export interface Logger {
+  /** A collapsed group header (`~~~`). */
+  group(title: string): void;
+  info(message: string): void;
+  /** Only in verbose mode. Never pass a secret value here. */
+  debug(message: string): void;
+  /** An expanded `+++ :warning:` group: the operator should see it. */
+  warn(message: string): void;
+  /** One clear line saying what failed and what to do. */
+  error(message: string): void;
+  readonly verbose: boolean;
+}
+
+export interface LoggerOptions {
+  verbose: boolean;
+  color: boolean;
+  write: (text: string) => void;
+}
+
+/** Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org). */
+export function colorWanted(env: NodeJS.ProcessEnv, isTTY: boolean): boolean {
+  return isTTY && !env.NO_COLOR;
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  const c = createColors(options.color);
+  const line = (text: string) => options.write(text + "\n");
+  return {
+    verbose: options.verbose,
+    group: (title) => line(`~~~ ${c.bold(title)}`),
+    info: (message) => line(message),
+    debug: (message) => {
+      if (options.verbose) line(c.dim(`[bk-ssm-secrets] ${message}`));
+    },
+    warn: (message) => line(`+++ :warning: ${c.yellow(message)}`),
+    error: (message) => line(`+++ :no_entry: ${c.red(`bk-ssm-secrets: ${message}`)}`),
+  };
+}
+
+/** The logger every command uses: stderr, verbose when the configuration says so. */
+export function stderrLogger(verbose: boolean, env: NodeJS.ProcessEnv = process.env): Logger {
+  return createLogger({
+    verbose,
+    color: colorWanted(env, Boolean(process.stderr.isTTY)),
+    // Synchronous, so no log line is lost when a phase exits right after it.
+    write: (text) => writeSync(2, text),
+  });
+}

@@ -1,0 +1,77 @@
+// bk-ssm-secrets: one binary, one subcommand per hook phase. A phase prints
+// shell code on stdout for its hook to eval, and logs on stderr. Each
+// subcommand's module is imported only when it runs, so the AWS SDK is loaded
+// by the phases that talk to AWS and by no others.
+import { writeSync } from "node:fs";
+import { cac } from "cac";
+import type { PhaseContext } from "./context.ts";
+import { COMMIT, TARGET, VERSION } from "./version.ts";
+
+interface Phase {
+  run(context: PhaseContext): Promise<string>;
+}
+
+/**
+ * Write the eval payload and exit. Bun.write resolves only once every byte is
+ * in the pipe; exiting after process.stdout.write can cut a large payload
+ * short, which the hook would then fail to eval.
+ */
+async function emit(payload: string): Promise<never> {
+  await Bun.write(Bun.stdout, payload);
+  process.exit(0);
+}
+
+/** Errors the operator can act on from their message alone; anything else is a bug, and its stack helps. */
+const EXPECTED_ERRORS = ["JobError", "ConfigError", "StoreError", "CACError"];
+
+function fail(error: unknown, code: number): never {
+  const message = error instanceof Error ? error.message : String(error);
+  writeSync(2, `+++ :no_entry: bk-ssm-secrets: ${message}\n`);
+  if (error instanceof Error && !EXPECTED_ERRORS.includes(error.name) && error.stack) writeSync(2, `${error.stack}\n`);
+  process.exit(code);
+}
+
+async function runPhase(load: () => Promise<Phase>): Promise<void> {
+  try {
+    const { phaseContext } = await import("./context.ts");
+    const context = phaseContext();
+    await emit(await (await load()).run(context));
+  } catch (error) {
+    fail(error, 1);
+  }
+}
+
+const cli = cac("bk-ssm-secrets");
+
+cli
+  .command("environment", "Load the job's secrets from SSM (environment hook); prints shell code to eval")
+  .action(() => runPhase(() => import("./phases/environment.ts")));
+
+cli
+  .command("slug <repository-url>", "Print the repository slug of a URL: where its secrets live in the tree")
+  .example("bk-ssm-secrets slug git@github.com:acme/app.git   # github.com_acme_app.git")
+  .action(async (url: string) => {
+    const { repositorySlug } = await import("./slug.ts");
+    const slug = repositorySlug(url);
+    if (!slug) fail(`cannot compute a slug: ${JSON.stringify(url)} is not a repository URL git understands`, 2);
+    await emit(`${slug}\n`);
+  });
+
+cli.command("version", "Print the version, commit and build target").action(() => emit(`bk-ssm-secrets ${VERSION}\ncommit: ${COMMIT}\ntarget: ${TARGET}\n`));
+
+cli.addEventListener("command:*", () => fail(`unknown command ${JSON.stringify(cli.args[0])}: run bk-ssm-secrets --help`, 2));
+
+cli.help();
+// Not cac's version(): its line adds the platform and runtime; scripts want the bare version.
+cli.option("-v, --version", "Print the version");
+
+try {
+  cli.parse();
+  if (!cli.matchedCommand && !cli.options.help) {
+    if (cli.options.version) await emit(`${VERSION}\n`);
+    else if (cli.args.length === 0) cli.outputHelp();
+  }
+} catch (error) {
+  // cac reports bad usage (missing argument, unknown option) by throwing.
+  fail(error, 2);
+}

@@ -1,0 +1,77 @@
+// What a job gets, decided from what was read: a pure function from the
+// parameters under each slug and the job's identity to a plan. No I/O here,
+// so every rule (precedence, names, access lists) is testable on its own.
+import { decideAccess, parseAccessList, type AccessDecision, type AccessLists, type JobIdentity } from "./acl.ts";
+import { checkEnvKey } from "./names.ts";
+import type { Slug } from "./slug.ts";
+import type { Parameter } from "./store.ts";
+
+export interface SlugRead {
+  slug: Slug;
+  /** `<BASE_PATH>/<slug>` */
+  path: string;
+  parameters: Parameter[];
+}
+
+export interface EnvAssignment {
+  name: string;
+  value: string;
+  /** The parameter it came from. */
+  path: string;
+  slug: Slug;
+  /** The slug whose value of the same name this one replaced. */
+  overrides?: Slug;
+}
+
+export interface SlugAccess {
+  slug: Slug;
+  path: string;
+  decision: AccessDecision;
+}
+
+export interface JobPlan {
+  /** One entry per variable, in the order first set. */
+  env: EnvAssignment[];
+  access: SlugAccess[];
+  /** Set when an access list refuses the job: nothing may be exported then. */
+  denial?: string;
+  /** Operator-facing warnings; they name paths, never values. */
+  warnings: string[];
+  /** Parameters read but not used, for verbose logs. */
+  ignored: string[];
+}
+
+export function planJob(reads: SlugRead[], job: JobIdentity): JobPlan {
+  const env = new Map<string, EnvAssignment>();
+  const plan: JobPlan = { env: [], access: [], warnings: [], ignored: [] };
+
+  for (const read of reads) {
+    const lists: AccessLists = {};
+    for (const parameter of read.parameters) {
+      const relative = parameter.name.slice(read.path.length + 1);
+      if (relative === "allowed_pipelines") lists.allowedPipelines = parseAccessList(parameter.value, parameter.type);
+      else if (relative === "allowed_teams") lists.allowedTeams = parseAccessList(parameter.value, parameter.type);
+      else if (relative.startsWith("env/")) {
+        const key = relative.slice("env/".length);
+        if (key.includes("/")) {
+          plan.warnings.push(`skipping ${parameter.name}: variables live directly under ${read.path}/env/, not deeper`);
+          continue;
+        }
+        const check = checkEnvKey(key);
+        if (!check.ok) {
+          plan.warnings.push(`skipping ${parameter.name}: ${check.reason}`);
+          continue;
+        }
+        const previous = env.get(check.name);
+        env.set(check.name, { name: check.name, value: parameter.value, path: parameter.name, slug: read.slug, overrides: previous?.slug });
+      } else plan.ignored.push(parameter.name);
+    }
+    const decision = decideAccess(lists, job);
+    plan.access.push({ slug: read.slug, path: read.path, decision });
+    if (!decision.allowed && !plan.denial) {
+      plan.denial = `access to the secrets of slug ${read.slug.name} (${read.path}) denied: ${decision.reason}`;
+    }
+  }
+  plan.env = [...env.values()];
+  return plan;
+}

@@ -1,0 +1,71 @@
+// Slugs: the second level of the SSM tree. A job reads the default slug
+// (`global`), the slug of its repository and the slug of its pipeline, in that
+// order, later ones overriding earlier ones.
+
+export type SlugKind = "default" | "repository" | "pipeline";
+
+export interface Slug {
+  kind: SlugKind;
+  name: string;
+}
+
+// scp-like syntax (`[user@]host:path`), which git treats as ssh when there is
+// no `://` and the colon comes before any slash.
+const SCP_LIKE = /^(?:[^@/]+@)?([^:/]+):(.*)$/;
+const WITH_SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/(?:[^@/]*@)?([^/:]*)(?::(\d*))?(\/.*)?$/;
+
+/**
+ * The repository slug, compatible with the original hook: host, `-port` when a
+ * port is given, `_`, then the path with every `/` and `~` turned into `_`.
+ * The scheme and user are dropped. Returns undefined for a URL it cannot read.
+ */
+export function repositorySlug(repo: string): string | undefined {
+  const url = repo.trim();
+  if (url === "" || /\s/.test(url)) return undefined;
+  let host: string | undefined;
+  let port: string | undefined;
+  let path: string | undefined;
+  const withScheme = WITH_SCHEME.exec(url);
+  if (withScheme) {
+    [, host, port, path] = withScheme;
+  } else if (!url.includes("://")) {
+    [, host, path] = SCP_LIKE.exec(url) ?? [];
+  }
+  if (!host) return undefined;
+  // Trailing slashes do not name another repository: `org/repo/` is `org/repo`.
+  const trimmedPath = (path ?? "").replace(/^\/+/, "").replace(/\/+$/, "");
+  if (trimmedPath === "") return undefined;
+  return `${host}${port ? `-${port}` : ""}_${trimmedPath.replace(/[/~]/g, "_")}`;
+}
+
+/** True when git would reach this repository over SSH (and so needs a deploy key). */
+export function isSshRepository(repo: string): boolean {
+  const url = repo.trim();
+  if (/^(ssh|git\+ssh|ssh\+git):\/\//i.test(url)) return true;
+  return !url.includes("://") && SCP_LIKE.test(url);
+}
+
+export interface JobSlugInput {
+  defaultKey: string;
+  repository?: string;
+  pipeline?: string;
+}
+
+/** The slugs a job reads, in precedence order (later overrides earlier), each once. */
+export function jobSlugs(input: JobSlugInput): Slug[] {
+  const candidates: Array<Slug | undefined> = [
+    { kind: "default", name: input.defaultKey },
+    input.repository ? slugOrUndefined("repository", repositorySlug(input.repository)) : undefined,
+    input.pipeline ? { kind: "pipeline", name: input.pipeline } : undefined,
+  ];
+  const seen = new Set<string>();
+  return candidates.filter((slug): slug is Slug => {
+    if (!slug || seen.has(slug.name)) return false;
+    seen.add(slug.name);
+    return true;
+  });
+}
+
+function slugOrUndefined(kind: SlugKind, name: string | undefined): Slug | undefined {
+  return name ? { kind, name } : undefined;
+}

@@ -1,0 +1,79 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { ConfigError, parseDefaultsFile, resolveConfig } from "../src/config.ts";
+
+test("defaults of the original hook", () => {
+  const config = resolveConfig({});
+  assert.is(config.basePath, "/vendors/buildkite");
+  assert.is(config.defaultKey, "global");
+  assert.is(config.verbose, false);
+  assert.equal(config.globalSshKeys, []);
+  assert.is(config.runSshAgentDuringCommand, false);
+  assert.is(config.timeoutMs, 30_000);
+  assert.is(config.sources.basePath, "default");
+});
+
+test("the job environment overrides the defaults file, which overrides the default", () => {
+  const file = { AWS_PARAMSTORE_SECRETS_SECRETS_PATH: "/from/file", AWS_PARAMSTORE_SECRETS_DEFAULT_KEY: "shared" };
+  const config = resolveConfig({ AWS_PARAMSTORE_SECRETS_SECRETS_PATH: "/from/env/" }, file);
+  assert.is(config.basePath, "/from/env");
+  assert.is(config.sources.basePath, "environment");
+  assert.is(config.defaultKey, "shared");
+  assert.is(config.sources.defaultKey, "defaults file");
+  assert.is(config.sources.verbose, "default");
+});
+
+test("an empty variable does not override the file", () => {
+  const config = resolveConfig({ AWS_PARAMSTORE_SECRETS_SECRETS_PATH: "" }, { AWS_PARAMSTORE_SECRETS_SECRETS_PATH: "/x" });
+  assert.is(config.basePath, "/x");
+});
+
+test("base path normalisation and validation", () => {
+  assert.is(resolveConfig({ AWS_PARAMSTORE_SECRETS_SECRETS_PATH: "/vendors/buildkite///" }).basePath, "/vendors/buildkite");
+  assert.is(resolveConfig({ AWS_PARAMSTORE_SECRETS_SECRETS_PATH: "/" }).basePath, "");
+  for (const bad of ["vendors/buildkite", "/vendors//buildkite", "/with space", "/aws/x", "/ssm", "/a$b"]) {
+    assert.throws(() => resolveConfig({ AWS_PARAMSTORE_SECRETS_SECRETS_PATH: bad }), (e: Error) => e instanceof ConfigError && e.message.includes("AWS_PARAMSTORE_SECRETS_SECRETS_PATH"), bad);
+  }
+});
+
+test("global ssh list, verbose, run-during-command, timeout", () => {
+  const config = resolveConfig({
+    AWS_PARAMSTORE_SECRETS_GLOBAL_SSH: "/keys/a::/keys/b:",
+    AWS_PARAMSTORE_SECRETS_VERBOSE: "1",
+    AWS_SSM_SECRETS_PLUGIN_RUN_SSH_AGENT_DURING_COMMAND: "1",
+    AWS_PARAMSTORE_SECRETS_TIMEOUT: "2.5",
+  });
+  assert.equal(config.globalSshKeys, ["/keys/a", "/keys/b"]);
+  assert.is(config.verbose, true);
+  assert.is(config.runSshAgentDuringCommand, true);
+  assert.is(config.timeoutMs, 2500);
+  assert.throws(() => resolveConfig({ AWS_PARAMSTORE_SECRETS_GLOBAL_SSH: "relative/key" }), /GLOBAL_SSH/);
+  assert.throws(() => resolveConfig({ AWS_PARAMSTORE_SECRETS_TIMEOUT: "soon" }), /TIMEOUT/);
+  assert.throws(() => resolveConfig({ AWS_PARAMSTORE_SECRETS_DEFAULT_KEY: "a/b" }), /DEFAULT_KEY/);
+});
+
+test("defaults file: export lines, quotes, comments; never executed", () => {
+  const parsed = parseDefaultsFile(
+    [
+      "# written by bk-ssm-secrets install",
+      'export AWS_PARAMSTORE_SECRETS_SECRETS_PATH="/vendors/buildkite"',
+      "AWS_PARAMSTORE_SECRETS_DEFAULT_KEY='global'",
+      'export AWS_PARAMSTORE_SECRETS_GLOBAL_SSH="/a:/b"',
+      'OTHER="say \\"hi\\" \\$HOME"',
+      "export AWS_PARAMSTORE_SECRETS_VERBOSE=$(touch /tmp/never)",
+      "not an assignment",
+      "",
+    ].join("\n"),
+  );
+  assert.equal(parsed, {
+    AWS_PARAMSTORE_SECRETS_SECRETS_PATH: "/vendors/buildkite",
+    AWS_PARAMSTORE_SECRETS_DEFAULT_KEY: "global",
+    AWS_PARAMSTORE_SECRETS_GLOBAL_SSH: "/a:/b",
+    OTHER: 'say "hi" $HOME',
+    AWS_PARAMSTORE_SECRETS_VERBOSE: "$(touch /tmp/never)",
+  });
+  // The odd verbose value is read as text and simply is not "1".
+  assert.is(resolveConfig({}, parsed).verbose, false);
+});
+
+test.run();

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests run for real (shellcheck, git, the
+# OpenSSH programs, qemu for the arm64 binary), only those missing. Shared by
+# `make test`, `make demo` and CI so a fresh machine needs nothing by hand.
+set -euo pipefail
+
+declare -A wanted=(
+  [shellcheck]=shellcheck
+  [git]=git
+  [ssh-agent]=openssh-client
+  [sshd]=openssh-server
+  [qemu-aarch64]=qemu-user
+  [/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1]=libc6-arm64-cross
+)
+
+missing=()
+for program in "${!wanted[@]}"; do
+  if [[ "$program" == /* ]]; then [[ -e "$program" ]] && continue
+  else PATH="$PATH:/usr/sbin" command -v "$program" >/dev/null && continue
+  fi
+  missing+=("${wanted[$program]}")
+done
+
+if ((${#missing[@]})); then
+  echo "Installing Debian packages: ${missing[*]}" >&2
+  sudo_cmd=()
+  [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
