@@ -41,6 +41,19 @@ export interface JobPlan {
   ignored: string[];
 }
 
+/** What a parameter is, from its path below the slug. */
+type Entry =
+  | { kind: "variable"; key: string }
+  | { kind: "access-list"; list: keyof AccessLists }
+  | { kind: "unknown" };
+
+function classify(relative: string): Entry {
+  if (relative.startsWith("env/")) return { kind: "variable", key: relative.slice("env/".length) };
+  if (relative === "allowed_pipelines") return { kind: "access-list", list: "allowedPipelines" };
+  if (relative === "allowed_teams") return { kind: "access-list", list: "allowedTeams" };
+  return { kind: "unknown" };
+}
+
 export function planJob(reads: SlugRead[], job: JobIdentity): JobPlan {
   const env = new Map<string, EnvAssignment>();
   const plan: JobPlan = { env: [], access: [], warnings: [], ignored: [] };
@@ -48,23 +61,28 @@ export function planJob(reads: SlugRead[], job: JobIdentity): JobPlan {
   for (const read of reads) {
     const lists: AccessLists = {};
     for (const parameter of read.parameters) {
-      const relative = parameter.name.slice(read.path.length + 1);
-      if (relative === "allowed_pipelines") lists.allowedPipelines = parseAccessList(parameter.value, parameter.type);
-      else if (relative === "allowed_teams") lists.allowedTeams = parseAccessList(parameter.value, parameter.type);
-      else if (relative.startsWith("env/")) {
-        const key = relative.slice("env/".length);
-        if (key.includes("/")) {
-          plan.warnings.push(`skipping ${parameter.name}: variables live directly under ${read.path}/env/, not deeper`);
-          continue;
+      const entry = classify(parameter.name.slice(read.path.length + 1));
+      switch (entry.kind) {
+        case "access-list":
+          lists[entry.list] = parseAccessList(parameter.value, parameter.type);
+          break;
+        case "variable": {
+          if (entry.key.includes("/")) {
+            plan.warnings.push(`skipping ${parameter.name}: variables live directly under ${read.path}/env/, not deeper`);
+            break;
+          }
+          const check = checkEnvKey(entry.key);
+          if (!check.ok) {
+            plan.warnings.push(`skipping ${parameter.name}: ${check.reason}`);
+            break;
+          }
+          const previous = env.get(check.name);
+          env.set(check.name, { name: check.name, value: parameter.value, path: parameter.name, slug: read.slug, overrides: previous?.slug });
+          break;
         }
-        const check = checkEnvKey(key);
-        if (!check.ok) {
-          plan.warnings.push(`skipping ${parameter.name}: ${check.reason}`);
-          continue;
-        }
-        const previous = env.get(check.name);
-        env.set(check.name, { name: check.name, value: parameter.value, path: parameter.name, slug: read.slug, overrides: previous?.slug });
-      } else plan.ignored.push(parameter.name);
+        case "unknown":
+          plan.ignored.push(parameter.name);
+      }
     }
     const decision = decideAccess(lists, job);
     plan.access.push({ slug: read.slug, path: read.path, decision });
