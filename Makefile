@@ -6,7 +6,7 @@ BIN := dist/bk-ssm-secrets-linux-$(ARCH)
 SOURCES := $(shell find src -name '*.ts') build.ts package.json
 SHELL_SCRIPTS := $(shell find hooks -type f) .ci/run test/support/install-deps.sh
 
-.PHONY: all build test lint demo deps system-deps clean
+.PHONY: all build test lint demo bench deps system-deps clean
 
 all: build
 
@@ -34,6 +34,12 @@ test: build lint
 
 demo: build
 	$(BUN) test/support/demo.ts $(BIN)
+
+# Not part of `make test` (test/bench.test.ts runs a short smoke of it).
+# Installs Debian's AWS CLI for the side-by-side comparison when missing.
+bench: build
+	@command -v /usr/bin/aws >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends awscli >/dev/null; }
+	$(BUN) test/bench/bench.ts
 
 clean:
 	rm -rf dist

@@ -27,9 +27,8 @@ function gitCommit(): string {
   return result.success ? result.stdout.toString().trim() : "unknown";
 }
 
-export async function build(target: TargetName, version = pkg.version, commit = gitCommit()): Promise<string> {
-  const outfile = binaryPath(target);
-  const define = { BUILD_VERSION: version, BUILD_COMMIT: commit, BUILD_TARGET: target };
+/** Compile one entry point with the project's flags; the benchmark's reference programs use this too. */
+export async function compile(entry: string, outfile: string, target: TargetName, define: Record<string, string> = {}): Promise<string> {
   const args = [
     process.execPath, "build", "--compile", `--target=${TARGETS[target]}`,
     "--minify", "--bytecode", "--format=esm",
@@ -37,11 +36,16 @@ export async function build(target: TargetName, version = pkg.version, commit = 
     // bunfig.toml is read from the working directory.
     "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
     ...Object.entries(define).map(([name, value]) => `--define=${name}=${JSON.stringify(value)}`),
-    join(import.meta.dir, "src/main.ts"), "--outfile", outfile,
+    entry, "--outfile", outfile,
   ];
   const proc = Bun.spawn(args, { stdout: "inherit", stderr: "inherit" });
-  if ((await proc.exited) !== 0) throw new Error(`bun build failed for ${target}`);
+  if ((await proc.exited) !== 0) throw new Error(`bun build failed for ${entry} (${target})`);
   return outfile;
+}
+
+export function build(target: TargetName, version = pkg.version, commit = gitCommit()): Promise<string> {
+  const define = { BUILD_VERSION: version, BUILD_COMMIT: commit, BUILD_TARGET: target };
+  return compile(join(import.meta.dir, "src/main.ts"), binaryPath(target), target, define);
 }
 
 if (import.meta.main) {

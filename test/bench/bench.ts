@@ -1,0 +1,218 @@
+// `make bench`: how long each phase takes and how the fleet fares, measured
+// on the compiled binaries against the SSM test endpoint on 127.0.0.1, side by
+// side with the AWS CLI and the old hook's access pattern. Writes
+// BENCHMARKS.md. `--smoke` runs every section briefly (for `make test`) and
+// writes nothing unless --out is given.
+import { cpus, totalmem } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { binaryPath, compile, DIST } from "../../build.ts";
+import { sdkEnv, startSsmServer, type SeedParam, type SsmServer } from "../support/ssm-server.ts";
+
+const args = process.argv.slice(2);
+const smoke = args.includes("--smoke");
+const outIndex = args.indexOf("--out");
+const outFile = outIndex >= 0 ? args[outIndex + 1] : smoke ? undefined : join(import.meta.dir, "../../BENCHMARKS.md");
+
+const RUNS = smoke ? 3 : 25;
+const LATENCY_RUNS = smoke ? 2 : 10;
+const COMPARE_RUNS = smoke ? 2 : 10;
+const FLEET_SIZES = smoke ? [10] : [50, 200];
+const FLEET_RPS = 40;
+const FLEET_DEADLINE_MS = 120_000;
+
+const ARCH = process.arch === "arm64" ? "linux-arm64" : "linux-x64";
+const BIN = binaryPath(ARCH);
+const BASE = "/bench";
+const REPO = "git@github.com:acme/widgets.git";
+const REPO_SLUG = "github.com_acme_widgets.git";
+const PIPELINE = "widgets";
+const SLUGS = ["global", REPO_SLUG, PIPELINE];
+
+// ---------------------------------------------------------------------------
+// Fixture: 3 slugs x N parameters plus an access list, under /bench/n<N>.
+
+function tree(perSlug: number): SeedParam[] {
+  const base = `${BASE}/n${perSlug}`;
+  const params: SeedParam[] = SLUGS.flatMap((slug) =>
+    Array.from({ length: perSlug }, (_, i) => ({ name: `${base}/${slug}/env/${slug.slice(0, 6).toUpperCase().replace(/\W/g, "_")}_VAR_${i}`, value: `secret-${slug}-${i}-${"x".repeat(32)}`, type: "SecureString" as const })),
+  );
+  params.push({ name: `${base}/${PIPELINE}/allowed_pipelines`, value: `${PIPELINE}\nother`, type: "String" });
+  return params;
+}
+
+function jobEnv(server: SsmServer, perSlug = 10): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    HOME: process.env.HOME ?? "/root",
+    ...sdkEnv(server),
+    AWS_SSM_SECRETS_PLUGIN_ENABLED: "1",
+    AWS_PARAMSTORE_SECRETS_SECRETS_PATH: `${BASE}/n${perSlug}`,
+    BK_SSM_SECRETS_DEFAULTS_FILE: "/nonexistent",
+    BUILDKITE_REPO: REPO,
+    BUILDKITE_PIPELINE_SLUG: PIPELINE,
+    BUILDKITE_SOURCE: "ui",
+    BENCH_SLUGS: SLUGS.join(","),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Measuring.
+
+interface Stats { median: number; min: number; max: number; p99?: number }
+
+function stats(values: number[]): Stats {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  const median = sorted.length % 2 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
+  return { median, min: sorted[0]!, max: sorted[sorted.length - 1]!, p99: at(0.99) };
+}
+
+async function runOnce(command: string[], env: Record<string, string>, stdin?: string): Promise<{ ms: number; ok: boolean }> {
+  const started = performance.now();
+  const proc = Bun.spawn(command, { env, stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin), stdout: "ignore", stderr: "ignore" });
+  const code = await proc.exited;
+  return { ms: performance.now() - started, ok: code === 0 };
+}
+
+/** Wall time over `runs` runs after warm-up, and peak RSS over as many runs through GNU time. */
+async function measure(command: string[], env: Record<string, string>, runs: number, stdin?: string) {
+  for (let i = 0; i < 3; i++) await runOnce(command, env, stdin);
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const run = await runOnce(command, env, stdin);
+    if (!run.ok) throw new Error(`${command.join(" ")} failed during the benchmark`);
+    times.push(run.ms);
+  }
+  const rss: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const proc = Bun.spawn(["/usr/bin/time", "-f", "%M", ...command], { env, stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin), stdout: "ignore", stderr: "pipe" });
+    const text = await new Response(proc.stderr).text();
+    await proc.exited;
+    rss.push(Number(text.trim().split("\n").pop()) / 1024);
+  }
+  return { time: stats(times), rss: stats(rss) };
+}
+
+const fmt = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`);
+const mib = (value: number) => `${value.toFixed(1)} MiB`;
+
+async function calls(server: SsmServer, run: () => Promise<unknown>): Promise<number> {
+  server.resetCalls();
+  await run();
+  return server.callCount();
+}
+
+// ---------------------------------------------------------------------------
+
+const report: string[] = [];
+const say = (line = "") => {
+  report.push(line);
+  console.log(line);
+};
+
+mkdirSync(join(DIST, "bench"), { recursive: true });
+const floor = await compile(join(import.meta.dir, "hello.ts"), join(DIST, "bench/hello"), ARCH);
+const oldPattern = await compile(join(import.meta.dir, "old-pattern.ts"), join(DIST, "bench/old-pattern"), ARCH);
+
+const server = await startSsmServer({ params: [...tree(10), ...tree(100)] });
+const env = jobEnv(server);
+
+const cpu = cpus()[0]?.model ?? "unknown CPU";
+say("# Benchmarks");
+say();
+say(`Generated by \`make bench\` (\`bun test/bench/bench.ts\`) on ${new Date().toISOString().slice(0, 10)}: ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${process.platform}-${process.arch}, Bun ${Bun.version}. The SSM endpoint is the project's test server on 127.0.0.1 (SigV4 checked); times are wall-clock for a cold process, as a hook pays them. Fixture: 3 slugs (global, repository, pipeline) × 10 SecureString parameters plus an access list.`);
+say();
+
+// 1. Per phase, cold process.
+say(`## 1. Per phase, cold process (${RUNS} runs each, after 3 warm-up runs)`);
+say();
+say("| command | median | min – max | peak RSS median | RSS max |");
+say("| --- | --- | --- | --- | --- |");
+const phases: Array<{ label: string; command: string[]; stdin?: string }> = [
+  { label: "bare Bun executable (floor)", command: [floor] },
+  { label: "`--version`", command: [BIN, "--version"] },
+  { label: "`environment`", command: [BIN, "environment"] },
+];
+const phaseResults = new Map<string, Awaited<ReturnType<typeof measure>>>();
+for (const phase of phases) {
+  const result = await measure(phase.command, env, RUNS, phase.stdin);
+  phaseResults.set(phase.label, result);
+  say(`| ${phase.label} | ${fmt(result.time.median)} | ${fmt(result.time.min)} – ${fmt(result.time.max)} | ${mib(result.rss.median)} | ${mib(result.rss.max)} |`);
+}
+say();
+
+// 2. Latency.
+say(`## 2. \`environment\` under injected latency (${LATENCY_RUNS} runs each)`);
+say();
+say("| latency per request | parameters per slug | median | min – max | SSM calls per job |");
+say("| --- | --- | --- | --- | --- |");
+for (const perSlug of [10, 100]) {
+  for (const latencyMs of [0, 20, 50]) {
+    server.configure({ latencyMs });
+    const jobEnvN = jobEnv(server, perSlug);
+    const result = await measure([BIN, "environment"], jobEnvN, LATENCY_RUNS);
+    const perJob = await calls(server, () => runOnce([BIN, "environment"], jobEnvN));
+    say(`| ${latencyMs} ms | ${perSlug} | ${fmt(result.time.median)} | ${fmt(result.time.min)} – ${fmt(result.time.max)} | ${perJob} |`);
+  }
+}
+server.configure({ latencyMs: 0 });
+say();
+
+// 3. Side by side.
+say(`## 3. Side by side, same fixture (${COMPARE_RUNS} runs each)`);
+say();
+const aws = Bun.which("aws", { PATH: "/usr/bin" });
+const awsScript = SLUGS.map((slug) => `aws ssm get-parameters-by-path --endpoint-url "$AWS_ENDPOINT_URL_SSM" --path ${BASE}/n10/${slug} --recursive --with-decryption --output json >/dev/null`).join(" && ");
+const contenders: Array<{ label: string; command: string[] }> = [
+  { label: "bk-ssm-secrets `environment`", command: [BIN, "environment"] },
+  { label: "old hook's pattern (DescribeParameters + GetParameter each, same SDK, compiled the same way)", command: [oldPattern] },
+];
+if (aws && !smoke) contenders.push({ label: "`aws ssm get-parameters-by-path`, one process per slug (Debian awscli)", command: ["bash", "-c", awsScript] });
+say("| reader | median | min – max | SSM calls per job | vs bk-ssm-secrets |");
+say("| --- | --- | --- | --- | --- |");
+let ours = 0;
+for (const contender of contenders) {
+  const result = await measure(contender.command, { ...env, PATH: `/usr/bin:${env.PATH}` }, COMPARE_RUNS);
+  const perJob = await calls(server, () => runOnce(contender.command, { ...env, PATH: `/usr/bin:${env.PATH}` }));
+  ours ||= result.time.median;
+  say(`| ${contender.label} | ${fmt(result.time.median)} | ${fmt(result.time.min)} – ${fmt(result.time.max)} | ${perJob} | ${(result.time.median / ours).toFixed(1)}× |`);
+}
+if (!aws && !smoke) say("\n(The AWS CLI was not installed: `make bench` installs Debian's awscli.)");
+say();
+
+// 4. Fleet.
+say(`## 4. Fleet: jobs started at once against a shared ${FLEET_RPS} requests/s token bucket`);
+say();
+say(`Throttled requests are answered with SSM's ThrottlingException. A job that has not finished after ${FLEET_DEADLINE_MS / 1000} s is counted as failed.`);
+say();
+say("| jobs | reader | succeeded | p50 time-to-environment | p99 | SSM requests (incl. throttled) |");
+say("| --- | --- | --- | --- | --- | --- |");
+for (const size of FLEET_SIZES) {
+  for (const [label, command] of [["bk-ssm-secrets", [BIN, "environment"]], ["old pattern", [oldPattern]]] as const) {
+    server.configure({ rateLimit: { requestsPerSecond: FLEET_RPS } });
+    await Bun.sleep(1100); // let the bucket refill between runs
+    server.resetCalls();
+    const runs = await Promise.all(
+      Array.from({ length: size }, async () => {
+        const started = performance.now();
+        const proc = Bun.spawn([...command], { env, stdout: "ignore", stderr: "ignore" });
+        const timer = setTimeout(() => proc.kill("SIGKILL"), FLEET_DEADLINE_MS);
+        const code = await proc.exited;
+        clearTimeout(timer);
+        return { ok: code === 0, ms: performance.now() - started };
+      }),
+    );
+    server.configure({ rateLimit: null });
+    const ok = runs.filter((run) => run.ok);
+    const times = stats(ok.length ? ok.map((run) => run.ms) : [Number.NaN]);
+    say(`| ${size} | ${label} | ${ok.length}/${size} (${((100 * ok.length) / size).toFixed(0)}%) | ${fmt(times.median)} | ${fmt(times.p99!)} | ${server.callCount()} |`);
+  }
+}
+say();
+say(`Reproduce: \`make build && make bench\`.`);
+
+await server.close();
+if (outFile) writeFileSync(outFile, report.join("\n") + "\n");
+const env20 = phaseResults.get("`environment`");
+if (!env20) throw new Error("the environment phase was not measured");
