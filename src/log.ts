@@ -2,8 +2,8 @@
 // code that the hook evaluates, so nothing else may ever be written there.
 // Lines follow Buildkite's log conventions: `~~~` opens a collapsed group,
 // `+++` an expanded one for what the operator must see.
-import { writeSync } from "node:fs";
 import { createColors } from "picocolors";
+import { writeAll } from "./output.ts";
 
 export interface Logger {
   /** A collapsed group header (`~~~`). */
@@ -50,6 +50,6 @@ export function stderrLogger(verbose: boolean, env: NodeJS.ProcessEnv = process.
     verbose,
     color: colorWanted(env, Boolean(process.stderr.isTTY)),
     // Synchronous, so no log line is lost when a phase exits right after it.
-    write: (text) => writeSync(2, text),
+    write: (text) => writeAll(2, text),
   });
 }

@@ -2,22 +2,18 @@
 // shell code on stdout for its hook to eval, and logs on stderr. Each
 // subcommand's module is imported only when it runs, so the AWS SDK is loaded
 // by the phases that talk to AWS and by no others.
-import { writeSync } from "node:fs";
 import { cac } from "cac";
 import type { PhaseContext } from "./context.ts";
+import { writeAll } from "./output.ts";
 import { COMMIT, TARGET, VERSION } from "./version.ts";
 
 interface Phase {
   run(context: PhaseContext): Promise<string>;
 }
 
-/**
- * Write the eval payload and exit. Bun.write resolves only once every byte is
- * in the pipe; exiting after process.stdout.write can cut a large payload
- * short, which the hook would then fail to eval.
- */
-async function emit(payload: string): Promise<never> {
-  await Bun.write(Bun.stdout, payload);
+/** Write the eval payload, all of it, and exit. */
+function emit(payload: string): never {
+  writeAll(1, payload);
   process.exit(0);
 }
 
@@ -26,8 +22,8 @@ const EXPECTED_ERRORS = ["JobError", "ConfigError", "StoreError", "CACError"];
 
 function fail(error: unknown, code: number): never {
   const message = error instanceof Error ? error.message : String(error);
-  writeSync(2, `+++ :no_entry: bk-ssm-secrets: ${message}\n`);
-  if (error instanceof Error && !EXPECTED_ERRORS.includes(error.name) && error.stack) writeSync(2, `${error.stack}\n`);
+  writeAll(2, `+++ :no_entry: bk-ssm-secrets: ${message}\n`);
+  if (error instanceof Error && !EXPECTED_ERRORS.includes(error.name) && error.stack) writeAll(2, `${error.stack}\n`);
   process.exit(code);
 }
 
@@ -35,7 +31,7 @@ async function runPhase(load: () => Promise<Phase>): Promise<void> {
   try {
     const { phaseContext } = await import("./context.ts");
     const context = phaseContext();
-    await emit(await (await load()).run(context));
+    emit(await (await load()).run(context));
   } catch (error) {
     fail(error, 1);
   }
@@ -54,7 +50,7 @@ cli
     const { repositorySlug } = await import("./slug.ts");
     const slug = repositorySlug(url);
     if (!slug) fail(`cannot compute a slug: ${JSON.stringify(url)} is not a repository URL git understands`, 2);
-    await emit(`${slug}\n`);
+    emit(`${slug}\n`);
   });
 
 cli.command("version", "Print the version, commit and build target").action(() => emit(`bk-ssm-secrets ${VERSION}\ncommit: ${COMMIT}\ntarget: ${TARGET}\n`));
@@ -68,7 +64,7 @@ cli.option("-v, --version", "Print the version");
 try {
   cli.parse();
   if (!cli.matchedCommand && !cli.options.help) {
-    if (cli.options.version) await emit(`${VERSION}\n`);
+    if (cli.options.version) emit(`${VERSION}\n`);
     else if (cli.args.length === 0) cli.outputHelp();
   }
 } catch (error) {

@@ -24,6 +24,7 @@ const PROTECTED_EXACT: Record<string, string> = {
   BASHOPTS: "it changes how every bash script runs",
   IFS: "it changes how every shell script splits words",
   PATH: "it decides which programs the job runs",
+  _: "bash overwrites it after every command",
 };
 
 const PROTECTED_PREFIXES: Array<[string, string]> = [

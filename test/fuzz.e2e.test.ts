@@ -1,58 +1,96 @@
-// Random values of any content round-trip byte for byte through the compiled
-// binary's shell payload and bash `eval` in the real hook.
+// Hostile and random input through the compiled binary, the real hook and
+// bash `eval`: values round-trip byte for byte, invalid names are skipped
+// with a warning, and nothing in a value or a name is ever executed.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { BASE, startJobFixture } from "./support/fixture.ts";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { BASE, startJobFixture, type Tree } from "./support/fixture.ts";
 import { envChanges, runHook } from "./support/job.ts";
+import { Random, SHELL_SPECIALS } from "./support/random.ts";
 
-const COUNT = 2000;
-const SHELL_SPECIALS = [..."$`'\"\\|&;<>(){}[]*?!~#%^=,:\n\r\t \u000b\u000c"];
+const random = new Random();
+const JOBS = 5;
+const VALUES_PER_JOB = 2000;
+const NAMES = 1000;
 
-// A seeded generator, so a failure can be replayed from the printed seed.
-const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
-let state = seed || 1;
-const random = () => ((state = (state * 48271) % 2147483647) / 2147483647);
-const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)]!;
-
-function randomChar(): string {
-  const roll = random();
-  if (roll < 0.35) return pick(SHELL_SPECIALS);
-  if (roll < 0.7) return String.fromCharCode(0x20 + Math.floor(random() * 95));
-  if (roll < 0.8) return String.fromCharCode(1 + Math.floor(random() * 31)); // control characters, never NUL
-  // Any Unicode scalar value outside the surrogates: two-, three- and four-byte UTF-8.
-  let code: number;
-  do code = 0x80 + Math.floor(random() * (0x10ffff - 0x80));
-  while (code >= 0xd800 && code <= 0xdfff);
-  return String.fromCodePoint(code);
-}
-
-function randomValue(): string {
-  const length = random() < 0.02 ? 500 + Math.floor(random() * 1000) : 1 + Math.floor(random() * 120);
-  let value = "";
-  while ([...value].length < length) value += randomChar();
-  return value;
-}
-
-test(`${COUNT} random values round-trip exactly (seed ${seed})`, async () => {
-  const values = new Map<string, string>();
-  for (let i = 0; i < COUNT; i++) values.set(`FUZZ_${i}`, randomValue());
-  // The largest value SSM holds: an advanced parameter of 8 KB.
-  values.set("ADVANCED_8K", Array.from({ length: 8192 }, (_, i) => SHELL_SPECIALS[i % SHELL_SPECIALS.length]).join(""));
-  const tree = Object.fromEntries(
-    [...values].map(([name, value]) => [`${BASE}/fuzz/env/${name}`, name === "ADVANCED_8K" ? { value, tier: "Advanced" as const } : value]),
-  );
-  const fixture = await startJobFixture(tree);
+/** Run one job whose pipeline slug holds `tree` (relative to the slug) and return what it exported. */
+async function exportedBy(tree: Tree, extra: Record<string, string> = {}) {
+  const fixture = await startJobFixture(Object.fromEntries(Object.entries(tree).map(([rel, value]) => [`${BASE}/fuzz/${rel}`, value])));
   try {
-    const before = fixture.jobEnv({ BUILDKITE_PIPELINE_SLUG: "fuzz", AWS_PARAMSTORE_SECRETS_VERBOSE: "0" });
+    const before = fixture.jobEnv({ BUILDKITE_PIPELINE_SLUG: "fuzz", AWS_PARAMSTORE_SECRETS_VERBOSE: "0", ...extra });
     const run = await runHook("environment", before);
-    assert.is(run.status, 0, run.stderr);
-    const changes = envChanges(before, run.env);
-    let mismatches = 0;
-    for (const [name, value] of values) if (changes[name] !== value) mismatches++;
-    assert.is(mismatches, 0, `${mismatches} values did not round-trip (seed ${seed})`);
-    assert.is(Object.keys(changes).length, values.size + 1); // + the canary
+    return { ...run, changes: envChanges(before, run.env) };
   } finally {
     await fixture.close();
+  }
+}
+
+test(`${JOBS * VALUES_PER_JOB} random values round-trip exactly (seed ${random.seed})`, async () => {
+  let mismatches = 0;
+  for (let job = 0; job < JOBS; job++) {
+    const values = new Map<string, string>();
+    for (let i = 0; i < VALUES_PER_JOB; i++) values.set(`FUZZ_${i}`, random.value());
+    const run = await exportedBy(Object.fromEntries([...values].map(([name, value]) => [`env/${name}`, value])));
+    assert.is(run.status, 0, run.stderr);
+    for (const [name, value] of values) if (run.changes[name] !== value) mismatches++;
+    assert.is(Object.keys(run.changes).length, values.size + 1); // + the canary
+  }
+  assert.is(mismatches, 0, `${mismatches} values did not round-trip (seed ${random.seed})`);
+});
+
+test("the largest value SSM holds, an 8 KB advanced parameter, round-trips", async () => {
+  const value = Array.from({ length: 8192 }, (_, i) => SHELL_SPECIALS[i % SHELL_SPECIALS.length]).join("");
+  const run = await exportedBy({ "env/ADVANCED_8K": { value, tier: "Advanced" } });
+  assert.is(run.changes.ADVANCED_8K, value);
+});
+
+// An independent statement of the naming rules the README documents.
+const PROTECTED = /^(_|SSH_AUTH_SOCK|SSH_AGENT_PID|GIT_CONFIG_PARAMETERS|BASH_ENV|ENV|PROMPT_COMMAND|SHELLOPTS|BASHOPTS|IFS|PATH|ORIG_SSH_.*|AWS_PARAMSTORE_SECRETS_.*|AWS_SSM_SECRETS_.*|BK_SSM_SECRETS_.*|BUILDKITE_AGENT_.*|LD_.*)$/;
+function expectedName(key: string): string | undefined {
+  const name = key.toUpperCase().replaceAll("-", "_");
+  return /^[A-Z_][A-Z0-9_]*$/.test(name) && !PROTECTED.test(name) ? name : undefined;
+}
+
+test(`${NAMES} random parameter names: valid ones exported, the rest skipped with a warning (seed ${random.seed})`, async () => {
+  const tree: Tree = {};
+  const expected = new Map<string, string>();
+  const skipped: string[] = [];
+  const seen = new Set<string>();
+  while (Object.keys(tree).length < NAMES) {
+    const key = random.name();
+    const mapped = key.toUpperCase().replaceAll("-", "_");
+    if (seen.has(mapped) || mapped === "CANARY_SECRET") continue; // two keys for one variable would override each other
+    seen.add(mapped);
+    const value = `value of ${key}`;
+    tree[`env/${key}`] = value;
+    const name = expectedName(key);
+    if (name) expected.set(name, value);
+    else skipped.push(key);
+  }
+  const run = await exportedBy(tree);
+  assert.is(run.status, 0, run.stderr);
+  const { CANARY_SECRET: _, ...exported } = run.changes;
+  assert.equal(exported, Object.fromEntries(expected));
+  for (const key of skipped) assert.ok(run.stderr.includes(`skipping ${BASE}/fuzz/env/${key}:`), `no warning for ${key}`);
+  assert.ok(skipped.length > 0 && expected.size > 0, "the sample holds both valid and invalid names");
+});
+
+test("values that try to run commands are only ever data", async () => {
+  const dir = mkdtempSync("/tmp/bk-sentinel-");
+  const sentinel = join(dir, "executed");
+  const attacks = [
+    `$(touch ${sentinel})`, `\`touch ${sentinel}\``, `'; touch ${sentinel}; '`, `"; touch ${sentinel}; "`,
+    `'$(touch ${sentinel})'`, `\n touch ${sentinel}\n`, `x' && touch ${sentinel} && echo '`, `$'\\x27'; touch ${sentinel}`,
+    `\\'; touch ${sentinel} #`, `\${IFS}touch\${IFS}${sentinel}`, `'"'"'; touch ${sentinel}; '"'"'`,
+  ];
+  try {
+    const run = await exportedBy(Object.fromEntries(attacks.map((value, i) => [`env/ATTACK_${i}`, value])));
+    assert.is(run.status, 0, run.stderr);
+    attacks.forEach((value, i) => assert.is(run.changes[`ATTACK_${i}`], value));
+    assert.not.ok(existsSync(sentinel), "a value was executed");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

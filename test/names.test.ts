@@ -12,8 +12,10 @@ test("invalid shell names are refused", () => {
     const check = checkEnvKey(key);
     assert.not.ok(check.ok, key);
   }
-  // The original mapping turns a leading "-" into "_", which bash accepts.
+  // The original mapping turns a leading "-" into "_", which bash accepts;
+  // but "_" alone is bash's own, overwritten after every command.
   assert.equal(checkEnvKey("-lead"), { ok: true, name: "_LEAD" });
+  assert.not.ok(checkEnvKey("-").ok);
 });
 
 test("names that steer the hooks, agent, git or linker are refused", () => {
