@@ -126,7 +126,8 @@ export function explainError(error: unknown, path: string, action: string, optio
     case "CredentialsProviderError":
       return new StoreError(`no AWS credentials found to read ${path}: attach an instance profile to the agent, or set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`, path, name);
   }
-  if (/region is missing/i.test(awsMessage)) {
+  // "Region is missing" when unset; "Region not accepted: region=\"\"" when set but empty.
+  if (/region is missing|region not accepted/i.test(awsMessage)) {
     return new StoreError(`no AWS region configured to read ${path}: set AWS_REGION (or AWS_DEFAULT_REGION) in the agent's environment`, path, "RegionMissing");
   }
   const code = err.code ?? name;
