@@ -7,6 +7,25 @@ import { StoreError, type Parameter, type SecretStore } from "./store.ts";
 /** SSM's largest page for GetParametersByPath and GetParameters. */
 const PAGE_SIZE = 10;
 
+/**
+ * Attempts per request unless AWS_MAX_ATTEMPTS says otherwise. A fleet of
+ * agents starting jobs together shares one account's SSM quota, so a request
+ * keeps trying while the phase deadline allows rather than giving up after
+ * the SDK's default three.
+ */
+const DEFAULT_MAX_ATTEMPTS = 30;
+const BACKOFF_BASE_MS = 100;
+const BACKOFF_CAP_MS = 2000;
+
+/**
+ * "Full jitter": a uniformly random wait below a capped exponential. Clients
+ * sharing a quota spread their retries instead of retrying in step, and the
+ * short cap keeps the quota in use while any of them is waiting.
+ */
+export function retryDelay(attempt: number, random: () => number = Math.random): number {
+  return random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt);
+}
+
 export interface SsmStoreOptions {
   /** Aborts every request still in flight when the phase's deadline passes. */
   signal: AbortSignal;
@@ -30,20 +49,38 @@ function toParameter(raw: RawParameter): Parameter {
 export async function createSsmStore(options: SsmStoreOptions): Promise<SecretStore> {
   const env = options.env ?? process.env;
   const started = performance.now();
-  const sdk = await import("@aws-sdk/client-ssm");
+  const [sdk, { ConfiguredRetryStrategy }] = await Promise.all([import("@aws-sdk/client-ssm"), import("@smithy/core/retry")]);
   // boto3, which the original hook used, reads AWS_DEFAULT_REGION; the JS SDK
   // only AWS_REGION. Honour both so existing agents need no new variable.
   const region = env.AWS_REGION || env.AWS_DEFAULT_REGION;
+  const maxAttempts = Number(env.AWS_MAX_ATTEMPTS) || DEFAULT_MAX_ATTEMPTS;
   const client: SSMClient = new sdk.SSMClient({
     ...(region ? { region } : {}),
-    // Throttling is retried by the SDK's own strategy (jittered backoff); a
-    // fleet starting many jobs at once needs more than its default 3 tries.
-    ...(env.AWS_MAX_ATTEMPTS ? {} : { maxAttempts: 6 }),
+    // The SDK's own standard strategy (retryable errors, retry quota), with
+    // the backoff above; the phase deadline bounds it.
+    retryStrategy: new ConfiguredRetryStrategy(maxAttempts, (attempt) => retryDelay(attempt)),
   });
+  // When the deadline cuts retries short, say what SSM last answered for that
+  // request: "did not finish" alone hides throttling or a 5xx brownout.
+  const lastAnswer = new Map<string, string>();
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      try {
+        return await next(args);
+      } catch (error) {
+        const input = args.input as { Path?: string; Names?: string[] };
+        const err = error as Error;
+        lastAnswer.set(input.Path ?? input.Names?.join(", ") ?? "", `${err.name}: ${err.message.split("\n")[0]}`);
+        throw error;
+      }
+    },
+    // Inside the retry middleware (finalizeRequest, high) and outside the deserializer: sees every attempt's error.
+    { step: "finalizeRequest", priority: "low", name: "bkRememberLastAnswer" },
+  );
   options.log.debug(`AWS SDK loaded in ${(performance.now() - started).toFixed(0)} ms`);
   const send = <T>(path: string, action: string, run: () => Promise<T>): Promise<T> =>
     run().catch((error: unknown) => {
-      throw explainError(error, path, action, options);
+      throw explainError(error, path, action, options, lastAnswer.get(path));
     });
 
   return {
@@ -90,14 +127,21 @@ export async function createSsmStore(options: SsmStoreOptions): Promise<SecretSt
 }
 
 /** Turn an SDK failure into one line naming the path and what to do. Never includes a value. */
-export function explainError(error: unknown, path: string, action: string, options: Pick<SsmStoreOptions, "signal" | "timeoutMs">): StoreError {
+export function explainError(
+  error: unknown,
+  path: string,
+  action: string,
+  options: Pick<SsmStoreOptions, "signal" | "timeoutMs">,
+  lastAnswer?: string,
+): StoreError {
   const err = error as { name?: string; message?: string; code?: string; $metadata?: { attempts?: number } };
   const name = err.name ?? "Error";
   const awsMessage = (err.message ?? "").split("\n")[0]?.trim() ?? "";
   const because = awsMessage ? ` (${name}: ${awsMessage})` : ` (${name})`;
   if (options.signal.aborted || name === "AbortError") {
+    const last = lastAnswer ? ` (SSM's last answer: ${lastAnswer})` : "";
     return new StoreError(
-      `reading ${path} did not finish within ${options.timeoutMs / 1000} s: check the agent's network path to SSM, or raise AWS_PARAMSTORE_SECRETS_TIMEOUT`,
+      `reading ${path} did not finish within ${options.timeoutMs / 1000} s${last}: check the agent's network path to SSM, or raise AWS_PARAMSTORE_SECRETS_TIMEOUT`,
       path,
       "Timeout",
     );

@@ -74,11 +74,19 @@ Faults("connection resets are retried", async ({ fixture }) => {
   record("2 connection resets", run);
 });
 
-Faults("5xx on every try fails after the SDK's attempts, naming the path", async ({ fixture }) => {
+Faults("5xx on every try is retried until the deadline, then fails naming the path and SSM's last answer", async ({ fixture }) => {
   fixture.server.inject({ kind: "server-error", pathPrefix: `${BASE}/app` });
-  const run = await job(fixture);
+  const run = await job(fixture, { AWS_PARAMSTORE_SECRETS_TIMEOUT: "3" });
+  assertFailedCleanly(run, new RegExp(`${BASE}/app`), /did not finish within 3 s/, /last answer: InternalServerError/);
+  assert.ok(run.ms < 4000, `took ${run.ms} ms`);
+  record("500 on every request for one slug, 3 s deadline", run, `${fixture.server.callCount("GetParametersByPath")} requests`);
+});
+
+Faults("AWS_MAX_ATTEMPTS bounds the retries", async ({ fixture }) => {
+  fixture.server.inject({ kind: "server-error", pathPrefix: `${BASE}/app` });
+  const run = await job(fixture, { AWS_MAX_ATTEMPTS: "3" });
   assertFailedCleanly(run, new RegExp(`${BASE}/app`), /InternalServerError/);
-  record("500 on every request for one slug", run, `${fixture.server.callCount("GetParametersByPath")} requests`);
+  assert.is(fixture.server.callCount("GetParametersByPath"), 1 + 3);
 });
 
 Faults("a response slower than the deadline fails within deadline + 1 s", async ({ fixture }) => {

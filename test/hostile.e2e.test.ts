@@ -44,7 +44,7 @@ Hostile("a missing BUILDKITE_PIPELINE_SLUG reads the other slugs only", async ({
   const run = await job(fixture, { BUILDKITE_REPO: "" });
   assert.is(run.status, 0, run.stderr);
   assert.equal(Object.keys(run.changes).sort(), [CANARY_VARIABLE, "SHARED"]);
-  assert.is(fixture.server.requests.at(-1)?.body.Path, `${BASE}/global`);
+  assert.is((fixture.server.requests.at(-1)?.body as { Path?: string }).Path, `${BASE}/global`);
 });
 
 Hostile("an access list that exists but is blank admits nobody", async ({ fixture }) => {
