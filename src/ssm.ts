@@ -178,26 +178,29 @@ export async function resolveAwsSetup(options: SsmStoreOptions): Promise<AwsSetu
 export type SsmAction = keyof typeof OPERATIONS;
 
 /** How each call is described to the operator, and who needs which permission for it. */
+const READ = { doing: "reading", scope: "on this path", grantee: "the agent's IAM role", kms: "grant kms:Decrypt on the parameters' KMS key to the agent's role" };
 const OPERATIONS = {
-  "ssm:GetParametersByPath": { doing: "reading", grantee: "the agent's IAM role", kms: "grant kms:Decrypt on the parameters' KMS key to the agent's role" },
-  "ssm:GetParameters": { doing: "reading", grantee: "the agent's IAM role", kms: "grant kms:Decrypt on the parameters' KMS key to the agent's role" },
+  "ssm:GetParametersByPath": READ,
+  "ssm:GetParameters": READ,
   "ssm:DescribeParameters": {
     doing: "listing",
-    grantee: 'your IAM identity (it cannot be scoped to a path: Resource "*")',
-    kms: "grant kms:Decrypt on the parameters' KMS key",
+    scope: 'on Resource "*" (IAM cannot scope it to a path)',
+    grantee: "your IAM identity",
+    kms: "listing needs no KMS permission; check the SSM endpoint",
   },
   "ssm:PutParameter": {
     doing: "writing",
+    scope: "on this path",
     grantee: "your IAM identity",
     kms: "check --kms-key names an existing key, and grant kms:Encrypt and kms:GenerateDataKey on it to your IAM identity",
   },
-  "ssm:DeleteParameter": { doing: "deleting", grantee: "your IAM identity", kms: "grant kms:Decrypt on the parameter's KMS key" },
+  "ssm:DeleteParameter": { doing: "deleting", scope: "on this path", grantee: "your IAM identity", kms: "deleting needs no KMS permission; check the SSM endpoint" },
 } as const;
 
 /** Turn an SDK failure into one line naming the path and what to do. Never includes a value. */
 export function explainError(error: unknown, path: string, action: SsmAction, options: Pick<SsmStoreOptions, "signal" | "timeoutMs">): StoreError {
   const err = error as { name?: string; message?: string; code?: string; $metadata?: { attempts?: number } };
-  const { doing, grantee, kms } = OPERATIONS[action];
+  const { doing, scope, grantee, kms } = OPERATIONS[action];
   const name = err.name ?? "Error";
   const awsMessage = (err.message ?? "").split("\n")[0]?.trim() ?? "";
   const because = awsMessage ? ` (${name}: ${awsMessage})` : ` (${name})`;
@@ -214,7 +217,7 @@ export function explainError(error: unknown, path: string, action: SsmAction, op
   }
   switch (name) {
     case "AccessDeniedException":
-      return new StoreError(`access denied ${doing} ${path}${because}: grant ${action} on this path to ${grantee}`, path, name);
+      return new StoreError(`access denied ${doing} ${path}${because}: grant ${action} ${scope} to ${grantee}`, path, name);
     case "ParameterAlreadyExists":
       return new StoreError(`${path} already exists: pass --overwrite to replace it`, path, name);
     case "ParameterNotFound":
