@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests run for real (shellcheck, git, the
-# OpenSSH programs, script (a pseudo-terminal for prompts), qemu for the arm64 binary), only those missing. Shared by
-# `make test`, `make demo` and CI so a fresh machine needs nothing by hand.
+# OpenSSH programs, `script` for a pseudo-terminal, qemu for the arm64
+# binary), only those missing. Shared by `make test`, `make demo` and CI so a
+# fresh machine needs nothing by hand.
 set -euo pipefail
 
 declare -A wanted=(
