@@ -55,26 +55,36 @@ async function runCommand(run: (context: PhaseContext) => Promise<CommandResult>
 }
 
 /**
- * cac hands option values over as numbers when they look like one (a
- * pipeline called 2024 would arrive as 2024); `{ type: [String] }` keeps text,
- * as a list of every occurrence, of which the last one counts.
+ * The last value given for `--name`, as typed. cac's parser turns values that
+ * look like numbers into numbers ("007" into 7, "" into 0), which would change
+ * a pipeline slug or empty a team list, so text options are read here; cac
+ * still declares and validates them.
  */
-const TEXT = { type: [String] };
+function textOption(name: string): string | undefined {
+  const args = process.argv.slice(2);
+  let value: string | undefined;
+  for (let i = 0; i < args.length && args[i] !== "--"; i++) {
+    const arg = args[i]!;
+    if (arg === `--${name}`) value = args[++i];
+    else if (arg.startsWith(`--${name}=`)) value = arg.slice(name.length + 3);
+  }
+  return value;
+}
+
 type CliFlags = Record<string, unknown>;
-const text = (value: unknown): string | undefined => (Array.isArray(value) ? value.at(-1) : undefined);
 // Positional arguments are text unless they follow a boolean flag (`--yes 2024`).
 const optionalText = (value: unknown): string | undefined => (value === undefined ? undefined : String(value));
 
 function targetFlags(flags: CliFlags) {
-  return { pipeline: text(flags.pipeline), repo: text(flags.repo), global: Boolean(flags.global) };
+  return { pipeline: textOption("pipeline"), repo: textOption("repo"), global: Boolean(flags.global) };
 }
 
 const cli = cac("bk-ssm-secrets");
 
 const withTarget = <T extends ReturnType<typeof cli.command>>(command: T): T =>
   command
-    .option("--pipeline <slug>", "The pipeline slug", TEXT)
-    .option("--repo <url>", "The repository URL (its slug is computed)", TEXT)
+    .option("--pipeline <slug>", "The pipeline slug")
+    .option("--repo <url>", "The repository URL (its slug is computed)")
     .option("--global", "The default slug every pipeline reads") as T;
 
 cli
@@ -93,19 +103,19 @@ cli
 
 cli
   .command("doctor", "Show what a job would get, and why, without printing a value; exit 0 only if the job would succeed")
-  .option("--pipeline <slug>", "The job's pipeline slug (default: BUILDKITE_PIPELINE_SLUG)", TEXT)
-  .option("--repo <url>", "The job's repository URL (default: BUILDKITE_REPO)", TEXT)
-  .option("--teams <teams>", "The build's teams, T1:T2 (default: BUILDKITE_BUILD_CREATOR_TEAMS and BUILDKITE_UNBLOCKER_TEAMS)", TEXT)
-  .option("--source <source>", "The build's source, e.g. schedule (default: BUILDKITE_SOURCE)", TEXT)
+  .option("--pipeline <slug>", "The job's pipeline slug (default: BUILDKITE_PIPELINE_SLUG)")
+  .option("--repo <url>", "The job's repository URL (default: BUILDKITE_REPO)")
+  .option("--teams <teams>", "The build's teams, T1:T2 (default: BUILDKITE_BUILD_CREATOR_TEAMS and BUILDKITE_UNBLOCKER_TEAMS)")
+  .option("--source <source>", "The build's source, e.g. schedule (default: BUILDKITE_SOURCE)")
   .option("--json", "Print the report as JSON")
   .example("bk-ssm-secrets doctor --pipeline app --repo git@github.com:acme/app.git --teams dev")
   .action((flags: CliFlags) =>
     runCommand(async (context) =>
       (await import("./commands/doctor.ts")).run(context, {
-        pipeline: text(flags.pipeline),
-        repo: text(flags.repo),
-        teams: text(flags.teams),
-        source: text(flags.source),
+        pipeline: textOption("pipeline"),
+        repo: textOption("repo"),
+        teams: textOption("teams"),
+        source: textOption("source"),
         json: Boolean(flags.json),
       }),
     ),
@@ -117,7 +127,7 @@ withTarget(cli.command("ls", "List a slug's parameters: names, types, versions a
   .action((flags: CliFlags) => runCommand(async (context) => (await import("./commands/ls.ts")).run(context, { ...targetFlags(flags), json: Boolean(flags.json) })));
 
 withTarget(cli.command("put <kind> [name]", "Store a value from stdin: env NAME, ssh-key [FILE], git-credentials, file NAME, allowed-pipelines, allowed-teams"))
-  .option("--kms-key <key>", "Encrypt with this KMS key (id, ARN or alias/NAME) instead of alias/aws/ssm", TEXT)
+  .option("--kms-key <key>", "Encrypt with this KMS key (id, ARN or alias/NAME) instead of alias/aws/ssm")
   .option("--overwrite", "Replace the parameter if it exists")
   .option("--yes", "Do not ask for confirmation (needed when there is no terminal)")
   .example("printf '%s' \"$TOKEN\" | bk-ssm-secrets put env API_TOKEN --pipeline app")
@@ -126,7 +136,7 @@ withTarget(cli.command("put <kind> [name]", "Store a value from stdin: env NAME,
     runCommand(async (context) =>
       (await import("./commands/put.ts")).run(context, String(kind), optionalText(name), {
         ...targetFlags(flags),
-        kmsKey: text(flags.kmsKey),
+        kmsKey: textOption("kms-key"),
         overwrite: Boolean(flags.overwrite),
         yes: Boolean(flags.yes),
       }),

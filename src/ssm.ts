@@ -239,6 +239,9 @@ export function explainError(error: unknown, path: string, action: SsmAction, op
   if (/region is missing/i.test(awsMessage)) {
     return new StoreError(`no AWS region configured for ${doing} ${path}: set AWS_REGION (or AWS_DEFAULT_REGION)`, path, "RegionMissing");
   }
+  if (/region not accepted/i.test(awsMessage)) {
+    return new StoreError(`the AWS region is not valid for ${doing} ${path}${because}: set AWS_REGION to a region such as us-east-1`, path, "RegionInvalid");
+  }
   const code = err.code ?? name;
   if (/ECONNREFUSED|ECONNRESET|ENOTFOUND|ETIMEDOUT|EPIPE|socket|network/i.test(`${code} ${awsMessage}`)) {
     return new StoreError(`cannot reach SSM ${doing} ${path}${because}: check the network path to SSM (or AWS_ENDPOINT_URL_SSM)`, path, code);

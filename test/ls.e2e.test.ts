@@ -18,6 +18,7 @@ const fixture = await startJobFixture({
   [`${BASE}/app-other/env/OTHER`]: "other-app-value",
   [`${BASE}/${REPO_SLUG}/ssh/key`]: "repository-key-value",
   [`${BASE}/${REPO_SLUG}/env/LIST`]: { value: "a,b,c", type: "StringList" },
+  [`${BASE}/007/env/AGENT`]: "numeric-slug-value",
   ...Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`${BASE}/paged/env/VAR_${String(i).padStart(2, "0")}`, `paged-value-${i}`])),
 });
 // A second version, so versions are not all 1.
@@ -87,6 +88,13 @@ test("ls --repo and --global: the slug is computed as a job computes it", async 
     global.items.map((item) => item.name),
     [`${BASE}/global/env/${CANARY_VARIABLE}`],
   );
+});
+
+test("a slug that looks like a number is still text: --pipeline 007, --pipeline=007", async () => {
+  for (const flag of [["--pipeline", "007"], ["--pipeline=007"]]) {
+    const run = await runOperator(["ls", ...flag, "--json"], env);
+    assert.equal((JSON.parse(run.stdout) as Listed[]).map((item) => item.name), [`${BASE}/007/env/AGENT`], flag.join(" "));
+  }
 });
 
 test("ls pages through DescribeParameters: 60 parameters in two calls", async () => {
