@@ -35,6 +35,18 @@ function toParameter(raw: RawParameter): Parameter {
   return { ...toInfo(raw), value: raw.Value ?? "" };
 }
 
+/** Every item of a paginated call, page after page, each page asked for once the previous one answered. */
+async function collectPages<T>(fetch: (nextToken: string | undefined) => Promise<{ Parameters?: RawParameter[]; NextToken?: string }>, convert: (raw: RawParameter) => T): Promise<T[]> {
+  const items: T[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await fetch(nextToken);
+    items.push(...(page.Parameters ?? []).map(convert));
+    nextToken = page.NextToken;
+  } while (nextToken);
+  return items;
+}
+
 type Sdk = typeof import("@aws-sdk/client-ssm");
 
 async function loadClient(env: Env, log: Logger): Promise<{ sdk: Sdk; client: SSMClient }> {
@@ -62,26 +74,17 @@ export async function createSsmStore(options: SsmStoreOptions): Promise<SecretSt
   const request = { abortSignal: options.signal };
 
   return {
-    async readTree(path) {
-      const parameters: Parameter[] = [];
-      let nextToken: string | undefined;
-      do {
-        const page = await send(path, "ssm:GetParametersByPath", () =>
-          client.send(
-            new sdk.GetParametersByPathCommand({
-              Path: path,
-              Recursive: true,
-              WithDecryption: true,
-              MaxResults: PAGE_SIZE,
-              NextToken: nextToken,
-            }),
-            request,
+    readTree(path) {
+      return collectPages(
+        (nextToken) =>
+          send(path, "ssm:GetParametersByPath", () =>
+            client.send(
+              new sdk.GetParametersByPathCommand({ Path: path, Recursive: true, WithDecryption: true, MaxResults: PAGE_SIZE, NextToken: nextToken }),
+              request,
+            ),
           ),
-        );
-        parameters.push(...(page.Parameters ?? []).map(toParameter));
-        nextToken = page.NextToken;
-      } while (nextToken);
-      return parameters;
+        toParameter,
+      );
     },
 
     async readNames(names) {
@@ -103,22 +106,20 @@ export async function createSsmStore(options: SsmStoreOptions): Promise<SecretSt
     async listTree(path) {
       // DescribeParameters returns metadata only: listing never decrypts, so it
       // needs no KMS permission and no value ever enters this process.
-      const infos: ParameterInfo[] = [];
-      let nextToken: string | undefined;
-      do {
-        const page = await send(path, "ssm:DescribeParameters", () =>
-          client.send(
-            new sdk.DescribeParametersCommand({
-              ParameterFilters: [{ Key: "Path", Option: "Recursive", Values: [path] }],
-              MaxResults: DESCRIBE_PAGE_SIZE,
-              NextToken: nextToken,
-            }),
-            request,
+      const infos = await collectPages(
+        (nextToken) =>
+          send(path, "ssm:DescribeParameters", () =>
+            client.send(
+              new sdk.DescribeParametersCommand({
+                ParameterFilters: [{ Key: "Path", Option: "Recursive", Values: [path] }],
+                MaxResults: DESCRIBE_PAGE_SIZE,
+                NextToken: nextToken,
+              }),
+              request,
+            ),
           ),
-        );
-        infos.push(...(page.Parameters ?? []).map(toInfo));
-        nextToken = page.NextToken;
-      } while (nextToken);
+        toInfo,
+      );
       return infos.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     },
 
