@@ -4,34 +4,11 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { BASE, startJobFixture } from "./support/fixture.ts";
 import { envChanges, runHook } from "./support/job.ts";
+import { fuzzSeed, randomValues, SHELL_SPECIALS } from "./support/random-values.ts";
 
 const COUNT = 2000;
-const SHELL_SPECIALS = [..."$`'\"\\|&;<>(){}[]*?!~#%^=,:\n\r\t \u000b\u000c"];
-
-// A seeded generator, so a failure can be replayed from the printed seed.
-const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
-let state = seed || 1;
-const random = () => ((state = (state * 48271) % 2147483647) / 2147483647);
-const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)]!;
-
-function randomChar(): string {
-  const roll = random();
-  if (roll < 0.35) return pick(SHELL_SPECIALS);
-  if (roll < 0.7) return String.fromCharCode(0x20 + Math.floor(random() * 95));
-  if (roll < 0.8) return String.fromCharCode(1 + Math.floor(random() * 31)); // control characters, never NUL
-  // Any Unicode scalar value outside the surrogates: two-, three- and four-byte UTF-8.
-  let code: number;
-  do code = 0x80 + Math.floor(random() * (0x10ffff - 0x80));
-  while (code >= 0xd800 && code <= 0xdfff);
-  return String.fromCodePoint(code);
-}
-
-function randomValue(): string {
-  const length = random() < 0.02 ? 500 + Math.floor(random() * 1000) : 1 + Math.floor(random() * 120);
-  let value = "";
-  while ([...value].length < length) value += randomChar();
-  return value;
-}
+const seed = fuzzSeed();
+const randomValue = randomValues(seed);
 
 test(`${COUNT} random values round-trip exactly (seed ${seed})`, async () => {
   const values = new Map<string, string>();

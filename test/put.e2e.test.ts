@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { BASE, startJobFixture, type JobFixture } from "./support/fixture.ts";
 import { assertNoSecretIn, envChanges, plantSecret, runHook, type Env } from "./support/job.ts";
 import { failureLine, runOperator } from "./support/operator.ts";
+import { fuzzSeed, randomValues } from "./support/random-values.ts";
 
 const REPO = "git@github.com:acme/app.git";
 const REPO_PATH = `${BASE}/github.com_acme_app.git`;
@@ -71,6 +72,17 @@ Put("put env: any value is stored byte for byte as a SecureString, and a job exp
   const job = await jobEnvironment(context, { BUILDKITE_PIPELINE_SLUG: "tricky" });
   assert.is(job.status, 0, job.stderr);
   for (const [name, value] of Object.entries(TRICKY_VALUES)) assert.is(job.changes[name], value, name);
+});
+
+const seed = fuzzSeed();
+
+Put(`put file: random values of any content are stored byte for byte (seed ${seed})`, async (context) => {
+  const randomValue = randomValues(seed);
+  const values = Array.from({ length: 20 }, randomValue);
+  const runs = await Promise.all(values.map((value, i) => put(context, ["file", `fuzz-${i}`, "--pipeline", "fuzz", "--yes"], value)));
+  runs.forEach((run, i) => assert.is(run.status, 0, `value ${i}: ${run.stderr}`));
+  const mismatches = values.filter((value, i) => context.fixture.server.get(`${BASE}/fuzz/file/fuzz-${i}`)?.value !== value);
+  assert.is(mismatches.length, 0, `${mismatches.length} values did not round-trip (seed ${seed})`);
 });
 
 Put("put env: a trailing newline is kept, with a warning that names the parameter", async (context) => {
