@@ -19,7 +19,9 @@ interface Phase {
  * short, which the hook would then fail to eval.
  */
 async function emit(payload: string, status = 0): Promise<never> {
-  await Bun.write(Bun.stdout, payload);
+  // Writing nothing is skipped: Bun.write of "" truncates a file that stdout
+  // is redirected to, wiping what earlier commands wrote there.
+  if (payload) await Bun.write(Bun.stdout, payload);
   process.exit(status);
 }
 

@@ -298,6 +298,20 @@ Put("rm: every kind, named as put names it; what is not there is an error", asyn
   assert.is(failureLine(again.stderr), `+++ :no_entry: bk-ssm-secrets: ${BASE}/doomed/env/GONE does not exist: nothing to delete (bk-ssm-secrets ls shows what is there)`);
 });
 
+Put("a command that prints nothing leaves a file its stdout is redirected to as it was", async (context) => {
+  const dir = mkdtempSync(join(tmpdir(), "bk-put-stdout-"));
+  try {
+    const log = join(dir, "log");
+    const script = `{ echo before; printf '%s' quiet-put-value | "$BK_SSM_SECRETS_BIN" put env QUIET --pipeline app --yes 2>/dev/null; echo after; } > "$0"`;
+    const proc = Bun.spawn(["bash", "-c", script, log], { env: context.env, stdout: "pipe", stderr: "pipe" });
+    assert.is(await proc.exited, 0);
+    assert.is(readFileSync(log, "utf8"), "before\nafter\n");
+    assert.is(context.fixture.server.get(`${BASE}/app/env/QUIET`)!.value, "quiet-put-value");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 Put("bad usage: one line and exit status 2, before anything is read or sent", async (context) => {
   const cases: Array<[string[], RegExp]> = [
     [["put", "env", "X", "--yes"], /exactly one of --pipeline SLUG, --repo URL or --global/],
