@@ -196,10 +196,17 @@ Doctor("missing programs: no git or ssh-agent on PATH fails a job that checks ou
   }
 });
 
-Doctor("hooks not installed and the plugin not enabled are warnings, not failures", async (context) => {
-  const { status, report } = await doctor(context, [], { BUILDKITE_HOOKS_PATH: join(context.hooks, "absent"), AWS_SSM_SECRETS_PLUGIN_ENABLED: "" });
+Doctor("hooks not installed, the binary missing and the plugin not enabled are warnings, not failures", async (context) => {
+  const missingBinary = join(context.hooks, "no-such-binary");
+  const { status, report } = await doctor(context, [], {
+    BUILDKITE_HOOKS_PATH: join(context.hooks, "absent"),
+    AWS_SSM_SECRETS_PLUGIN_ENABLED: "",
+    BK_SSM_SECRETS_BIN: missingBinary,
+  });
   assert.is(status, 0);
   const machine = Object.fromEntries(section(report, "This machine").items.map((item) => [item.check, item]));
+  assert.equal([machine["bk-ssm-secrets"]!.status, machine["bk-ssm-secrets"]!.value], ["warn", missingBinary]);
+  assert.match(machine["bk-ssm-secrets"]!.detail, /BK_SSM_SECRETS_BIN names a file that does not exist/);
   assert.equal([machine["environment hook"]!.status, machine["environment hook"]!.value], ["warn", join(context.hooks, "absent", "environment")]);
   assert.match(machine["environment hook"]!.detail, /does not exist/);
   assert.equal(machine["hooks enabled"]!.status, "warn");

@@ -200,6 +200,8 @@ test("doctor's report: missing programs fail the job only where a job needs them
   assert.ok(report(noSsh, "https://github.com/acme/app.git").ok, "an https repository does not");
   const noGit = report({ programs: { ...healthyMachine.programs, git: undefined } }, "https://github.com/acme/app.git");
   assert.equal(noGit.problems, ["git is not on PATH: the job cannot check out; install git on the agent"]);
+  assert.equal(report({ binary: undefined }).problems, ["not on PATH and BK_SSM_SECRETS_BIN is not set: the hooks cannot find the binary; install it (see the README)"]);
+  assert.ok(report({ binary: undefined, enabled: false }).ok, "hooks that are not enabled never look for it");
   const noCredentials = report({ credentialFeatures: undefined, credentialsError: "no AWS credentials found for reading the job's slugs: attach an instance profile" });
   assert.equal(noCredentials.problems, ["no AWS credentials found for reading the job's slugs: attach an instance profile"]);
 });

@@ -30,6 +30,7 @@ export async function gatherMachineFacts(env: Env, options: { signal: AbortSigna
     programs: { git: which("git"), "ssh-agent": which("ssh-agent"), "ssh-add": which("ssh-add") },
     enabled: env.AWS_SSM_SECRETS_PLUGIN_ENABLED === "1",
     binary: env.BK_SSM_SECRETS_BIN ? (existsSync(env.BK_SSM_SECRETS_BIN) ? env.BK_SSM_SECRETS_BIN : undefined) : which("bk-ssm-secrets"),
+    binaryVariable: env.BK_SSM_SECRETS_BIN || undefined,
     hooksDir,
     hooks: AGENT_HOOKS.map((name) => ({ name, state: hookState(`${hooksDir}/${name}`) })),
   };

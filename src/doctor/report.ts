@@ -66,8 +66,10 @@ export interface MachineFacts {
   programs: Record<"git" | "ssh-agent" | "ssh-add", string | undefined>;
   /** AWS_SSM_SECRETS_PLUGIN_ENABLED is 1. */
   enabled: boolean;
-  /** The binary the hooks would run. */
+  /** The binary the hooks would run, when it exists. */
   binary?: string;
+  /** BK_SSM_SECRETS_BIN, when set: the hooks run it instead of looking on PATH. */
+  binaryVariable?: string;
   hooksDir: string;
   hooks: Array<{ name: string; state: "installed" | "missing" | "foreign" }>;
 }
@@ -261,10 +263,14 @@ export function machineSection(machine: MachineFacts, job: JobFacts, config: Con
       items.push(check(needsSsh ? "fail" : "warn", program, "", `${program} is not on PATH (${why}): install the OpenSSH client on the agent`));
     }
   }
+  // An enabled hook that cannot find the binary fails the job; a disabled one does nothing.
+  const noBinary: Tone = machine.enabled ? "fail" : "warn";
   items.push(
     machine.binary
       ? check("ok", "bk-ssm-secrets", machine.binary, "the binary the hooks run")
-      : check("warn", "bk-ssm-secrets", "", "not on PATH and BK_SSM_SECRETS_BIN is not set: the hooks cannot find the binary"),
+      : machine.binaryVariable
+        ? check(noBinary, "bk-ssm-secrets", machine.binaryVariable, "BK_SSM_SECRETS_BIN names a file that does not exist: the hooks cannot run it")
+        : check(noBinary, "bk-ssm-secrets", "", "not on PATH and BK_SSM_SECRETS_BIN is not set: the hooks cannot find the binary; install it (see the README)"),
     machine.enabled
       ? check("ok", "hooks enabled", "AWS_SSM_SECRETS_PLUGIN_ENABLED=1", "")
       : check("warn", "hooks enabled", "", "AWS_SSM_SECRETS_PLUGIN_ENABLED is not 1 here: on the agent, the hooks do nothing unless it is (the Elastic CI Stack sets it in /var/lib/buildkite-agent/cfn-env)"),
