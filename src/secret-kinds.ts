@@ -10,7 +10,7 @@ export const KINDS = ["env", "ssh-key", "git-credentials", "file", "allowed-pipe
 export type Kind = (typeof KINDS)[number];
 
 /** SSM's largest value (advanced tier); the standard tier holds 4 KB. */
-export const MAX_VALUE_LENGTH = 8192;
+const MAX_VALUE_LENGTH = 8192;
 export const STANDARD_TIER_LIMIT = 4096;
 
 export interface Entry {
@@ -29,7 +29,7 @@ export function entryFor(kindName: string, name: string | undefined, slug: Slug)
   const kind = KINDS.find((known) => known === kindName);
   if (!kind) throw new UsageError(`unknown kind ${JSON.stringify(kindName)}: use one of ${KINDS.join(", ")}`);
   const needsName = kind === "env" || kind === "file";
-  if (needsName && !name) throw new UsageError(`${kind} needs a NAME: bk-ssm-secrets put ${kind} NAME ...`);
+  if (needsName && !name) throw new UsageError(`${kind} needs a NAME, as in \`${kind} NAME\``);
   if (!needsName && name !== undefined) throw new UsageError(`${kind} takes no NAME (got ${JSON.stringify(name)})`);
   switch (kind) {
     case "env": {
@@ -62,7 +62,7 @@ export function entryFor(kindName: string, name: string | undefined, slug: Slug)
  * Throws a UsageError naming lines, never their content.
  */
 export function valueFor(kind: Kind, value: string): string {
-  if (value.length === 0) throw new UsageError(`the ${kind} value on stdin is empty: nothing to store`);
+  if (value.length === 0) throw new UsageError(`the ${kind} value is empty: nothing to store`);
   const stored = kind === "allowed-pipelines" || kind === "allowed-teams" ? accessList(kind, value) : value;
   if (kind === "git-credentials") checkGitCredentials(value);
   if (stored.length > MAX_VALUE_LENGTH) {

@@ -18,7 +18,7 @@ export interface Target {
   path: string;
 }
 
-export const TARGET_USAGE = "--pipeline SLUG, --repo URL or --global";
+const TARGET_USAGE = "--pipeline SLUG, --repo URL or --global";
 
 export function resolveTarget(flags: TargetFlags, config: Pick<Config, "basePath" | "defaultKey">): Target {
   const given = [flags.pipeline !== undefined, flags.repo !== undefined, Boolean(flags.global)].filter(Boolean).length;

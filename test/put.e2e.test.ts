@@ -317,7 +317,7 @@ Put("bad usage: one line and exit status 2, before anything is read or sent", as
     [["put", "env", "X", "--yes"], /exactly one of --pipeline SLUG, --repo URL or --global/],
     [["put", "env", "X", "--pipeline", "app", "--global", "--yes"], /exactly one of/],
     [["put", "password", "--pipeline", "app", "--yes"], /unknown kind "password"/],
-    [["put", "env", "--pipeline", "app", "--yes"], /env needs a NAME/],
+    [["put", "env", "--pipeline", "app", "--yes"], /env needs a NAME, as in `env NAME`/],
     [["put", "env", "PATH", "--pipeline", "app", "--yes"], /PATH may not be set from a secret/],
     [["rm", "env", "X", "--repo", "not a url", "--yes"], /--repo is not a repository URL/],
     [["put", "env", "X", "--pipeline", "app", "--yes", "--bogus"], /Unknown option `--bogus`/],
@@ -329,7 +329,7 @@ Put("bad usage: one line and exit status 2, before anything is read or sent", as
   }
   const empty = await runOperator(["put", "env", "EMPTY", "--pipeline", "app", "--yes"], context.env, "");
   assert.is(empty.status, 2);
-  assert.match(failureLine(empty.stderr), /the env value on stdin is empty/);
+  assert.match(failureLine(empty.stderr), /the env value is empty: nothing to store/);
   assert.is(context.fixture.server.callCount(), 0);
 });
 

@@ -11,7 +11,7 @@ export interface LsFlags extends TargetFlags {
   json?: boolean;
 }
 
-export const LS_COLUMNS: Column[] = [
+const LS_COLUMNS: Column[] = [
   { key: "name", title: "NAME" },
   { key: "type", title: "TYPE" },
   { key: "tier", title: "TIER" },
@@ -20,7 +20,7 @@ export const LS_COLUMNS: Column[] = [
 ];
 
 /** One item per parameter; the table shows the same fields as the JSON. */
-export function listing(parameters: ParameterInfo[]) {
+function listing(parameters: ParameterInfo[]) {
   return parameters.map((parameter) => ({
     name: parameter.name,
     type: parameter.type,

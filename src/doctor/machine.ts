@@ -9,9 +9,9 @@ import type { MachineFacts } from "./report.ts";
 type Env = Record<string, string | undefined>;
 
 /** The agent's hooks directory when the agent does not say otherwise. */
-export const AGENT_HOOKS_DIR = "/etc/buildkite-agent/hooks";
+const AGENT_HOOKS_DIR = "/etc/buildkite-agent/hooks";
 /** The agent hooks that must run bk-ssm-secrets. */
-export const AGENT_HOOKS = ["environment"];
+const AGENT_HOOKS = ["environment"];
 /** What an installed hook's text mentions: the binary or the shared hook library. */
 const HOOK_MARKER = /bk-ssm-secrets|bk_ssm_secrets/;
 
