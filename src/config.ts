@@ -65,7 +65,8 @@ function unquote(value: string): string {
 }
 
 const SSM_PATH = /^\/[A-Za-z0-9_.\-/]*$/;
-const SLUG_NAME = /^[A-Za-z0-9_.-]+$/;
+/** The characters a slug may hold: one level of an SSM name. */
+export const SLUG_NAME = /^[A-Za-z0-9_.-]+$/;
 
 function truthy(value: string): boolean {
   return /^(1|true|yes|on)$/i.test(value.trim());

@@ -3,7 +3,7 @@
 // Lines follow Buildkite's log conventions: `~~~` opens a collapsed group,
 // `+++` an expanded one for what the operator must see.
 import { createColors } from "picocolors";
-import { writeAll } from "./output.ts";
+import { writeAll } from "./stdio.ts";
 
 export interface Logger {
   /** A collapsed group header (`~~~`). */

@@ -1,24 +1,26 @@
 // bk-ssm-secrets: one binary, one subcommand per hook phase. A phase prints
 // shell code on stdout for its hook to eval, and logs on stderr. Each
 // subcommand's module is imported only when it runs, so the AWS SDK is loaded
-// by the phases that talk to AWS and by no others.
+// by the phases that talk to AWS and by no others. The operator commands
+// (doctor, ls, put, rm) print a report or table on stdout instead.
 import { cac } from "cac";
+import type { CommandResult } from "./commands/operator.ts";
 import type { PhaseContext } from "./context.ts";
-import { writeAll } from "./output.ts";
+import { writeAll } from "./stdio.ts";
 import { COMMIT, TARGET, VERSION } from "./version.ts";
 
 interface Phase {
   run(context: PhaseContext): Promise<string>;
 }
 
-/** Write the eval payload, all of it, and exit. */
-function emit(payload: string): never {
+/** Write the payload, all of it, and exit. */
+function emit(payload: string, status = 0): never {
   writeAll(1, payload);
-  process.exit(0);
+  process.exit(status);
 }
 
 /** Errors the operator can act on from their message alone; anything else is a bug, and its stack helps. */
-const EXPECTED_ERRORS = ["JobError", "ConfigError", "StoreError", "CACError"];
+const EXPECTED_ERRORS = ["JobError", "ConfigError", "StoreError", "CACError", "UsageError"];
 
 function fail(error: unknown, code: number): never {
   const message = error instanceof Error ? error.message : String(error);
@@ -37,7 +39,49 @@ async function runPhase(load: () => Promise<Phase>): Promise<void> {
   }
 }
 
+/** Run an operator command: its output on stdout, its status as the exit status; bad usage exits 2. */
+async function runCommand(run: (context: PhaseContext) => Promise<CommandResult>): Promise<void> {
+  try {
+    const { phaseContext } = await import("./context.ts");
+    const result = await run(phaseContext());
+    emit(result.output, result.status);
+  } catch (error) {
+    fail(error, error instanceof Error && error.name === "UsageError" ? 2 : 1);
+  }
+}
+
+/**
+ * The last value given for `--name`, as typed. cac's parser turns values that
+ * look like numbers into numbers ("007" into 7, "" into 0), which would change
+ * a pipeline slug or empty a team list, so text options are read here; cac
+ * still declares and validates them.
+ */
+function textOption(name: string): string | undefined {
+  const args = process.argv.slice(2);
+  let value: string | undefined;
+  for (let i = 0; i < args.length && args[i] !== "--"; i++) {
+    const arg = args[i]!;
+    if (arg === `--${name}`) value = args[++i];
+    else if (arg.startsWith(`--${name}=`)) value = arg.slice(name.length + 3);
+  }
+  return value;
+}
+
+type CliFlags = Record<string, unknown>;
+// Positional arguments are text unless they follow a boolean flag (`--yes 2024`).
+const optionalText = (value: unknown): string | undefined => (value === undefined ? undefined : String(value));
+
+function targetFlags(flags: CliFlags) {
+  return { pipeline: textOption("pipeline"), repo: textOption("repo"), global: Boolean(flags.global) };
+}
+
 const cli = cac("bk-ssm-secrets");
+
+const withTarget = <T extends ReturnType<typeof cli.command>>(command: T): T =>
+  command
+    .option("--pipeline <slug>", "The pipeline slug")
+    .option("--repo <url>", "The repository URL (its slug is computed)")
+    .option("--global", "The default slug every pipeline reads") as T;
 
 cli
   .command("environment", "Load the job's secrets from SSM (environment hook); prints shell code to eval")
@@ -52,6 +96,55 @@ cli
     if (!slug) fail(`cannot compute a slug: ${JSON.stringify(url)} is not a repository URL git understands`, 2);
     emit(`${slug}\n`);
   });
+
+cli
+  .command("doctor", "Show what a job would get, and why, without printing a value; exit 0 only if the job would succeed")
+  .option("--pipeline <slug>", "The job's pipeline slug (default: BUILDKITE_PIPELINE_SLUG)")
+  .option("--repo <url>", "The job's repository URL (default: BUILDKITE_REPO)")
+  .option("--teams <teams>", "The build's teams, T1:T2 (default: BUILDKITE_BUILD_CREATOR_TEAMS and BUILDKITE_UNBLOCKER_TEAMS)")
+  .option("--source <source>", "The build's source, e.g. schedule (default: BUILDKITE_SOURCE)")
+  .option("--json", "Print the report as JSON")
+  .example("bk-ssm-secrets doctor --pipeline app --repo git@github.com:acme/app.git --teams dev")
+  .action((flags: CliFlags) =>
+    runCommand(async (context) =>
+      (await import("./commands/doctor.ts")).run(context, {
+        pipeline: textOption("pipeline"),
+        repo: textOption("repo"),
+        teams: textOption("teams"),
+        source: textOption("source"),
+        json: Boolean(flags.json),
+      }),
+    ),
+  );
+
+withTarget(cli.command("ls", "List a slug's parameters: names, types, versions and dates, never values"))
+  .option("--json", "Print the listing as JSON")
+  .example("bk-ssm-secrets ls --repo git@github.com:acme/app.git")
+  .action((flags: CliFlags) => runCommand(async (context) => (await import("./commands/ls.ts")).run(context, { ...targetFlags(flags), json: Boolean(flags.json) })));
+
+withTarget(cli.command("put <kind> [name]", "Store a value from stdin: env NAME, ssh-key [FILE], git-credentials, file NAME, allowed-pipelines, allowed-teams"))
+  .option("--kms-key <key>", "Encrypt with this KMS key (id, ARN or alias/NAME) instead of alias/aws/ssm")
+  .option("--overwrite", "Replace the parameter if it exists")
+  .option("--yes", "Do not ask for confirmation (needed when there is no terminal)")
+  .example("printf '%s' \"$TOKEN\" | bk-ssm-secrets put env API_TOKEN --pipeline app")
+  .example("bk-ssm-secrets put ssh-key --repo git@github.com:acme/app.git ./deploy_key")
+  .action((kind: unknown, name: unknown, flags: CliFlags) =>
+    runCommand(async (context) =>
+      (await import("./commands/put.ts")).run(context, String(kind), optionalText(name), {
+        ...targetFlags(flags),
+        kmsKey: textOption("kms-key"),
+        overwrite: Boolean(flags.overwrite),
+        yes: Boolean(flags.yes),
+      }),
+    ),
+  );
+
+withTarget(cli.command("rm <kind> [name]", "Delete a parameter, named as for put"))
+  .option("--yes", "Do not ask for confirmation (needed when there is no terminal)")
+  .example("bk-ssm-secrets rm env API_TOKEN --pipeline app")
+  .action((kind: unknown, name: unknown, flags: CliFlags) =>
+    runCommand(async (context) => (await import("./commands/rm.ts")).run(context, String(kind), optionalText(name), { ...targetFlags(flags), yes: Boolean(flags.yes) })),
+  );
 
 cli.command("version", "Print the version, commit and build target").action(() => emit(`bk-ssm-secrets ${VERSION}\ncommit: ${COMMIT}\ntarget: ${TARGET}\n`));
 

@@ -1,19 +1,77 @@
-// Writing to stdout and stderr so that every byte arrives. A phase's payload
-// can be hundreds of kilobytes, more than a pipe holds: Bun.write and
-// process.stdout.write were both seen to cut or repeat parts of it when the
-// process exits right after. Synchronous writes, resumed after partial writes
-// and EAGAIN on a non-blocking pipe, cannot.
-import { writeSync } from "node:fs";
+// Output of the operator commands (`ls`, `doctor`): aligned tables for people,
+// JSON for scripts. Colour only on a terminal and never with NO_COLOR, so a
+// table piped into another program is plain text.
+import { createColors } from "picocolors";
+import { colorWanted } from "./log.ts";
 
-export function writeAll(fd: number, text: string): void {
-  const bytes = Buffer.from(text, "utf8");
-  let offset = 0;
-  while (offset < bytes.length) {
-    try {
-      offset += writeSync(fd, bytes, offset);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EAGAIN") throw error;
-      Bun.sleepSync(1); // the reader has not drained the pipe yet
-    }
-  }
+export interface Column {
+  /** The field of each row this column shows; also its name in JSON. */
+  key: string;
+  title: string;
+}
+
+export type Row = Record<string, string>;
+
+/** A JSON item as a table row: every field as text, a missing one empty. */
+export function asRow(item: Record<string, string | number | boolean | null | undefined>): Row {
+  return Object.fromEntries(Object.entries(item).map(([key, value]) => [key, value === null || value === undefined ? "" : String(value)]));
+}
+
+/** How a row reads at a glance; a table colours its `status` column with it. */
+export type Tone = "ok" | "warn" | "fail" | "info";
+
+export interface TableOptions {
+  color: boolean;
+  /** Prefix for every line, to nest a table under a heading. */
+  indent?: string;
+}
+
+/** Whether stdout gets colour: a terminal, and no NO_COLOR. */
+export function stdoutColor(env: NodeJS.ProcessEnv): boolean {
+  return colorWanted(env, Boolean(process.stdout.isTTY));
+}
+
+export function colors(enabled: boolean) {
+  return createColors(enabled);
+}
+
+/**
+ * Columns padded to their widest cell (measured before colouring, so colour
+ * never breaks the alignment); the last column is not padded.
+ */
+export function renderTable(columns: Column[], rows: Row[], options: TableOptions): string {
+  const c = createColors(options.color);
+  const widths = columns.map((column) => Math.max(column.title.length, ...rows.map((row) => (row[column.key] ?? "").length)));
+  const tone: Record<string, (text: string) => string> = { ok: c.green, warn: c.yellow, fail: c.red, info: c.dim };
+  const line = (cells: string[], paint: (text: string, index: number) => string) =>
+    (options.indent ?? "") +
+    cells
+      .map((cell, index) => paint(index === cells.length - 1 ? cell : cell.padEnd(widths[index] ?? 0), index))
+      .join("  ")
+      .trimEnd() +
+    "\n";
+  const header = line(
+    columns.map((column) => column.title),
+    (text) => c.bold(text),
+  );
+  return (
+    header +
+    rows
+      .map((row) =>
+        line(
+          columns.map((column) => row[column.key] ?? ""),
+          (text, index) => (columns[index]?.key === "status" ? (tone[row.status ?? ""] ?? String)(text) : text),
+        ),
+      )
+      .join("")
+  );
+}
+
+export function renderJson(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`;
+}
+
+/** A date as both outputs show it: ISO 8601 in UTC, to the second. */
+export function formatDate(date: Date | undefined): string {
+  return date ? date.toISOString().replace(/\.\d{3}Z$/, "Z") : "";
 }

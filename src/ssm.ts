@@ -2,10 +2,14 @@
 // lazily, so phases that never talk to AWS never pay for loading it.
 import type { SSMClient } from "@aws-sdk/client-ssm";
 import type { Logger } from "./log.ts";
-import { StoreError, type Parameter, type SecretStore } from "./store.ts";
+import { StoreError, type Parameter, type ParameterAdmin, type ParameterInfo, type SecretStore } from "./store.ts";
 
 /** SSM's largest page for GetParametersByPath and GetParameters. */
 const PAGE_SIZE = 10;
+/** SSM's largest page for DescribeParameters. */
+const DESCRIBE_PAGE_SIZE = 50;
+
+type Env = Record<string, string | undefined>;
 
 /**
  * Attempts per request unless AWS_MAX_ATTEMPTS says otherwise. A fleet of
@@ -31,23 +35,40 @@ export interface SsmStoreOptions {
   signal: AbortSignal;
   timeoutMs: number;
   log: Logger;
-  env?: Record<string, string | undefined>;
+  env?: Env;
 }
 
-type RawParameter = { Name?: string; Value?: string; Type?: string; Version?: number; LastModifiedDate?: Date };
+type RawParameter = { Name?: string; Value?: string; Type?: string; Version?: number; LastModifiedDate?: Date; Tier?: string };
 
-function toParameter(raw: RawParameter): Parameter {
+function toInfo(raw: RawParameter): ParameterInfo {
   return {
     name: raw.Name ?? "",
-    value: raw.Value ?? "",
     type: raw.Type ?? "String",
     version: raw.Version,
     lastModified: raw.LastModifiedDate,
+    ...(raw.Tier ? { tier: raw.Tier } : {}),
   };
 }
 
-export async function createSsmStore(options: SsmStoreOptions): Promise<SecretStore> {
-  const env = options.env ?? process.env;
+function toParameter(raw: RawParameter): Parameter {
+  return { ...toInfo(raw), value: raw.Value ?? "" };
+}
+
+/** Every item of a paginated call, page after page, each page asked for once the previous one answered. */
+async function collectPages<T>(fetch: (nextToken: string | undefined) => Promise<{ Parameters?: RawParameter[]; NextToken?: string }>, convert: (raw: RawParameter) => T): Promise<T[]> {
+  const items: T[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await fetch(nextToken);
+    items.push(...(page.Parameters ?? []).map(convert));
+    nextToken = page.NextToken;
+  } while (nextToken);
+  return items;
+}
+
+type Sdk = typeof import("@aws-sdk/client-ssm");
+
+async function loadClient(env: Env, log: Logger): Promise<{ sdk: Sdk; client: SSMClient; lastAnswer: Map<string, string> }> {
   const started = performance.now();
   const [sdk, { ConfiguredRetryStrategy }] = await Promise.all([import("@aws-sdk/client-ssm"), import("@smithy/core/retry")]);
   // boto3, which the original hook used, reads AWS_DEFAULT_REGION; the JS SDK
@@ -68,42 +89,39 @@ export async function createSsmStore(options: SsmStoreOptions): Promise<SecretSt
       try {
         return await next(args);
       } catch (error) {
-        const input = args.input as { Path?: string; Names?: string[] };
+        const input = args.input as { Path?: string; Names?: string[]; Name?: string };
         const err = error as Error;
-        lastAnswer.set(input.Path ?? input.Names?.join(", ") ?? "", `${err.name}: ${err.message.split("\n")[0]}`);
+        lastAnswer.set(input.Path ?? input.Name ?? input.Names?.join(", ") ?? "", `${err.name}: ${err.message.split("\n")[0]}`);
         throw error;
       }
     },
     // Inside the retry middleware (finalizeRequest, high) and outside the deserializer: sees every attempt's error.
     { step: "finalizeRequest", priority: "low", name: "bkRememberLastAnswer" },
   );
-  options.log.debug(`AWS SDK loaded in ${(performance.now() - started).toFixed(0)} ms`);
-  const send = <T>(path: string, action: string, run: () => Promise<T>): Promise<T> =>
+  log.debug(`AWS SDK loaded in ${(performance.now() - started).toFixed(0)} ms`);
+  return { sdk, client, lastAnswer };
+}
+
+export async function createSsmStore(options: SsmStoreOptions): Promise<SecretStore & ParameterAdmin> {
+  const { sdk, client, lastAnswer } = await loadClient(options.env ?? process.env, options.log);
+  const send = <T>(path: string, action: SsmAction, run: () => Promise<T>): Promise<T> =>
     run().catch((error: unknown) => {
       throw explainError(error, path, action, options, lastAnswer.get(path));
     });
+  const request = { abortSignal: options.signal };
 
   return {
-    async readTree(path) {
-      const parameters: Parameter[] = [];
-      let nextToken: string | undefined;
-      do {
-        const page = await send(path, "ssm:GetParametersByPath", () =>
-          client.send(
-            new sdk.GetParametersByPathCommand({
-              Path: path,
-              Recursive: true,
-              WithDecryption: true,
-              MaxResults: PAGE_SIZE,
-              NextToken: nextToken,
-            }),
-            { abortSignal: options.signal },
+    readTree(path) {
+      return collectPages(
+        (nextToken) =>
+          send(path, "ssm:GetParametersByPath", () =>
+            client.send(
+              new sdk.GetParametersByPathCommand({ Path: path, Recursive: true, WithDecryption: true, MaxResults: PAGE_SIZE, NextToken: nextToken }),
+              request,
+            ),
           ),
-        );
-        parameters.push(...(page.Parameters ?? []).map(toParameter));
-        nextToken = page.NextToken;
-      } while (nextToken);
-      return parameters;
+        toParameter,
+      );
     },
 
     async readNames(names) {
@@ -112,9 +130,7 @@ export async function createSsmStore(options: SsmStoreOptions): Promise<SecretSt
       const pages = await Promise.all(
         batches.map((batch) =>
           send(batch.join(", "), "ssm:GetParameters", () =>
-            client.send(new sdk.GetParametersCommand({ Names: batch, WithDecryption: true }), {
-              abortSignal: options.signal,
-            }),
+            client.send(new sdk.GetParametersCommand({ Names: batch, WithDecryption: true }), request),
           ),
         ),
       );
@@ -123,60 +139,158 @@ export async function createSsmStore(options: SsmStoreOptions): Promise<SecretSt
         missing: pages.flatMap((page) => page.InvalidParameters ?? []),
       };
     },
+
+    async listTree(path) {
+      // DescribeParameters returns metadata only: listing never decrypts, so it
+      // needs no KMS permission and no value ever enters this process.
+      const infos = await collectPages(
+        (nextToken) =>
+          send(path, "ssm:DescribeParameters", () =>
+            client.send(
+              new sdk.DescribeParametersCommand({
+                ParameterFilters: [{ Key: "Path", Option: "Recursive", Values: [path] }],
+                MaxResults: DESCRIBE_PAGE_SIZE,
+                NextToken: nextToken,
+              }),
+              request,
+            ),
+          ),
+        toInfo,
+      );
+      return infos.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    },
+
+    async put(put) {
+      const reply = await send(put.name, "ssm:PutParameter", () =>
+        client.send(
+          new sdk.PutParameterCommand({
+            Name: put.name,
+            Value: put.value,
+            Type: put.type,
+            Overwrite: put.overwrite,
+            ...(put.keyId ? { KeyId: put.keyId } : {}),
+            ...(put.tier ? { Tier: put.tier } : {}),
+          }),
+          request,
+        ),
+      ).catch((error: StoreError) => {
+        // SSM's messages name fields, never a value (it is a sensitive member);
+        // this holds even if one ever did. Shorter values match too much text to tell.
+        throw put.value.length >= 8 && error.message.includes(put.value) ? new StoreError(`writing ${put.name} failed (${error.code})`, error.path, error.code) : error;
+      });
+      return { version: reply.Version ?? 0, tier: reply.Tier ?? "Standard" };
+    },
+
+    async remove(name) {
+      await send(name, "ssm:DeleteParameter", () => client.send(new sdk.DeleteParameterCommand({ Name: name }), request));
+    },
   };
 }
+
+/** What the agent's AWS setup resolves to, for `doctor`: never a credential, only where it came from. */
+export interface AwsSetup {
+  region?: string;
+  /** The SDK's record of the credential providers that answered (e.g. CREDENTIALS_ENV_VARS). */
+  credentialFeatures?: string[];
+  regionError?: StoreError;
+  credentialsError?: StoreError;
+}
+
+export async function resolveAwsSetup(options: SsmStoreOptions): Promise<AwsSetup> {
+  const { client } = await loadClient(options.env ?? process.env, options.log);
+  const explain = (error: unknown) => explainError(error, "the job's slugs", "ssm:GetParametersByPath", options);
+  const setup: AwsSetup = {};
+  await Promise.all([
+    client.config.region().then(
+      (region) => void (setup.region = region),
+      (error: unknown) => void (setup.regionError = explain(error)),
+    ),
+    client.config.credentials().then(
+      (credentials) => void (setup.credentialFeatures = Object.keys((credentials as { $source?: object }).$source ?? {})),
+      (error: unknown) => void (setup.credentialsError = explain(error)),
+    ),
+  ]);
+  return setup;
+}
+
+export type SsmAction = keyof typeof OPERATIONS;
+
+/** How each call is described to the operator, and who needs which permission for it. */
+const READ = { doing: "reading", scope: "on this path", grantee: "the agent's IAM role", kms: "grant kms:Decrypt on the parameters' KMS key to the agent's role" };
+const OPERATIONS = {
+  "ssm:GetParametersByPath": READ,
+  "ssm:GetParameters": READ,
+  "ssm:DescribeParameters": {
+    doing: "listing",
+    scope: 'on Resource "*" (IAM cannot scope it to a path)',
+    grantee: "your IAM identity",
+    kms: "listing needs no KMS permission; check the SSM endpoint",
+  },
+  "ssm:PutParameter": {
+    doing: "writing",
+    scope: "on this path",
+    grantee: "your IAM identity",
+    kms: "check --kms-key names an existing key, and grant kms:Encrypt and kms:GenerateDataKey on it to your IAM identity",
+  },
+  "ssm:DeleteParameter": { doing: "deleting", scope: "on this path", grantee: "your IAM identity", kms: "deleting needs no KMS permission; check the SSM endpoint" },
+} as const;
 
 /** Turn an SDK failure into one line naming the path and what to do. Never includes a value. */
 export function explainError(
   error: unknown,
   path: string,
-  action: string,
+  action: SsmAction,
   options: Pick<SsmStoreOptions, "signal" | "timeoutMs">,
   lastAnswer?: string,
 ): StoreError {
   const err = error as { name?: string; message?: string; code?: string; $metadata?: { attempts?: number } };
+  const { doing, scope, grantee, kms } = OPERATIONS[action];
   const name = err.name ?? "Error";
   const awsMessage = (err.message ?? "").split("\n")[0]?.trim() ?? "";
   const because = awsMessage ? ` (${name}: ${awsMessage})` : ` (${name})`;
   if (options.signal.aborted || name === "AbortError") {
     const last = lastAnswer ? ` (SSM's last answer: ${lastAnswer})` : "";
     return new StoreError(
-      `reading ${path} did not finish within ${options.timeoutMs / 1000} s${last}: check the agent's network path to SSM, or raise AWS_PARAMSTORE_SECRETS_TIMEOUT`,
+      `${doing} ${path} did not finish within ${options.timeoutMs / 1000} s${last}: check the network path to SSM, or raise AWS_PARAMSTORE_SECRETS_TIMEOUT`,
       path,
       "Timeout",
     );
   }
   if (/kms/i.test(`${name} ${awsMessage}`)) {
-    return new StoreError(
-      `cannot decrypt the SecureString parameters under ${path}${because}: grant kms:Decrypt on the parameters' KMS key to the agent's role, or check the key is enabled`,
-      path,
-      name,
-    );
+    const what = doing === "writing" ? `cannot encrypt ${path}` : `cannot decrypt the SecureString parameters under ${path}`;
+    return new StoreError(`${what}${because}: ${kms}, or check the key is enabled`, path, name);
   }
   switch (name) {
     case "AccessDeniedException":
-      return new StoreError(`access denied reading ${path}${because}: grant ${action} on this path to the agent's IAM role`, path, name);
+      return new StoreError(`access denied ${doing} ${path}${because}: grant ${action} ${scope} to ${grantee}`, path, name);
+    case "ParameterAlreadyExists":
+      return new StoreError(`${path} already exists: pass --overwrite to replace it`, path, name);
+    case "ParameterNotFound":
+      return new StoreError(`${path} does not exist: nothing to ${doing === "deleting" ? "delete" : "do"} (bk-ssm-secrets ls shows what is there)`, path, name);
     case "ThrottlingException":
       return new StoreError(
-        `SSM kept throttling the reads of ${path} after ${err.$metadata?.attempts ?? "several"} attempts: retry the job, or raise AWS_MAX_ATTEMPTS`,
+        `SSM kept throttling the ${doing} of ${path} after ${err.$metadata?.attempts ?? "several"} attempts: retry, or raise AWS_MAX_ATTEMPTS`,
         path,
         name,
       );
     case "UnrecognizedClientException":
     case "InvalidSignatureException":
-      return new StoreError(`AWS rejected the agent's credentials reading ${path}${because}: check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or the instance profile`, path, name);
+      return new StoreError(`AWS rejected the credentials ${doing} ${path}${because}: check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or the instance profile`, path, name);
     case "ExpiredTokenException":
-      return new StoreError(`the agent's AWS session has expired reading ${path}${because}: refresh AWS_SESSION_TOKEN or the role's credentials`, path, name);
+      return new StoreError(`the AWS session has expired ${doing} ${path}${because}: refresh AWS_SESSION_TOKEN or the role's credentials`, path, name);
     case "CredentialsProviderError":
-      return new StoreError(`no AWS credentials found to read ${path}: attach an instance profile to the agent, or set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`, path, name);
+      return new StoreError(`no AWS credentials found for ${doing} ${path}: attach an instance profile to the agent, or set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`, path, name);
   }
-  // "Region is missing" when unset; "Region not accepted: region=\"\"" when set but empty.
-  if (/region is missing|region not accepted/i.test(awsMessage)) {
-    return new StoreError(`no AWS region configured to read ${path}: set AWS_REGION (or AWS_DEFAULT_REGION) in the agent's environment`, path, "RegionMissing");
+  // "Region is missing" when unset, and region="" when set but empty.
+  if (/region is missing|region=""/i.test(awsMessage)) {
+    return new StoreError(`no AWS region configured for ${doing} ${path}: set AWS_REGION (or AWS_DEFAULT_REGION)`, path, "RegionMissing");
+  }
+  if (/region not accepted/i.test(awsMessage)) {
+    return new StoreError(`the AWS region is not valid for ${doing} ${path}${because}: set AWS_REGION to a region such as us-east-1`, path, "RegionInvalid");
   }
   const code = err.code ?? name;
   if (/ECONNREFUSED|ECONNRESET|ENOTFOUND|ETIMEDOUT|EPIPE|socket|network/i.test(`${code} ${awsMessage}`)) {
-    return new StoreError(`cannot reach SSM to read ${path}${because}: check the agent's network path to SSM (or AWS_ENDPOINT_URL_SSM)`, path, code);
+    return new StoreError(`cannot reach SSM ${doing} ${path}${because}: check the network path to SSM (or AWS_ENDPOINT_URL_SSM)`, path, code);
   }
-  return new StoreError(`reading ${path} failed${because}`, path, name);
+  return new StoreError(`${doing} ${path} failed${because}`, path, name);
 }

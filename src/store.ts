@@ -1,14 +1,21 @@
 // The seam between what a job gets and where it comes from. Phases and plans
 // talk to a SecretStore; `ssm.ts` is the real one, tests may run it against
-// the local SSM endpoint or hand a plan fixed parameters.
+// the local SSM endpoint or hand a plan fixed parameters. The operator
+// commands (`ls`, `put`, `rm`) also manage the tree through a ParameterAdmin.
 
-export interface Parameter {
+/** What SSM says about a parameter without revealing its value. */
+export interface ParameterInfo {
   name: string;
-  value: string;
   /** String, StringList or SecureString. */
   type: string;
   version?: number;
   lastModified?: Date;
+  /** Standard or Advanced; only listings report it. */
+  tier?: string;
+}
+
+export interface Parameter extends ParameterInfo {
+  value: string;
 }
 
 export interface SecretStore {
@@ -16,6 +23,27 @@ export interface SecretStore {
   readTree(path: string): Promise<Parameter[]>;
   /** The named parameters, decrypted; names that do not exist are listed apart. */
   readNames(names: string[]): Promise<{ found: Parameter[]; missing: string[] }>;
+}
+
+export interface PutRequest {
+  name: string;
+  value: string;
+  type: "SecureString" | "String";
+  /** The KMS key for a SecureString; SSM's default key (alias/aws/ssm) when absent. */
+  keyId?: string;
+  /** Replace an existing parameter; without it, an existing one is an error. */
+  overwrite: boolean;
+  /** Needed for values over 4 KB; absent leaves the tier to SSM (Standard for a new parameter). */
+  tier?: "Advanced";
+}
+
+/** Managing the tree, for the operator commands. Never reads a value. */
+export interface ParameterAdmin {
+  /** Every parameter below `path`, recursively: names and metadata, no values. */
+  listTree(path: string): Promise<ParameterInfo[]>;
+  put(request: PutRequest): Promise<{ version: number; tier: string }>;
+  /** Fails with a StoreError (code ParameterNotFound) when there is nothing to delete. */
+  remove(name: string): Promise<void>;
 }
 
 /** A read that failed, with the path it was for and what the operator can do. */

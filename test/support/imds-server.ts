@@ -40,10 +40,11 @@ export async function startImdsServer(role = "buildkite-agent-role"): Promise<Im
 
   const server: Server = createServer((req, res) => {
     requests.push(`${req.method} ${req.url}`);
+    // unref: a delayed answer nobody waits for any more must not keep the test process alive.
     const answer = (status: number, body: string, type = "text/plain") =>
       setTimeout(() => {
         if (!res.destroyed) res.writeHead(status, { "content-type": type }).end(body);
-      }, delayMs);
+      }, delayMs).unref();
 
     if (req.url === TOKEN_PATH) {
       if (req.method !== "PUT") return answer(405, "");

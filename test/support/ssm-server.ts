@@ -771,7 +771,8 @@ function sendError(res: ServerResponse, error: SsmError): void {
   send(res, error.status, { __type: error.code, message: error.message }, { "x-amzn-ErrorType": error.code });
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+// unref: a delayed answer nobody waits for any more must not keep the test process alive.
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 function checkLatency(latencyMs: number): number {
   if (!(latencyMs >= 0)) throw new Error("latencyMs must be a non-negative number");

@@ -1,0 +1,91 @@
+// `bk-ssm-secrets doctor`: a dry run of a job as the agent would see it, with
+// the same configuration, slugs, reads and access decisions as the
+// environment phase, and a check of this machine. It reports names and
+// reasons, never a value, and exits 0 only when the job would succeed.
+import { existsSync } from "node:fs";
+import { jobIdentity } from "../acl.ts";
+import { defaultsFilePath, slugPath, type Config } from "../config.ts";
+import { withDeadline, type PhaseContext } from "../context.ts";
+import { gatherMachineFacts } from "../doctor/machine.ts";
+import { buildReport, renderReport, type JobFact, type JobFacts, type SlugOutcome } from "../doctor/report.ts";
+import { renderJson, stdoutColor } from "../output.ts";
+import { planJob, type SlugRead } from "../plan.ts";
+import { jobSlugs, type Slug } from "../slug.ts";
+import { StoreError, type SecretStore } from "../store.ts";
+import { createSsmStore } from "../ssm.ts";
+import type { CommandResult } from "./operator.ts";
+
+export interface DoctorFlags {
+  pipeline?: string;
+  repo?: string;
+  /** Colon-separated, as BUILDKITE_BUILD_CREATOR_TEAMS. */
+  teams?: string;
+  source?: string;
+  json?: boolean;
+}
+
+type Env = Record<string, string | undefined>;
+
+/** The job doctor imagines: the environment's Buildkite variables, each flag overriding its own. Pure. */
+export function imagineJob(env: Env, flags: DoctorFlags): { env: Env; facts: JobFacts } {
+  const job: Env = { ...env };
+  const fact = <T>(value: T, flag: string | undefined, flagName: string, variable: string): JobFact<T> => ({
+    value,
+    from: flag !== undefined ? flagName : env[variable] ? variable : `${variable} not set`,
+  });
+  if (flags.pipeline !== undefined) job.BUILDKITE_PIPELINE_SLUG = flags.pipeline;
+  if (flags.repo !== undefined) job.BUILDKITE_REPO = flags.repo;
+  if (flags.source !== undefined) job.BUILDKITE_SOURCE = flags.source;
+  if (flags.teams !== undefined) {
+    // --teams stands for every team the build carries, the unblocker's included.
+    job.BUILDKITE_BUILD_CREATOR_TEAMS = flags.teams;
+    delete job.BUILDKITE_UNBLOCKER_TEAMS;
+  }
+  const identity = jobIdentity(job);
+  const teamsFrom = flags.teams !== undefined ? "--teams" : "BUILDKITE_BUILD_CREATOR_TEAMS and BUILDKITE_UNBLOCKER_TEAMS";
+  return {
+    env: job,
+    facts: {
+      pipeline: fact(identity.pipeline, flags.pipeline, "--pipeline", "BUILDKITE_PIPELINE_SLUG"),
+      repository: fact(job.BUILDKITE_REPO ?? "", flags.repo, "--repo", "BUILDKITE_REPO"),
+      teams: { value: identity.teams, from: teamsFrom },
+      source: fact(identity.source, flags.source, "--source", "BUILDKITE_SOURCE"),
+    },
+  };
+}
+
+/** Read every slug, keeping each failure (explained) instead of stopping at the first: doctor reports them all. */
+async function readEachSlug(store: SecretStore, config: Config, slugs: Slug[]): Promise<Array<SlugOutcome & Partial<SlugRead>>> {
+  return Promise.all(
+    slugs.map(async (slug) => {
+      const path = slugPath(config, slug.name);
+      try {
+        return { slug, path, parameters: await store.readTree(path) };
+      } catch (error) {
+        if (error instanceof StoreError) return { slug, path, error: error.message };
+        throw error;
+      }
+    }),
+  );
+}
+
+export async function run({ env, config, log }: PhaseContext, flags: DoctorFlags): Promise<CommandResult> {
+  const job = imagineJob(env, flags);
+  const slugs = jobSlugs({ defaultKey: config.defaultKey, repository: job.env.BUILDKITE_REPO, pipeline: job.env.BUILDKITE_PIPELINE_SLUG });
+  const [outcomes, machine] = await withDeadline(config.timeoutMs, async (signal) => {
+    const options = { signal, timeoutMs: config.timeoutMs, log };
+    const store = await createSsmStore({ ...options, env });
+    return Promise.all([readEachSlug(store, config, slugs), gatherMachineFacts(env, options)]);
+  });
+  const reads = outcomes.filter((outcome): outcome is SlugRead & SlugOutcome => outcome.parameters !== undefined);
+  const defaultsFile = defaultsFilePath(env);
+  const report = buildReport({
+    config,
+    defaultsFile: { path: defaultsFile, present: existsSync(defaultsFile) },
+    job: job.facts,
+    outcomes: outcomes.map(({ slug, path, error }) => ({ slug, path, ...(error !== undefined ? { error } : {}) })),
+    plan: planJob(reads, jobIdentity(job.env)),
+    machine,
+  });
+  return { output: flags.json ? renderJson(report) : renderReport(report, { color: stdoutColor(env) }), status: report.ok ? 0 : 1 };
+}

@@ -1,0 +1,68 @@
+// What the operator commands (`doctor`, `ls`, `put`, `rm`) share: their
+// result, usage errors, and the two ways they talk to a person: a value on
+// stdin and a confirmation on the terminal.
+import { closeSync, openSync, readSync, writeSync } from "node:fs";
+
+/** What a command prints on stdout, and its exit status. */
+export interface CommandResult {
+  output: string;
+  status: number;
+}
+
+/** The command line asks for something impossible: one line, exit status 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/**
+ * The value to store, byte for byte, from stdin. A terminal is refused: typing
+ * a secret there would echo it, and the shell's history or scrollback keeps it.
+ */
+export async function readValueFromStdin(what: string): Promise<Uint8Array> {
+  if (process.stdin.isTTY) {
+    throw new UsageError(
+      `${what} is read from stdin, not typed on the terminal: pipe or redirect it, for example \`printf '%s' "$VALUE" | bk-ssm-secrets put ...\` or \`... < file\``,
+    );
+  }
+  return new Uint8Array(await Bun.stdin.arrayBuffer());
+}
+
+/** Decode as UTF-8, refusing bytes that are not: SSM stores text, and a lossy decode would change the value. */
+export function decodeValue(bytes: Uint8Array, what: string): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    throw new UsageError(`${what} is not UTF-8 text: SSM stores text; base64-encode binary data first`);
+  }
+}
+
+/**
+ * Ask whether to `action` ("write /vendors/buildkite/app/env/TOKEN") on the
+ * terminal, and stop unless the answer is yes.
+ * stdin may be carrying the value, so the answer is read from /dev/tty; when
+ * there is no terminal (a script, CI) the command must say `--yes` instead.
+ */
+export function confirm(action: string, yes: boolean | undefined): void {
+  if (yes) return;
+  let tty: number | undefined;
+  try {
+    if (process.stderr.isTTY) tty = openSync("/dev/tty", "r");
+  } catch {
+    // No controlling terminal: handled below like a pipe.
+  }
+  if (tty === undefined) throw new UsageError(`no terminal to confirm on: pass --yes to ${action} without asking`);
+  try {
+    writeSync(2, `${action.charAt(0).toUpperCase()}${action.slice(1)}? [y/N] `);
+    const answer = readLine(tty);
+    if (!/^y(es)?$/i.test(answer.trim())) throw new UsageError("not confirmed: nothing changed");
+  } finally {
+    closeSync(tty);
+  }
+}
+
+function readLine(fd: number): string {
+  const byte = new Uint8Array(1);
+  const bytes: number[] = [];
+  while (readSync(fd, byte, 0, 1, null) === 1 && byte[0] !== 0x0a) bytes.push(byte[0]!);
+  return new TextDecoder().decode(new Uint8Array(bytes));
+}

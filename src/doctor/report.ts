@@ -1,0 +1,310 @@
+// doctor's report, as pure functions of what the command gathered: the
+// configuration and where each setting came from, the job it imagines, each
+// slug's read and access decision, the plan (what the job would get), and the
+// machine's facts. Each section is a list of items with a status; the report
+// is rendered as tables or as JSON from the same items. Names only, never a value.
+import { SETTINGS, type Config, type SettingName } from "../config.ts";
+import { colors, renderTable, type Column, type Tone } from "../output.ts";
+import type { JobPlan } from "../plan.ts";
+import { isSshRepository, repositorySlug, type Slug } from "../slug.ts";
+
+/** One line of a section. `detail`, the last column, says why; a failing item's detail says what to do. */
+export type Item = { status: Tone; detail: string } & Record<string, string>;
+
+export interface Section {
+  title: string;
+  /** The item fields shown, after `status` and before `detail`. */
+  columns: Column[];
+  items: Item[];
+  /** What an empty section means. */
+  empty: string;
+}
+
+export interface DoctorReport {
+  /** True only when a job would succeed. */
+  ok: boolean;
+  verdict: string;
+  /** Every failing item's detail. */
+  problems: string[];
+  sections: Section[];
+}
+
+/** A setting of the imagined job and where it came from (a flag, a variable, or nowhere). */
+export interface JobFact<T> {
+  value: T;
+  from: string;
+}
+
+export interface JobFacts {
+  pipeline: JobFact<string>;
+  repository: JobFact<string>;
+  teams: JobFact<string[]>;
+  source: JobFact<string>;
+}
+
+/** A slug as doctor read it: its parameters were read, or the read failed. */
+export interface SlugOutcome {
+  slug: Slug;
+  path: string;
+  /** The explained failure (a StoreError's message), when the read failed. */
+  error?: string;
+}
+
+export interface MachineFacts {
+  region?: string;
+  /** Where the region came from: AWS_REGION, AWS_DEFAULT_REGION or the AWS config file. */
+  regionFrom: string;
+  regionError?: string;
+  /** The SDK's record of the credential providers that answered, e.g. CREDENTIALS_ENV_VARS. */
+  credentialFeatures?: string[];
+  credentialsError?: string;
+  /** AWS_PROFILE, "" for the default profile. */
+  profile: string;
+  /** AWS_ENDPOINT_URL_SSM, when set. */
+  endpoint?: string;
+  /** Each program a job runs, and where PATH finds it. */
+  programs: Record<"git" | "ssh-agent" | "ssh-add", string | undefined>;
+  /** AWS_SSM_SECRETS_PLUGIN_ENABLED is 1. */
+  enabled: boolean;
+  /** The binary the hooks would run, when it exists. */
+  binary?: string;
+  /** BK_SSM_SECRETS_BIN, when set: the hooks run it instead of looking on PATH. */
+  binaryVariable?: string;
+  hooksDir: string;
+  hooks: Array<{ name: string; state: "installed" | "missing" | "foreign" }>;
+}
+
+export interface DoctorInput {
+  config: Config;
+  defaultsFile: { path: string; present: boolean };
+  job: JobFacts;
+  outcomes: SlugOutcome[];
+  /** The plan of the slugs that were read. */
+  plan: JobPlan;
+  machine: MachineFacts;
+}
+
+const item = (status: Tone, fields: Record<string, string>, detail: string): Item => ({ status, ...fields, detail });
+
+export function buildReport(input: DoctorInput): DoctorReport {
+  const sections = [
+    configurationSection(input.config, input.defaultsFile),
+    jobSection(input.job),
+    slugSection(input.outcomes, input.plan),
+    variableSection(input),
+    skippedSection(input.plan),
+    machineSection(input.machine, input.job, input.config),
+  ];
+  const problems = sections.flatMap((section) => section.items.filter((entry) => entry.status === "fail").map((entry) => entry.detail));
+  const warnings = sections.reduce((count, section) => count + section.items.filter((entry) => entry.status === "warn").length, 0);
+  const pipeline = input.job.pipeline.value;
+  const job = pipeline ? `a job of pipeline ${pipeline}` : "a job";
+  const verdict = problems.length
+    ? `${job} would fail: ${problems.length} problem${problems.length === 1 ? "" : "s"}`
+    : `${job} would succeed and get ${plural(input.plan.env.length, "variable")} from ${plural(input.outcomes.length, "slug")}${warnings ? ` (${plural(warnings, "warning")})` : ""}`;
+  return { ok: problems.length === 0, verdict, problems, sections };
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+
+/** A setting's value as the job sees it, resolved. */
+function settingValue(config: Config, name: SettingName): string {
+  switch (name) {
+    case "basePath":
+      return config.basePath || "/";
+    case "globalSsh":
+      return config.globalSshKeys.join(":") || "(none)";
+    case "timeoutSeconds":
+      return `${config.timeoutMs / 1000} s`;
+    default: {
+      const value = (config as unknown as Record<string, unknown>)[name];
+      return typeof value === "boolean" ? (value ? "1" : "0") : String(value ?? "");
+    }
+  }
+}
+
+export function configurationSection(config: Config, defaultsFile: DoctorInput["defaultsFile"]): Section {
+  const settings = (Object.keys(SETTINGS) as SettingName[]).map((name) =>
+    item("ok", { setting: SETTINGS[name].variable, value: settingValue(config, name) }, config.sources[name]),
+  );
+  const file = defaultsFile.present
+    ? item("ok", { setting: "defaults file", value: defaultsFile.path }, "present")
+    : item("info", { setting: "defaults file", value: defaultsFile.path }, "absent: the environment and built-in defaults apply");
+  return {
+    title: "Configuration",
+    columns: [
+      { key: "setting", title: "SETTING" },
+      { key: "value", title: "VALUE" },
+    ],
+    items: [...settings, file],
+    empty: "",
+  };
+}
+
+/** A repository URL without its user part, which may hold a token. */
+export function withoutCredentials(url: string): string {
+  return url.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^@/]*@/, "$1");
+}
+
+export function jobSection(job: JobFacts): Section {
+  const { pipeline, repository, teams, source } = job;
+  const repositoryItem = !repository.value
+    ? item("info", { field: "repository", value: "" }, "none: no repository slug is read")
+    : repositorySlug(repository.value)
+      ? item("ok", { field: "repository", value: withoutCredentials(repository.value) }, repository.from)
+      : item("warn", { field: "repository", value: "(not shown)" }, `${repository.from} is not a repository URL this hook understands: no repository slug is read`);
+  return {
+    title: "Job",
+    columns: [
+      { key: "field", title: "FIELD" },
+      { key: "value", title: "VALUE" },
+    ],
+    items: [
+      pipeline.value
+        ? item("ok", { field: "pipeline", value: pipeline.value }, pipeline.from)
+        : item("warn", { field: "pipeline", value: "" }, "none: pass --pipeline or set BUILDKITE_PIPELINE_SLUG; no pipeline slug is read"),
+      repositoryItem,
+      item("ok", { field: "teams", value: teams.value.join(":") }, teams.value.length ? teams.from : `none (${teams.from})`),
+      item("ok", { field: "source", value: source.value }, source.value ? source.from : `none (${source.from})`),
+    ],
+    empty: "",
+  };
+}
+
+export function slugSection(outcomes: SlugOutcome[], plan: JobPlan): Section {
+  return {
+    title: "Slugs, in the order read (later ones override earlier ones)",
+    columns: [
+      { key: "kind", title: "KIND" },
+      { key: "slug", title: "SLUG" },
+      { key: "path", title: "PATH" },
+      { key: "access", title: "ACCESS" },
+    ],
+    items: outcomes.map((outcome) => {
+      const fields = { kind: outcome.slug.kind, slug: outcome.slug.name, path: outcome.path };
+      if (outcome.error !== undefined) return item("fail", { ...fields, access: "unreadable" }, outcome.error);
+      const access = plan.access.find((entry) => entry.path === outcome.path);
+      if (!access) return item("info", { ...fields, access: "" }, "");
+      return access.decision.allowed
+        ? item("ok", { ...fields, access: "allowed" }, access.decision.reason)
+        : item("fail", { ...fields, access: "denied" }, `access to slug ${outcome.slug.name} denied: ${access.decision.reason}`);
+    }),
+    empty: "no slugs",
+  };
+}
+
+export function variableSection({ plan, outcomes }: Pick<DoctorInput, "plan" | "outcomes">): Section {
+  const fails = plan.denial !== undefined || outcomes.some((outcome) => outcome.error !== undefined);
+  return {
+    title: "Variables the job would get (names only)",
+    columns: [
+      { key: "name", title: "NAME" },
+      { key: "slug", title: "SLUG" },
+      { key: "parameter", title: "PARAMETER" },
+    ],
+    items: fails
+      ? []
+      : plan.env.map((assignment) =>
+          item("ok", { name: assignment.name, slug: assignment.slug.name, parameter: assignment.path }, assignment.overrides ? `overrides slug ${assignment.overrides.name}` : ""),
+        ),
+    empty: fails ? "none: the job would fail before exporting anything (see Slugs)" : "none",
+  };
+}
+
+export function skippedSection(plan: JobPlan): Section {
+  return {
+    title: "Parameters the job would skip",
+    columns: [],
+    items: [...plan.warnings.map((warning) => item("warn", {}, warning)), ...plan.ignored.map((name) => item("info", {}, `${name}: not used by the hooks`))],
+    empty: "none",
+  };
+}
+
+/** The SDK's credential features, by the provider they name, as an operator knows them. */
+const CREDENTIAL_SOURCES: Array<[RegExp, (env: { profile: string }) => string]> = [
+  [/WEB_ID/, () => "web identity token (AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN)"],
+  [/SSO/, ({ profile }) => `AWS IAM Identity Center (SSO) through profile ${profile}`],
+  [/PROCESS/, ({ profile }) => `credential_process of profile ${profile}`],
+  [/PROFILE|LOGIN|BOTO2/, ({ profile }) => `profile ${profile} in the AWS config files`],
+  [/ENV_VARS/, () => "environment variables (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"],
+  [/HTTP/, () => "container credentials endpoint (ECS or EKS)"],
+  [/IMDS/, () => "EC2 instance profile (instance metadata)"],
+];
+
+export function credentialSource(features: string[], profile: string): string {
+  for (const [pattern, describe] of CREDENTIAL_SOURCES) {
+    if (features.some((feature) => pattern.test(feature))) return describe({ profile: profile || "default" });
+  }
+  return "the AWS SDK's default credential chain";
+}
+
+export function machineSection(machine: MachineFacts, job: JobFacts, config: Config): Section {
+  const check = (status: Tone, name: string, value: string, detail: string) => item(status, { check: name, value }, detail);
+  const items: Item[] = [
+    machine.region
+      ? check("ok", "AWS region", machine.region, `from ${machine.regionFrom}`)
+      : check("fail", "AWS region", "", machine.regionError ?? "no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION)"),
+    machine.credentialFeatures
+      ? check("ok", "AWS credentials", "found", `from ${credentialSource(machine.credentialFeatures, machine.profile)}`)
+      : check("fail", "AWS credentials", "missing", machine.credentialsError ?? "no AWS credentials found"),
+  ];
+  if (machine.endpoint) items.push(check("info", "SSM endpoint", machine.endpoint, "from AWS_ENDPOINT_URL_SSM"));
+
+  const needsSsh = isSshRepository(job.repository.value) || config.globalSshKeys.length > 0;
+  for (const [program, path] of Object.entries(machine.programs)) {
+    if (path) {
+      items.push(check("ok", program, path, "on PATH"));
+    } else if (program === "git") {
+      items.push(check("fail", program, "", "git is not on PATH: the job cannot check out; install git on the agent"));
+    } else {
+      const why = needsSsh ? "the job checks out over ssh" : "needed for jobs with ssh keys";
+      items.push(check(needsSsh ? "fail" : "warn", program, "", `${program} is not on PATH (${why}): install the OpenSSH client on the agent`));
+    }
+  }
+  // An enabled hook that cannot find the binary fails the job; a disabled one does nothing.
+  const noBinary: Tone = machine.enabled ? "fail" : "warn";
+  items.push(
+    machine.binary
+      ? check("ok", "bk-ssm-secrets", machine.binary, "the binary the hooks run")
+      : machine.binaryVariable
+        ? check(noBinary, "bk-ssm-secrets", machine.binaryVariable, "BK_SSM_SECRETS_BIN names a file that does not exist: the hooks cannot run it")
+        : check(noBinary, "bk-ssm-secrets", "", "not on PATH and BK_SSM_SECRETS_BIN is not set: the hooks cannot find the binary; install it (see the README)"),
+    machine.enabled
+      ? check("ok", "hooks enabled", "AWS_SSM_SECRETS_PLUGIN_ENABLED=1", "")
+      : check("warn", "hooks enabled", "", "AWS_SSM_SECRETS_PLUGIN_ENABLED is not 1 here: on the agent, the hooks do nothing unless it is (the Elastic CI Stack sets it in /var/lib/buildkite-agent/cfn-env)"),
+  );
+  for (const hook of machine.hooks) {
+    const path = `${machine.hooksDir}/${hook.name}`;
+    if (hook.state === "installed") items.push(check("ok", `${hook.name} hook`, path, "runs bk-ssm-secrets"));
+    else {
+      const what = hook.state === "missing" ? "does not exist" : "does not run bk-ssm-secrets";
+      items.push(check("warn", `${hook.name} hook`, path, `${what}: jobs on this agent get no secrets from it (hooks directory: BUILDKITE_HOOKS_PATH)`));
+    }
+  }
+  return {
+    title: "This machine",
+    columns: [
+      { key: "check", title: "CHECK" },
+      { key: "value", title: "VALUE" },
+    ],
+    items,
+    empty: "",
+  };
+}
+
+const STATUS_COLUMN: Column = { key: "status", title: "STATUS" };
+const DETAIL_COLUMN: Column = { key: "detail", title: "DETAIL" };
+
+export function renderReport(report: DoctorReport, options: { color: boolean }): string {
+  const c = colors(options.color);
+  const parts = report.sections.map((section) => {
+    const title = `${c.bold(section.title)}\n`;
+    if (section.items.length === 0) return `${title}  ${section.empty}\n`;
+    return title + renderTable([STATUS_COLUMN, ...section.columns, DETAIL_COLUMN], section.items, { color: options.color, indent: "  " });
+  });
+  const verdict = report.ok ? c.green(`OK: ${report.verdict}`) : c.red(`FAIL: ${report.verdict}`);
+  const problems = report.problems.map((problem) => `  - ${problem}\n`).join("");
+  return `${parts.join("\n")}\n${c.bold(verdict)}\n${problems}`;
+}

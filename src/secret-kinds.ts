@@ -1,0 +1,108 @@
+// What an operator can put in a slug, where each kind lives below it, and
+// which values each kind accepts. Pure: `put` and `rm` do the I/O. Every check
+// reports line numbers and paths, never the content it refused.
+import { SLUG_NAME } from "./config.ts";
+import { UsageError } from "./commands/operator.ts";
+import { checkEnvKey } from "./names.ts";
+import type { Slug } from "./slug.ts";
+
+export const KINDS = ["env", "ssh-key", "git-credentials", "file", "allowed-pipelines", "allowed-teams"] as const;
+export type Kind = (typeof KINDS)[number];
+
+/** SSM's largest value (advanced tier); the standard tier holds 4 KB. */
+const MAX_VALUE_LENGTH = 8192;
+export const STANDARD_TIER_LIMIT = 4096;
+
+export interface Entry {
+  kind: Kind;
+  /** The parameter's name below the slug, e.g. `env/ACCESS_TOKEN`. */
+  relative: string;
+  /** What a job makes of it, for the operator. */
+  effect: string;
+}
+
+/** A file's name: one path component, no hidden or option-like names. */
+const FILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+
+/** Where `kind` (with its NAME argument, for `env` and `file`) lives below `slug`. */
+export function entryFor(kindName: string, name: string | undefined, slug: Slug): Entry {
+  const kind = KINDS.find((known) => known === kindName);
+  if (!kind) throw new UsageError(`unknown kind ${JSON.stringify(kindName)}: use one of ${KINDS.join(", ")}`);
+  const needsName = kind === "env" || kind === "file";
+  if (needsName && !name) throw new UsageError(`${kind} needs a NAME, as in \`${kind} NAME\``);
+  if (!needsName && name !== undefined) throw new UsageError(`${kind} takes no NAME (got ${JSON.stringify(name)})`);
+  switch (kind) {
+    case "env": {
+      const check = checkEnvKey(name!);
+      if (!check.ok) throw new UsageError(`cannot use env ${JSON.stringify(name)}: ${check.reason}`);
+      return { kind, relative: `env/${name}`, effect: `a job exports it as ${check.name}` };
+    }
+    case "file":
+      if (!FILE_NAME.test(name!)) throw new UsageError(`file ${JSON.stringify(name)} is not a file name: use letters, digits, _ . - (one name, no /, not starting with . or -)`);
+      return { kind, relative: `file/${name}`, effect: `a job gets it as the file ${name}` };
+    case "ssh-key":
+      if (slug.kind === "default") {
+        throw new UsageError(
+          "an ssh key under the default slug is ignored: keys every job gets are listed by full SSM name in AWS_PARAMSTORE_SECRETS_GLOBAL_SSH; put this key under a repository or pipeline slug",
+        );
+      }
+      return { kind, relative: "ssh/key", effect: "a job's ssh-agent for checking out gets it" };
+    case "git-credentials":
+      return { kind, relative: "git-credentials", effect: "a job's git gets these credentials for https remotes" };
+    case "allowed-pipelines":
+      return { kind, relative: "allowed_pipelines", effect: `only the listed pipelines may read slug ${slug.name}` };
+    case "allowed-teams":
+      return { kind, relative: "allowed_teams", effect: `only builds by the listed teams may read slug ${slug.name}` };
+  }
+}
+
+/**
+ * Check a value for `kind` and return what to store: access lists are
+ * normalised to one name per line, everything else is stored byte for byte.
+ * Throws a UsageError naming lines, never their content.
+ */
+export function valueFor(kind: Kind, value: string): string {
+  if (value.length === 0) throw new UsageError(`the ${kind} value is empty: nothing to store`);
+  const stored = kind === "allowed-pipelines" || kind === "allowed-teams" ? accessList(kind, value) : value;
+  if (kind === "git-credentials") checkGitCredentials(value);
+  if (stored.length > MAX_VALUE_LENGTH) {
+    throw new UsageError(`the ${kind} value is ${stored.length} characters: SSM holds at most ${MAX_VALUE_LENGTH}`);
+  }
+  return stored;
+}
+
+/** The lines (1-based) for which `bad` holds, as `line 2` or `lines 2, 5`; "" when none. */
+function badLines(lines: string[], bad: (line: string) => boolean): string {
+  const numbers = lines.flatMap((line, index) => (bad(line) ? [index + 1] : []));
+  return numbers.length ? `${numbers.length === 1 ? "line" : "lines"} ${numbers.join(", ")}` : "";
+}
+
+function accessList(kind: Kind, value: string): string {
+  const lines = value.split(/\r?\n/).map((line) => line.trim());
+  const bad = badLines(lines, (line) => line !== "" && !SLUG_NAME.test(line));
+  const what = kind === "allowed-pipelines" ? "pipeline" : "team";
+  if (bad) throw new UsageError(`${kind} on stdin, ${bad}: not a ${what} slug (one slug per line: letters, digits, _ . -)`);
+  const names = [...new Set(lines.filter(Boolean))];
+  if (names.length === 0) {
+    throw new UsageError(`no ${what} slugs on stdin: an empty list would admit nobody; to lift the restriction, bk-ssm-secrets rm ${kind}`);
+  }
+  return names.join("\n");
+}
+
+/** git's credential store format: `https://USER:TOKEN@HOST[:PORT][/PATH]`, one per line. */
+export function isGitCredentialLine(line: string): boolean {
+  if (/\s/.test(line)) return false;
+  try {
+    const url = new URL(line);
+    return (url.protocol === "https:" || url.protocol === "http:") && url.username !== "" && url.password !== "" && url.hostname !== "";
+  } catch {
+    return false;
+  }
+}
+
+function checkGitCredentials(value: string): void {
+  const lines = value.replace(/\n$/, "").split("\n");
+  const bad = badLines(lines, (line) => line !== "" && !isGitCredentialLine(line));
+  if (bad) throw new UsageError(`git-credentials on stdin, ${bad}: not of the form https://USER:TOKEN@HOST[/PATH] (percent-encode special characters in USER and TOKEN)`);
+  if (lines.every((line) => line === "")) throw new UsageError("no credentials on stdin: give one https://USER:TOKEN@HOST line per host");
+}
