@@ -58,6 +58,8 @@ cli
     }),
   );
 
+cli.command("pre-exit", "Remove the job's secret files (pre-exit hook); prints shell code to eval").action(() => runPhase(() => import("./phases/pre-exit.ts")));
+
 cli
   .command("slug <repository-url>", "Print the repository slug of a URL: where its secrets live in the tree")
   .example("bk-ssm-secrets slug git@github.com:acme/app.git   # github.com_acme_app.git")
