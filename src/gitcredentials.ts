@@ -12,7 +12,7 @@ export interface GitCredential {
   protocol: "https" | "http";
   /** Host name, lower-cased, with `:port` when the line names a port other than the scheme's default. */
   host: string;
-  /** Repository path without surrounding slashes or `.git`; undefined for a credential valid for the whole host. */
+  /** Repository path without surrounding slashes; undefined for a credential valid for the whole host. */
   path?: string;
   username: string;
   password: string;
@@ -40,10 +40,15 @@ export function normaliseHost(protocol: string, host: string): string {
   return port && port !== DEFAULT_PORTS[protocol] ? `${name.toLowerCase()}:${port}` : name.toLowerCase();
 }
 
-/** A repository path compared the way users write it: no surrounding slashes, `.git` optional. */
-export function normalisePath(path: string | undefined): string | undefined {
-  const trimmed = (path ?? "").replace(/^\/+/, "").replace(/\/+$/, "").replace(/\.git$/, "");
+/** A repository path without surrounding slashes; undefined for none. */
+function trimPath(path: string | undefined): string | undefined {
+  const trimmed = (path ?? "").replace(/^\/+/, "").replace(/\/+$/, "");
   return trimmed === "" ? undefined : trimmed;
+}
+
+/** Paths compare the way users write them: `.git` optional. */
+function samePath(a: string, b: string | undefined): boolean {
+  return b !== undefined && a.replace(/\.git$/, "") === b.replace(/\.git$/, "");
 }
 
 function decode(text: string): string | undefined {
@@ -71,7 +76,7 @@ function parseLine(raw: string): LineResult {
   if (username === undefined || password === undefined) return { problem: "its user or token has a malformed %-escape" };
   if (username === "" || password === "") return { problem: "its user or token is empty" };
   return {
-    credential: { protocol, host: normaliseHost(protocol, port ? `${host}:${port}` : host), path: normalisePath(path), username, password },
+    credential: { protocol, host: normaliseHost(protocol, port ? `${host}:${port}` : host), path: trimPath(path), username, password },
   };
 }
 
@@ -126,12 +131,12 @@ export function findCredential(credentials: GitCredential[], request: Credential
   const protocol = request.protocol?.toLowerCase();
   if (!protocol || !request.host) return undefined;
   const host = normaliseHost(protocol, request.host);
-  const path = normalisePath(request.path);
+  const path = trimPath(request.path);
   const candidates = credentials.filter(
     (credential) =>
       credential.protocol === protocol &&
       credential.host === host &&
-      (credential.path === undefined || credential.path === path) &&
+      (credential.path === undefined || samePath(credential.path, path)) &&
       (!request.username || request.username === credential.username),
   );
   return candidates.find((credential) => credential.path !== undefined) ?? candidates[0];

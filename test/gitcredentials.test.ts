@@ -27,7 +27,7 @@ test("lines parse into protocol, host (default port dropped), path, user and tok
     credentials.map((c) => [c.protocol, c.host, c.path, c.username, c.password, c.line]),
     [
       ["https", "github.com", undefined, "alice", "tok1", 1],
-      ["https", "git.example.com:8443", "team/app", "bob", "t@k:2", 4],
+      ["https", "git.example.com:8443", "team/app.git", "bob", "t@k:2", 4],
       ["http", "[::1]:443", "x", "carol", "t3", 5],
       ["https", "example.org", undefined, "dave", "t4", 6],
     ],

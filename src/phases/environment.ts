@@ -34,7 +34,7 @@ export async function run({ env, config, log }: PhaseContext): Promise<string> {
   for (const access of plan.access) log.debug(`access to ${access.path}: ${access.decision.allowed ? "allowed" : "denied"} (${access.decision.reason})`);
   if (plan.denial) throw new JobError(plan.denial);
 
-  for (const assignment of plan.env) {
+  for (const assignment of [...plan.env, ...plan.files]) {
     const overrides = assignment.overrides ? `, overriding ${assignment.overrides.name}` : "";
     log.debug(`${assignment.name} from ${assignment.path}${overrides}`);
   }
