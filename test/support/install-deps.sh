@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests run for real (shellcheck, git, the
-# OpenSSH programs, qemu for the arm64 binary), only those missing. Shared by
+# Installs the Debian packages the tests run for real (shellcheck, git and its
+# http-backend, openssl for a test certificate, the OpenSSH programs, qemu for
+# the arm64 binary), only those missing. Shared by
 # `make test`, `make demo` and CI so a fresh machine needs nothing by hand.
 set -euo pipefail
 
 declare -A wanted=(
   [shellcheck]=shellcheck
   [git]=git
+  [/usr/lib/git-core/git-http-backend]=git
+  [openssl]=openssl
   [ssh-agent]=openssh-client
   [sshd]=openssh-server
   [qemu-aarch64]=qemu-user
