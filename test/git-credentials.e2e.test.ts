@@ -140,6 +140,19 @@ Git("a path-specific credential answers only for its repository", async (context
   assert.equal(credentialShapedFiles(dirs.root), []);
 });
 
+Git("for the hosts in SSM, the agent user's own credential store is not consulted, nor written", async (context) => {
+  const dirs = jobDirs(context);
+  const { writeFileSync } = await import("node:fs");
+  const stale = `https://alice:${WRONG}@${context.hostA.url.slice("https://".length)}\n`;
+  writeFileSync(join(dirs.home, ".gitconfig"), "[credential]\n\thelper = store\n");
+  writeFileSync(join(dirs.home, ".git-credentials"), stale);
+  const environment = await runHook("environment", jobEnv(context, dirs));
+  assert.is(environment.status, 0, environment.stderr);
+  const one = await clone(environment.env, `${context.hostA.url}/one.git`, join(dirs.builds, "one"));
+  assert.is(one.status, 0, one.stderr);
+  assert.is(readFileSync(join(dirs.home, ".git-credentials"), "utf8"), stale, "the store helper was neither asked nor told");
+});
+
 Git("a wrong token fails the clone; the helper reads SSM when git asks, so fixing SSM fixes the next clone", async (context) => {
   context.fixture.seed(credentials(context, WRONG));
   try {
