@@ -56,19 +56,34 @@ function registeredThroughCli(agent: FakeAgent): string[] {
     .flatMap((call) => Object.values(JSON.parse(call.stdin) as Record<string, string>));
 }
 
+/** Run the environment hook with a fake buildkite-agent first on the job's PATH, then check what happened. */
+async function withAgent(
+  fixture: JobFixture,
+  options: Parameters<typeof makeFakeAgent>[0],
+  extra: Env,
+  check: (run: Awaited<ReturnType<typeof runHook>>, agent: FakeAgent, env: Env) => void,
+): Promise<void> {
+  const agent = makeFakeAgent(options);
+  try {
+    const env = job(fixture, { ...extra, PATH: `${agent.dir}:${process.env.PATH}` });
+    check(await runHook("environment", env), agent, env);
+  } finally {
+    agent.close();
+  }
+}
+
 Redaction("through the Job API: every value the job receives, each once, before the phase ends; the CLI is not used", async ({ fixture }) => {
   const api = startJobApiServer();
-  const agent = makeFakeAgent();
   try {
-    const run = await runHook("environment", job(fixture, { ...api.jobEnv(), PATH: `${agent.dir}:${process.env.PATH}` }));
-    assert.is(run.status, 0, run.stderr);
-    assert.equal([...api.redactions].sort(), EXPECTED);
-    assert.equal(agent.calls(), []);
-    assert.equal(warnings(run.stderr), []);
-    assert.match(run.stderr, /1 value is shorter than 6 characters and not registered for redaction/);
+    await withAgent(fixture, {}, api.jobEnv(), (run, agent) => {
+      assert.is(run.status, 0, run.stderr);
+      assert.equal([...api.redactions].sort(), EXPECTED);
+      assert.equal(agent.calls(), []);
+      assert.equal(warnings(run.stderr), []);
+      assert.match(run.stderr, /1 value is shorter than 6 characters and not registered for redaction/);
+    });
   } finally {
     api.close();
-    agent.close();
   }
 });
 
@@ -87,62 +102,43 @@ Redaction("a Job API that refuses the token fails the phase and exports nothing"
 });
 
 Redaction("through buildkite-agent redactor add: values on stdin as JSON, never in argv, each once", async ({ fixture }) => {
-  const agent = makeFakeAgent();
-  try {
-    const run = await runHook("environment", job(fixture, { PATH: `${agent.dir}:${process.env.PATH}` }));
+  await withAgent(fixture, {}, {}, (run, agent) => {
     assert.is(run.status, 0, run.stderr);
     const calls = agent.calls();
     assert.equal(calls.map((call) => call.argv), [["redactor", "add", "--format", "json"]]);
     for (const call of calls) assertNoSecretIn(call.argv.join(" "), "buildkite-agent's argv");
     assert.equal(registeredThroughCli(agent).sort(), EXPECTED);
     assert.equal(warnings(run.stderr), []);
-  } finally {
-    agent.close();
-  }
+  });
 });
 
 Redaction("many values go in batches of 100", async ({ fixture }) => {
   fixture.seed(Object.fromEntries(Array.from({ length: 150 }, (_, i) => [`${BASE}/many/env/VALUE_${i}`, `many-values-secret-${i}`])));
-  const agent = makeFakeAgent();
-  try {
-    const run = await runHook("environment", job(fixture, { BUILDKITE_PIPELINE_SLUG: "many", PATH: `${agent.dir}:${process.env.PATH}` }));
+  await withAgent(fixture, {}, { BUILDKITE_PIPELINE_SLUG: "many" }, (run, agent) => {
     assert.is(run.status, 0, run.stderr);
-    const registered = registeredThroughCli(agent);
     assert.equal(agent.calls().map((call) => Object.keys(JSON.parse(call.stdin)).length), [100, 52]);
     // This job's slugs are global and many: the global API_TOKEN is not overridden here.
-    assert.equal(registered.sort(), [CANARY, "global-api-token-overridden", ...Array.from({ length: 150 }, (_, i) => `many-values-secret-${i}`)].sort());
-  } finally {
-    agent.close();
-  }
+    assert.equal(registeredThroughCli(agent).sort(), [CANARY, "global-api-token-overridden", ...Array.from({ length: 150 }, (_, i) => `many-values-secret-${i}`)].sort());
+  });
 });
 
 Redaction("an agent older than 3.67 has no redactor: one warning naming its version and 3.67, and the job goes on", async ({ fixture }) => {
-  const agent = makeFakeAgent({ version: "3.66.2", redactorExit: 1 });
-  try {
-    const env = job(fixture, { PATH: `${agent.dir}:${process.env.PATH}` });
-    const run = await runHook("environment", env);
+  await withAgent(fixture, { version: "3.66.2", redactorExit: 1 }, {}, (run, agent, env) => {
     assert.is(run.status, 0, run.stderr);
     assert.is(envChanges(env, run.env).API_TOKEN, "app-api-token-4567");
     assert.equal(agent.calls().map((call) => call.argv[0]), ["redactor", "--version"]);
     const [warning, ...others] = warnings(run.stderr);
     assert.equal(others, []);
     assert.match(warning!, /will not be redacted.*buildkite-agent 3\.66\.2 has no redactor; agent 3\.67 or later/);
-  } finally {
-    agent.close();
-  }
+  });
 });
 
 Redaction("a recent agent whose redactor fails stops the phase", async ({ fixture }) => {
-  const agent = makeFakeAgent({ version: "3.90.0", redactorExit: 1 });
-  try {
-    const env = job(fixture, { PATH: `${agent.dir}:${process.env.PATH}` });
-    const run = await runHook("environment", env);
+  await withAgent(fixture, { version: "3.90.0", redactorExit: 1 }, {}, (run, _agent, env) => {
     assert.is.not(run.status, 0);
     assert.equal(envChanges(env, run.env), {});
     assert.match(run.stderr, /redactor add failed \(exit status 1\)/);
-  } finally {
-    agent.close();
-  }
+  });
 });
 
 Redaction("neither the Job API nor buildkite-agent: exactly one warning naming agent 3.67", async ({ fixture }) => {
