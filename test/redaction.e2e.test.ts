@@ -2,6 +2,7 @@
 // receives with the agent, through a Job API server on a Unix socket that
 // checks the token like the agent, or through a `buildkite-agent` on PATH
 // that records what it is given.
+import { mkdtempSync, rmSync } from "node:fs";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { BASE, CANARY, startJobFixture, type JobFixture } from "./support/fixture.ts";
@@ -27,6 +28,8 @@ const EXPECTED = [
 ].sort();
 
 const Redaction = suite<{ fixture: JobFixture }>("redaction", {} as { fixture: JobFixture });
+// The jobs' secret files go here, removed with it at the end.
+const TMPDIR = mkdtempSync("/tmp/bk-redaction-e2e-");
 
 Redaction.before(async (context) => {
   context.fixture = await startJobFixture({
@@ -40,9 +43,12 @@ Redaction.before(async (context) => {
     [`${BASE}/app/git-credentials`]: "https://x-access-token:ghp-git-token-7890@github.com\nhttps://user2:tok2-abcdefgh@gitlab.example.com/group/proj\n",
   });
 });
-Redaction.after((context) => context.fixture.close());
+Redaction.after(async (context) => {
+  await context.fixture.close();
+  rmSync(TMPDIR, { recursive: true, force: true });
+});
 
-const job = (fixture: JobFixture, extra: Env = {}) => fixture.jobEnv({ BUILDKITE_PIPELINE_SLUG: "app", ...extra });
+const job = (fixture: JobFixture, extra: Env = {}) => fixture.jobEnv({ BUILDKITE_PIPELINE_SLUG: "app", TMPDIR, ...extra });
 
 function warnings(stderr: string): string[] {
   return stderr.split("\n").filter((line) => line.startsWith("+++ :warning:"));

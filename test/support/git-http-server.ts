@@ -4,7 +4,7 @@
 // token per server. Each server is one "host"; two servers with different
 // credentials stand for two git hosts.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -41,15 +41,19 @@ export function makeCertificate(dir: string): TestCertificate {
 
 /** A bare repository `<root>/<name>` with one commit holding README with `content`. */
 export function makeRepository(root: string, name: string, content: string): void {
-  const home = mkdtempSync(join(tmpdir(), "bk-git-home-"));
-  const work = mkdtempSync(join(tmpdir(), "bk-git-work-"));
-  mkdirSync(root, { recursive: true });
-  git(["init", "-q", "--bare", "-b", "main", join(root, name)], root, home);
-  git(["init", "-q", "-b", "main"], work, home);
-  writeFileSync(join(work, "README"), content);
-  git(["add", "README"], work, home);
-  git(["-c", "user.name=Fixture", "-c", "user.email=fixture@example.com", "commit", "-q", "-m", "fixture"], work, home);
-  git(["push", "-q", join(root, name), "main"], work, home);
+  const scratch = mkdtempSync(join(tmpdir(), "bk-git-fixture-"));
+  const [home, work] = [join(scratch, "home"), join(scratch, "work")];
+  try {
+    for (const dir of [root, home, work]) mkdirSync(dir, { recursive: true });
+    git(["init", "-q", "--bare", "-b", "main", join(root, name)], root, home);
+    git(["init", "-q", "-b", "main"], work, home);
+    writeFileSync(join(work, "README"), content);
+    git(["add", "README"], work, home);
+    git(["-c", "user.name=Fixture", "-c", "user.email=fixture@example.com", "commit", "-q", "-m", "fixture"], work, home);
+    git(["push", "-q", join(root, name), "main"], work, home);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
 }
 
 export interface GitHttpServer {
