@@ -34,7 +34,7 @@ const DEFAULT_PORTS: Record<string, string> = { https: "443", http: "80" };
 const CREDENTIAL_LINE = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(.*)@(\[[0-9A-Fa-f:.]+\]|[^\s@/:[\]]+)(?::(\d{1,5}))?(\/[^\s@]*)?$/;
 
 /** `host[:port]` as git sends it, with the scheme's default port dropped so both spellings match. */
-export function normaliseHost(protocol: string, host: string): string {
+function normaliseHost(protocol: string, host: string): string {
   const match = /^(\[[^\]]*\]|[^:]*)(?::(\d*))?$/.exec(host);
   const [name, port] = match ? [match[1]!, match[2]] : [host, undefined];
   return port && port !== DEFAULT_PORTS[protocol] ? `${name.toLowerCase()}:${port}` : name.toLowerCase();

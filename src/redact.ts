@@ -3,7 +3,9 @@
 // Job API when the job has it (a Unix socket and a bearer token), otherwise
 // through `buildkite-agent redactor add` (agent 3.67+) with the values on
 // stdin, never in argv. Neither available: one warning, and the job goes on
-// as it would have with the original hook, which never redacted.
+// as it would have with the original hook, which never redacted. An agent
+// that has a redactor but refuses the values fails the phase instead: the
+// secrets are not handed out unprotected.
 import { JobError, withDeadline } from "./context.ts";
 import type { Logger } from "./log.ts";
 
@@ -11,12 +13,12 @@ type Env = Record<string, string | undefined>;
 
 /** The agent ignores shorter values of its own redacted variables: they would blank out common words in the log. */
 export const MIN_REDACTED_LENGTH = 6;
-export const REDACTOR_AGENT_VERSION = "3.67";
+const REDACTOR_AGENT_VERSION = "3.67";
 /** Values per `buildkite-agent redactor add` process. */
-export const CLI_BATCH_SIZE = 100;
+const CLI_BATCH_SIZE = 100;
 /** Job API requests in flight at once. */
 const JOB_API_CONCURRENCY = 8;
-export const REDACTIONS_ROUTE = "/api/current-job/v0/redactions";
+const REDACTIONS_ROUTE = "/api/current-job/v0/redactions";
 
 export interface Needles {
   /** Distinct strings to register. */
@@ -98,7 +100,7 @@ function olderThan(version: string, minimum: string): boolean {
   return a < x || (a === x && b < y);
 }
 
-/** Register through the CLI in batches. Returns false when the agent is too old to have a redactor. */
+/** Register through the CLI in batches; `ok: false` with its version when the agent is too old to have a redactor. */
 async function addWithCli(agent: string, needles: string[], env: Env): Promise<{ ok: true } | { ok: false; version: string }> {
   for (let start = 0; start < needles.length; start += CLI_BATCH_SIZE) {
     // `--format json` takes an object and registers each value; the keys only need to be distinct.
