@@ -13,6 +13,8 @@ export const SETTINGS = {
   globalSsh: { variable: "AWS_PARAMSTORE_SECRETS_GLOBAL_SSH", fallback: "" },
   runSshAgentDuringCommand: { variable: "AWS_SSM_SECRETS_PLUGIN_RUN_SSH_AGENT_DURING_COMMAND", fallback: "0" },
   timeoutSeconds: { variable: "AWS_PARAMSTORE_SECRETS_TIMEOUT", fallback: "30" },
+  filesDir: { variable: "AWS_PARAMSTORE_SECRETS_FILES_DIR", fallback: "" },
+  dumpEnv: { variable: "AWS_PARAMSTORE_SECRETS_DUMP_ENV", fallback: "0" },
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -28,6 +30,10 @@ export interface Config {
   runSshAgentDuringCommand: boolean;
   /** Overall deadline for a phase's SSM reads. */
   timeoutMs: number;
+  /** Where the per-job directory of secret files is made ("" for TMPDIR). */
+  filesDir: string;
+  /** List what the job received (names and slugs, never values). */
+  dumpEnv: boolean;
   /** Where each setting's value came from, for `doctor` and verbose logs. */
   sources: Record<SettingName, SettingSource>;
 }
@@ -114,6 +120,11 @@ export function resolveConfig(env: Env, defaults: Record<string, string> = {}): 
     throw new ConfigError(`${SETTINGS.timeoutSeconds.variable}=${JSON.stringify(raw.timeoutSeconds)} is not a positive number of seconds`);
   }
 
+  const filesDir = raw.filesDir.trim();
+  if (filesDir !== "" && !filesDir.startsWith("/")) {
+    throw new ConfigError(`${SETTINGS.filesDir.variable}=${JSON.stringify(filesDir)} is not an absolute path: name a directory such as /dev/shm/bk-ssm-secrets`);
+  }
+
   return {
     basePath: normaliseBasePath(raw.basePath, SETTINGS.basePath.variable),
     defaultKey,
@@ -121,6 +132,8 @@ export function resolveConfig(env: Env, defaults: Record<string, string> = {}): 
     globalSshKeys,
     runSshAgentDuringCommand: raw.runSshAgentDuringCommand.trim() === "1",
     timeoutMs: Math.round(timeoutSeconds * 1000),
+    filesDir,
+    dumpEnv: truthy(raw.dumpEnv),
     sources,
   };
 }

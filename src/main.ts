@@ -88,6 +88,19 @@ cli
   .action(() => runPhase(() => import("./phases/environment.ts")));
 
 cli
+  .command("git-credential <operation>", "git's credential helper (get, store, erase): answers from the job's git-credentials in SSM")
+  .option("--parameter <name>", "A git-credentials parameter to read (repeatable, most important first)")
+  .action((operation: string, options: { parameter?: string | string[] }) =>
+    runPhase(async () => {
+      const helper = await import("./phases/git-credential.ts");
+      const parameters = [options.parameter ?? []].flat();
+      return { run: (context) => helper.run(context, operation, parameters) };
+    }),
+  );
+
+cli.command("pre-exit", "Remove the job's secret files (pre-exit hook); prints shell code to eval").action(() => runPhase(() => import("./phases/pre-exit.ts")));
+
+cli
   .command("slug <repository-url>", "Print the repository slug of a URL: where its secrets live in the tree")
   .example("bk-ssm-secrets slug git@github.com:acme/app.git   # github.com_acme_app.git")
   .action(async (url: string) => {

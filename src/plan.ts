@@ -23,6 +23,23 @@ export interface EnvAssignment {
   overrides?: Slug;
 }
 
+/** A secret file: `<slug>/file/<KEY>`, written to disk and its path exported as `name`. */
+export interface FileAssignment {
+  name: string;
+  content: string;
+  path: string;
+  slug: Slug;
+  /** The slug whose variable or file of the same name this one replaced. */
+  overrides?: Slug;
+}
+
+/** A `<slug>/git-credentials` parameter; its lines are read by gitcredentials.ts. */
+export interface GitCredentialsParameter {
+  path: string;
+  slug: Slug;
+  value: string;
+}
+
 export interface SlugAccess {
   slug: Slug;
   path: string;
@@ -32,6 +49,10 @@ export interface SlugAccess {
 export interface JobPlan {
   /** One entry per variable, in the order first set. */
   env: EnvAssignment[];
+  /** Secret files; a name is either a variable or a file, never both. */
+  files: FileAssignment[];
+  /** Every slug's git-credentials, most important (latest slug) first. */
+  gitCredentials: GitCredentialsParameter[];
   access: SlugAccess[];
   /** Set when an access list refuses the job: nothing may be exported then. */
   denial?: string;
@@ -44,19 +65,31 @@ export interface JobPlan {
 /** What a parameter is, from its path below the slug. */
 type Entry =
   | { kind: "variable"; key: string }
+  | { kind: "file"; key: string }
+  | { kind: "git-credentials" }
   | { kind: "access-list"; list: keyof AccessLists }
   | { kind: "unknown" };
 
 function classify(relative: string): Entry {
   if (relative.startsWith("env/")) return { kind: "variable", key: relative.slice("env/".length) };
+  if (relative.startsWith("file/")) return { kind: "file", key: relative.slice("file/".length) };
+  if (relative === "git-credentials") return { kind: "git-credentials" };
   if (relative === "allowed_pipelines") return { kind: "access-list", list: "allowedPipelines" };
   if (relative === "allowed_teams") return { kind: "access-list", list: "allowedTeams" };
   return { kind: "unknown" };
 }
 
+/** The variable an `env/<KEY>` or `file/<KEY>` parameter sets, or a warning saying why it cannot. */
+function nameFor(parameter: Parameter, key: string, where: string): { name: string } | { warning: string } {
+  if (key.includes("/")) return { warning: `skipping ${parameter.name}: ${where}, not deeper` };
+  const check = checkEnvKey(key);
+  return check.ok ? { name: check.name } : { warning: `skipping ${parameter.name}: ${check.reason}` };
+}
+
 export function planJob(reads: SlugRead[], job: JobIdentity): JobPlan {
   const env = new Map<string, EnvAssignment>();
-  const plan: JobPlan = { env: [], access: [], warnings: [], ignored: [] };
+  const files = new Map<string, FileAssignment>();
+  const plan: JobPlan = { env: [], files: [], gitCredentials: [], access: [], warnings: [], ignored: [] };
 
   for (const read of reads) {
     const lists: AccessLists = {};
@@ -66,20 +99,37 @@ export function planJob(reads: SlugRead[], job: JobIdentity): JobPlan {
         case "access-list":
           lists[entry.list] = parseAccessList(parameter.value, parameter.type);
           break;
-        case "variable": {
-          if (entry.key.includes("/")) {
-            plan.warnings.push(`skipping ${parameter.name}: variables live directly under ${read.path}/env/, not deeper`);
+        case "variable":
+        case "file": {
+          const directory = entry.kind === "file" ? "file" : "env";
+          const named = nameFor(parameter, entry.key, `${entry.kind}s live directly under ${read.path}/${directory}/`);
+          if ("warning" in named) {
+            plan.warnings.push(named.warning);
             break;
           }
-          const check = checkEnvKey(entry.key);
-          if (!check.ok) {
-            plan.warnings.push(`skipping ${parameter.name}: ${check.reason}`);
-            break;
+          const { name } = named;
+          const previous = env.get(name) ?? files.get(name);
+          // A file and a variable of the same name in one slug are a mistake;
+          // the file wins whatever order SSM lists them in.
+          const clash = previous?.slug === read.slug && (entry.kind === "file") !== files.has(name);
+          if (clash) {
+            const [file, variable] = entry.kind === "file" ? [parameter.name, previous.path] : [previous.path, parameter.name];
+            plan.warnings.push(`${file} and ${variable} both set ${name}: using the file`);
+            if (entry.kind === "variable") break;
           }
-          const previous = env.get(check.name);
-          env.set(check.name, { name: check.name, value: parameter.value, path: parameter.name, slug: read.slug, overrides: previous?.slug });
+          const assignment = { name, path: parameter.name, slug: read.slug, overrides: clash ? previous.overrides : previous?.slug };
+          if (entry.kind === "file") {
+            env.delete(name);
+            files.set(name, { ...assignment, content: parameter.value });
+          } else {
+            files.delete(name);
+            env.set(name, { ...assignment, value: parameter.value });
+          }
           break;
         }
+        case "git-credentials":
+          plan.gitCredentials.unshift({ path: parameter.name, slug: read.slug, value: parameter.value });
+          break;
         case "unknown":
           plan.ignored.push(parameter.name);
       }
@@ -91,5 +141,6 @@ export function planJob(reads: SlugRead[], job: JobIdentity): JobPlan {
     }
   }
   plan.env = [...env.values()];
+  plan.files = [...files.values()];
   return plan;
 }

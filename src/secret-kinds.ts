@@ -3,6 +3,7 @@
 // reports line numbers and paths, never the content it refused.
 import { SLUG_NAME } from "./config.ts";
 import { UsageError } from "./commands/operator.ts";
+import { parseGitCredentials } from "./gitcredentials.ts";
 import { checkEnvKey } from "./names.ts";
 import type { Slug } from "./slug.ts";
 
@@ -21,9 +22,6 @@ export interface Entry {
   effect: string;
 }
 
-/** A file's name: one path component, no hidden or option-like names. */
-const FILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
-
 /** Where `kind` (with its NAME argument, for `env` and `file`) lives below `slug`. */
 export function entryFor(kindName: string, name: string | undefined, slug: Slug): Entry {
   const kind = KINDS.find((known) => known === kindName);
@@ -37,9 +35,12 @@ export function entryFor(kindName: string, name: string | undefined, slug: Slug)
       if (!check.ok) throw new UsageError(`cannot use env ${JSON.stringify(name)}: ${check.reason}`);
       return { kind, relative: `env/${name}`, effect: `a job exports it as ${check.name}` };
     }
-    case "file":
-      if (!FILE_NAME.test(name!)) throw new UsageError(`file ${JSON.stringify(name)} is not a file name: use letters, digits, _ . - (one name, no /, not starting with . or -)`);
-      return { kind, relative: `file/${name}`, effect: `a job gets it as the file ${name}` };
+    case "file": {
+      // A secret file reaches the job as a variable holding its path, so its name follows the variable rules.
+      const check = checkEnvKey(name!);
+      if (!check.ok) throw new UsageError(`cannot use file ${JSON.stringify(name)}: ${check.reason}`);
+      return { kind, relative: `file/${name}`, effect: `a job gets it as a private file whose path is in ${check.name}` };
+    }
     case "ssh-key":
       if (slug.kind === "default") {
         throw new UsageError(
@@ -89,20 +90,9 @@ function accessList(kind: Kind, value: string): string {
   return names.join("\n");
 }
 
-/** git's credential store format: `https://USER:TOKEN@HOST[:PORT][/PATH]`, one per line. */
-export function isGitCredentialLine(line: string): boolean {
-  if (/\s/.test(line)) return false;
-  try {
-    const url = new URL(line);
-    return (url.protocol === "https:" || url.protocol === "http:") && url.username !== "" && url.password !== "" && url.hostname !== "";
-  } catch {
-    return false;
-  }
-}
-
 function checkGitCredentials(value: string): void {
-  const lines = value.replace(/\n$/, "").split("\n");
-  const bad = badLines(lines, (line) => line !== "" && !isGitCredentialLine(line));
-  if (bad) throw new UsageError(`git-credentials on stdin, ${bad}: not of the form https://USER:TOKEN@HOST[/PATH] (percent-encode special characters in USER and TOKEN)`);
-  if (lines.every((line) => line === "")) throw new UsageError("no credentials on stdin: give one https://USER:TOKEN@HOST line per host");
+  // The same parser the hook uses, so what put accepts is what a job gets.
+  const { credentials, warnings } = parseGitCredentials("stdin", value);
+  if (warnings.length) throw new UsageError(`git-credentials on ${warnings.map((w) => w.replace(/^skipping /, "")).join("; ")} (percent-encode special characters in USER and TOKEN)`);
+  if (credentials.length === 0) throw new UsageError("no credentials on stdin: give one https://USER:TOKEN@HOST line per host");
 }

@@ -76,4 +76,12 @@ test("defaults file: export lines, quotes, comments; never executed", () => {
   assert.is(resolveConfig({}, parsed).verbose, false);
 });
 
+test("secret files directory and the env-dump switch", () => {
+  const defaults = resolveConfig({});
+  assert.equal([defaults.filesDir, defaults.dumpEnv], ["", false]);
+  const set = resolveConfig({ AWS_PARAMSTORE_SECRETS_FILES_DIR: " /dev/shm/bk ", AWS_PARAMSTORE_SECRETS_DUMP_ENV: "1" });
+  assert.equal([set.filesDir, set.dumpEnv], ["/dev/shm/bk", true]);
+  assert.throws(() => resolveConfig({ AWS_PARAMSTORE_SECRETS_FILES_DIR: "relative/dir" }), (e: Error) => e instanceof ConfigError && e.message.includes("AWS_PARAMSTORE_SECRETS_FILES_DIR"));
+});
+
 test.run();

@@ -74,4 +74,46 @@ test("StringList values are exported as stored", () => {
   assert.is(plan.env[0]?.value, "a,b, c");
 });
 
+test("files are planned like variables: same names, same checks, later slugs override", () => {
+  const plan = planJob(
+    [
+      read(global, { "file/kubeconfig": "g-kube", "file/only-global": "og", "env/NPMRC": "was a variable" }),
+      read(pipeline, { "file/kubeconfig": "p-kube", "file/npmrc": "p-npmrc", "file/bad.name": "x", "file/deep/er": "y", "file/path": "z" }),
+    ],
+    appJob,
+  );
+  assert.equal(
+    plan.files.map((f) => [f.name, f.content, f.slug.kind, f.overrides?.kind]),
+    [
+      ["KUBECONFIG", "p-kube", "pipeline", "default"],
+      ["ONLY_GLOBAL", "og", "default", undefined],
+      ["NPMRC", "p-npmrc", "pipeline", "default"],
+    ],
+  );
+  assert.equal(plan.env, [], "a file replaces a variable of the same name from an earlier slug");
+  assert.equal(plan.warnings.map((w) => w.split(":")[0]), [`skipping ${base}/app/file/bad.name`, `skipping ${base}/app/file/deep/er`, `skipping ${base}/app/file/path`]);
+  assert.match(plan.warnings[1]!, /files live directly under \/vendors\/buildkite\/app\/file\/, not deeper/);
+});
+
+test("a variable from a later slug replaces a file; in one slug the file wins, with a warning, in either order", () => {
+  const later = planJob([read(global, { "file/token": "file" }), read(pipeline, { "env/TOKEN": "variable" })], appJob);
+  assert.equal([later.env.map((a) => [a.name, a.value, a.overrides?.kind]), later.files], [[["TOKEN", "variable", "default"]], []]);
+
+  for (const entries of [{ "env/TOKEN": "variable", "file/token": "file" }, { "file/token": "file", "env/TOKEN": "variable" }]) {
+    const plan = planJob([read(global, { "env/TOKEN": "older" }), read(pipeline, entries)], appJob);
+    assert.equal(plan.env, []);
+    assert.equal(plan.files.map((f) => [f.name, f.content, f.overrides?.kind]), [["TOKEN", "file", "default"]]);
+    assert.equal(plan.warnings, [`${base}/app/file/token and ${base}/app/env/TOKEN both set TOKEN: using the file`]);
+  }
+});
+
+test("git-credentials of every slug are kept, the latest slug first", () => {
+  const plan = planJob([read(global, { "git-credentials": "g" }), read(repo, { "env/A": "1" }), read(pipeline, { "git-credentials": "p" })], appJob);
+  assert.equal(plan.gitCredentials.map((g) => [g.path, g.slug.kind, g.value]), [
+    [`${base}/app/git-credentials`, "pipeline", "p"],
+    [`${base}/global/git-credentials`, "default", "g"],
+  ]);
+  assert.equal(plan.ignored, []);
+});
+
 test.run();

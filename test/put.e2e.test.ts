@@ -78,9 +78,9 @@ const random = new Random();
 
 Put(`put file: random values of any content are stored byte for byte (seed ${random.seed})`, async (context) => {
   const values = Array.from({ length: 20 }, () => random.value());
-  const runs = await Promise.all(values.map((value, i) => put(context, ["file", `fuzz-${i}`, "--pipeline", "fuzz", "--yes"], value)));
+  const runs = await Promise.all(values.map((value, i) => put(context, ["file", `fuzz_${i}`, "--pipeline", "fuzz", "--yes"], value)));
   runs.forEach((run, i) => assert.is(run.status, 0, `value ${i}: ${run.stderr}`));
-  const mismatches = values.filter((value, i) => context.fixture.server.get(`${BASE}/fuzz/file/fuzz-${i}`)?.value !== value);
+  const mismatches = values.filter((value, i) => context.fixture.server.get(`${BASE}/fuzz/file/fuzz_${i}`)?.value !== value);
   assert.is(mismatches.length, 0, `${mismatches.length} values did not round-trip (seed ${random.seed})`);
 });
 
@@ -93,12 +93,12 @@ Put("put env: a trailing newline is kept, with a warning that names the paramete
 
 Put("put: values over 4 KB go to the Advanced tier; over 8 KB are refused before any call", async (context) => {
   const large = "L".repeat(6000);
-  const run = await put(context, ["file", "large.txt", "--pipeline", "app", "--yes"], large);
+  const run = await put(context, ["file", "LARGE_FILE", "--pipeline", "app", "--yes"], large);
   assert.is(run.status, 0, run.stderr);
   assert.match(run.stderr, /Advanced tier/);
-  assert.equal([context.fixture.server.get(`${BASE}/app/file/large.txt`)!.value, context.fixture.server.get(`${BASE}/app/file/large.txt`)!.tier], [large, "Advanced"]);
+  assert.equal([context.fixture.server.get(`${BASE}/app/file/LARGE_FILE`)!.value, context.fixture.server.get(`${BASE}/app/file/LARGE_FILE`)!.tier], [large, "Advanced"]);
 
-  const tooLarge = await put(context, ["file", "huge.txt", "--pipeline", "app", "--yes"], "H".repeat(8193));
+  const tooLarge = await put(context, ["file", "HUGE_FILE", "--pipeline", "app", "--yes"], "H".repeat(8193));
   assert.is(tooLarge.status, 2);
   assert.match(failureLine(tooLarge.stderr), /8193 characters: SSM holds at most 8192/);
   assert.is(context.fixture.server.callCount("PutParameter"), 1);
@@ -245,15 +245,15 @@ Put("put git-credentials and file: shapes checked by line number, content stored
 
   const bad = await put(context, ["git-credentials", "--pipeline", "app", "--yes", "--overwrite"], `${credentials}github.com token-without-url\n`);
   assert.is(bad.status, 2);
-  assert.match(failureLine(bad.stderr), /git-credentials on stdin, line 3: not of the form/);
+  assert.match(failureLine(bad.stderr), /git-credentials on line 3 of stdin: it is not of the form/);
   assert.is(context.fixture.server.get(`${BASE}/app/git-credentials`)!.version, 1);
 
   const file = '{\n  "token": "file-secret-json",\n  "ü": "\\u00fc"\n}\n';
-  const stored = await put(context, ["file", "config.json", "--pipeline", "app", "--yes"], file);
+  const stored = await put(context, ["file", "APP_CONFIG", "--pipeline", "app", "--yes"], file);
   assert.is(stored.status, 0, stored.stderr);
-  assert.is(context.fixture.server.get(`${BASE}/app/file/config.json`)!.value, file);
+  assert.is(context.fixture.server.get(`${BASE}/app/file/APP_CONFIG`)!.value, file);
 
-  const binary = await runOperator(["put", "file", "blob.bin", "--pipeline", "app", "--yes"], context.env, new Uint8Array([0x89, 0x50, 0xff, 0xfe]));
+  const binary = await runOperator(["put", "file", "BLOB", "--pipeline", "app", "--yes"], context.env, new Uint8Array([0x89, 0x50, 0xff, 0xfe]));
   assert.is(binary.status, 2);
   assert.match(failureLine(binary.stderr), /not UTF-8 text: SSM stores text; base64-encode binary data first/);
 });
@@ -281,7 +281,7 @@ Put("rm: every kind, named as put names it; what is not there is an error", asyn
     [["env", "GONE"], "env/GONE"],
     [["ssh-key"], "ssh/key"],
     [["git-credentials"], "git-credentials"],
-    [["file", "gone.txt"], "file/gone.txt"],
+    [["file", "GONE"], "file/GONE"],
     [["allowed-pipelines"], "allowed_pipelines"],
     [["allowed-teams"], "allowed_teams"],
   ];

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests run for real (shellcheck, git, the
-# OpenSSH programs, `script` for a pseudo-terminal, qemu for the arm64
-# binary), only those missing. Shared by `make test`, `make demo` and CI so a
-# fresh machine needs nothing by hand.
+# Installs the Debian packages the tests run for real (shellcheck, git and its
+# http-backend, openssl for a test certificate, the OpenSSH programs, `script`
+# for a pseudo-terminal, qemu for the arm64 binary), only those missing.
+# Shared by `make test`, `make demo` and CI so a fresh machine needs nothing by hand.
 set -euo pipefail
 
 declare -A wanted=(
   [shellcheck]=shellcheck
   [git]=git
   [script]=bsdutils
+  [/usr/lib/git-core/git-http-backend]=git
+  [openssl]=openssl
   [ssh-agent]=openssh-client
   [sshd]=openssh-server
   [qemu-aarch64]=qemu-user
