@@ -55,17 +55,4 @@ test("under qemu, the environment hook gives the job exactly its secrets, as the
   }
 });
 
-test("under qemu, a refused job fails with one line and no payload", async () => {
-  const fixture = await startJobFixture({ [`${BASE}/app/allowed_pipelines`]: "someone-else" });
-  try {
-    const run = await runBinary(["environment"], fixture.jobEnv({ BUILDKITE_PIPELINE_SLUG: "app" }), undefined, binaryCommand("linux-arm64"));
-    assert.is(run.status, 1);
-    assert.is(run.stdout, "");
-    assert.is(run.stderr.split("\n").filter((line) => line.includes(":no_entry:")).length, 1);
-    assert.match(run.stderr, /pipeline "app" is not in allowed_pipelines/);
-  } finally {
-    await fixture.close();
-  }
-});
-
 test.run();

@@ -24,6 +24,8 @@ interface Context {
   tampered: ReleaseServer;
   /** A mirror that carries only the uncompressed binaries. */
   rawMirror: ReleaseServer;
+  /** A mirror with mistakes: another version's files under this version, a SHA256SUMS that lists nothing. */
+  broken: ReleaseServer;
   /** Whether the compiled binary has the `install` subcommand the script runs. */
   hasInstall: boolean;
 }
@@ -72,22 +74,29 @@ Installer.before(async (context) => {
   const rawOnly = dir("raw-only");
   for (const asset of [CHECKSUMS, ...TARGET_NAMES.map(binaryName)]) linkOrCopy(join(current, asset), join(rawOnly, asset));
 
+  const mislabelled = dir("mislabelled");
+  for (const asset of readdirSync(upgrade)) linkOrCopy(join(upgrade, asset), join(mislabelled, asset));
+  const unlisted = dir("unlisted");
+  linkOrCopy(join(current, `${binaryName(NATIVE)}.gz`), join(unlisted, `${binaryName(NATIVE)}.gz`));
+  writeFileSync(join(unlisted, CHECKSUMS), `${sha256(readFileSync(join(current, INSTALLER)))}  ${INSTALLER}\n`);
+
   context.releases = { [VERSION]: current, [UPGRADE]: upgrade };
   context.github = await startReleaseServer(REPO, context.releases);
   context.tampered = await startReleaseServer(REPO, { [VERSION]: tampered });
   context.rawMirror = await startReleaseServer(REPO, { [VERSION]: rawOnly });
+  context.broken = await startReleaseServer(REPO, { [VERSION]: mislabelled, "0.0.0-unlisted": unlisted });
   const help = await runBinary(["--help"], baseJobEnv());
   context.hasInstall = /^\s+install\b/m.test(help.stdout);
   if (!context.hasInstall) console.log("NOTE: this build has no `install` subcommand yet: the full-install cases assert the rollback path instead");
 });
 
 Installer.after(async (context) => {
-  await Promise.all([context.github.close(), context.tampered.close(), context.rawMirror.close()]);
+  await Promise.all([context.github.close(), context.tampered.close(), context.rawMirror.close(), context.broken.close()]);
   rmSync(context.scratch, { recursive: true, force: true });
 });
 
 Installer.before.each((context) => {
-  for (const server of [context.github, context.tampered, context.rawMirror]) server.requests.length = 0;
+  for (const server of [context.github, context.tampered, context.rawMirror, context.broken]) server.requests.length = 0;
 });
 
 /** A machine's file system in miniature: where the binary, the hooks and the agent's files go. */
@@ -231,6 +240,19 @@ Installer("checksum mismatch: aborts with one line, never falls back, changes no
   const run = await runInstaller(context, root, [], { server: context.tampered });
   assertOneLineFailure(run, new RegExp(`checksum mismatch for ${binaryName(NATIVE)}\\.gz: SHA256SUMS says [0-9a-f]{64}, the download is [0-9a-f]{64}; nothing was installed`));
   assert.not.ok(context.tampered.requests.includes(asset(context.tampered, VERSION, binaryName(NATIVE))), "a mismatch is not retried with the other asset");
+  assert.is(snapshot(root), before);
+  assertNoLeftovers(root);
+});
+
+Installer("a mirror's mistakes: an asset SHA256SUMS does not list, another version's binary", async (context) => {
+  const root = newRoot(context);
+  assert.is((await runInstaller(context, root, ["--binary-only"])).status, 0);
+  const before = snapshot(root);
+  const unlisted = await runInstaller(context, root, ["--version", "0.0.0-unlisted"], { server: context.broken });
+  assertOneLineFailure(unlisted, new RegExp(`SHA256SUMS of 0\\.0\\.0-unlisted lists no ${binaryName(NATIVE)}\\.gz: nothing was installed$`));
+  // Checksums match, but the binary is not the version asked for: refused before it replaces anything.
+  const mislabelled = await runInstaller(context, root, [], { server: context.broken });
+  assertOneLineFailure(mislabelled, new RegExp(`the downloaded ${binaryName(NATIVE)} reports version ${UPGRADE.replaceAll(".", "\\.")}, not ${VERSION.replaceAll(".", "\\.")}: nothing was installed$`));
   assert.is(snapshot(root), before);
   assertNoLeftovers(root);
 });
