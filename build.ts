@@ -40,19 +40,8 @@ function gitCommit(): string {
   return result.success ? result.stdout.toString().trim() : "unknown";
 }
 
-export interface BuildOptions {
-  version?: string;
-  commit?: string;
-  /** Where the binary goes; dist/ unless a test wants another version beside it. */
-  outDir?: string;
-  /** The program to compile; src/main.ts unless measuring what the runtime alone weighs. */
-  entry?: string;
-}
-
-export async function build(target: TargetName, options: BuildOptions = {}): Promise<string> {
-  const { version = VERSION, commit = gitCommit(), outDir = DIST, entry = join(import.meta.dir, "src/main.ts") } = options;
-  const outfile = binaryPath(target, outDir);
-  const define = { BUILD_VERSION: version, BUILD_COMMIT: commit, BUILD_TARGET: target };
+/** Compile one entry point with the project's flags; the benchmark's reference programs use this too. */
+export async function compile(entry: string, outfile: string, target: TargetName, define: Record<string, string> = {}): Promise<string> {
   const args = [
     process.execPath, "build", "--compile", `--target=${TARGETS[target]}`,
     "--minify", "--bytecode", "--format=esm",
@@ -63,8 +52,14 @@ export async function build(target: TargetName, options: BuildOptions = {}): Pro
     entry, "--outfile", outfile,
   ];
   const proc = Bun.spawn(args, { stdout: "inherit", stderr: "inherit" });
-  if ((await proc.exited) !== 0) throw new Error(`bun build failed for ${target}`);
+  if ((await proc.exited) !== 0) throw new Error(`bun build failed for ${entry} (${target})`);
   return outfile;
+}
+
+/** bk-ssm-secrets for `target`, into dist/ unless a test wants another version beside it. */
+export function build(target: TargetName, version = pkg.version, commit = gitCommit(), outDir = DIST): Promise<string> {
+  const define = { BUILD_VERSION: version, BUILD_COMMIT: commit, BUILD_TARGET: target };
+  return compile(join(import.meta.dir, "src/main.ts"), binaryPath(target, outDir), target, define);
 }
 
 /** src/install.sh with the release's version filled in, so the script fetched from a release installs that release. */

@@ -64,7 +64,7 @@ Installer.before(async (context) => {
 
   // A later version to upgrade to: compiled for real, so it reports its own version.
   const upgrade = dir(UPGRADE);
-  await build(NATIVE, { version: UPGRADE, outDir: upgrade });
+  await build(NATIVE, UPGRADE, undefined, upgrade);
   packageRelease(upgrade, UPGRADE, [NATIVE]);
 
   const tampered = dir("tampered");

@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests run for real (shellcheck, git, the
-# OpenSSH programs, qemu for the arm64 binary, readelf for the binaries' glibc
-# needs, curl for the install script), only those missing. Shared by
+# OpenSSH programs, qemu for the arm64 binary), only those missing. Shared by
 # `make test`, `make demo` and CI so a fresh machine needs nothing by hand.
 set -euo pipefail
 
@@ -11,8 +10,8 @@ declare -A wanted=(
   [ssh-agent]=openssh-client
   [sshd]=openssh-server
   [qemu-aarch64]=qemu-user
-  [readelf]=binutils
-  [curl]=curl
+  [readelf]=binutils # the binaries' glibc needs (test/glibc.e2e.test.ts)
+  [curl]=curl        # the install script's downloads
   [/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1]=libc6-arm64-cross
 )
 

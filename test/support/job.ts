@@ -132,8 +132,9 @@ export interface BinaryRun {
  * Run the compiled binary directly (or `command`, another way to run one, see
  * binaryCommand). Its stdout may be an eval payload; its stderr is audited.
  */
-export async function runBinary(args: string[], env: Env, stdin?: string, command = [compiledBinary()]): Promise<BinaryRun> {
-  const proc = Bun.spawn([...command, ...args], { env, stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin), stdout: "pipe", stderr: "pipe" });
+export async function runBinary(args: string[], env: Env, stdin?: string | Uint8Array, command = [compiledBinary()]): Promise<BinaryRun> {
+  const input = typeof stdin === "string" ? new TextEncoder().encode(stdin) : stdin;
+  const proc = Bun.spawn([...command, ...args], { env, stdin: input ?? "ignore", stdout: "pipe", stderr: "pipe" });
   const [stdout, stderr, status] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   assertNoSecretIn(stderr, `the log of bk-ssm-secrets ${args.join(" ")}`);
   audited++;
