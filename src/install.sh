@@ -23,7 +23,7 @@ readonly ENABLE_LINE="export AWS_SSM_SECRETS_PLUGIN_ENABLED=1"
 usage() {
   cat <<'EOF'
 Usage: install.sh [--base-path PATH] [--default-key KEY] [--global-ssh LIST] [--hooks-dir DIR]
-                  [--version VERSION] [--releases-url URL] [--bin-dir DIR]
+                  [--install-dir DIR] [--defaults-file FILE] [--version VERSION] [--releases-url URL] [--bin-dir DIR]
                   [--agent-env-file FILE] [--binary-only]
 
 Passed to `bk-ssm-secrets install`:
@@ -31,6 +31,8 @@ Passed to `bk-ssm-secrets install`:
   --default-key KEY      the slug every pipeline reads
   --global-ssh LIST      ':'-separated SSM names of deploy keys for every job
   --hooks-dir DIR        the agent's hooks directory
+  --install-dir DIR      where the hook scripts go
+  --defaults-file FILE   the defaults file
 
 Used by this script:
   --version VERSION      version to install (default: the release this script came from)
@@ -127,7 +129,7 @@ main() {
     [[ "$1" == --* ]] || die "unexpected argument $1 (see --help)"
     (($# >= 2)) || die "$1 needs a value (see --help)"
     case "$1" in
-      --base-path | --default-key | --global-ssh | --hooks-dir) install_args+=("$1" "$2") ;;
+      --base-path | --default-key | --global-ssh | --hooks-dir | --install-dir | --defaults-file) install_args+=("$1" "$2") ;;
       --version) version="$2" ;;
       --releases-url) releases_url="${2%/}" ;;
       --bin-dir) bin_dir="${2%/}" ;;

@@ -7,6 +7,7 @@ import * as assert from "uvu/assert";
 import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { binaryName, binaryPath, build, CHECKSUMS, INSTALLER, packageRelease, sha256, TARGET_NAMES, VERSION, type TargetName } from "../build.ts";
+import { parseDefaultsFile } from "../src/config.ts";
 import { ROOT, baseJobEnv, runBinary } from "./support/job.ts";
 import { startReleaseServer, type ReleaseServer } from "./support/release-server.ts";
 
@@ -105,6 +106,8 @@ interface Root {
   bin: string;
   installed: string;
   hooks: string;
+  /** Where `bk-ssm-secrets install` puts the hook scripts the agent's hooks call. */
+  hookScripts: string;
   agentEnv: string;
   defaults: string;
   tmp: string;
@@ -120,6 +123,7 @@ function newRoot(context: Context): Root {
     bin: join(dir, "usr/local/bin"),
     installed: join(dir, "usr/local/bin/bk-ssm-secrets"),
     hooks: join(dir, "etc/buildkite-agent/hooks"),
+    hookScripts: join(dir, "usr/local/lib/bk-ssm-secrets"),
     agentEnv: join(dir, "var/lib/buildkite-agent/cfn-env"),
     defaults: join(dir, "etc/bk-ssm-secrets/defaults.env"),
     tmp: join(dir, "tmp"),
@@ -338,7 +342,7 @@ Installer("a failing `bk-ssm-secrets install` puts the previous binary back and 
   // A hooks directory under a regular file cannot be written.
   writeFileSync(join(root.dir, "not-a-dir"), "");
   const before = snapshot(root);
-  const run = await runInstaller(context, root, ["--hooks-dir", join(root.dir, "not-a-dir/hooks"), "--base-path", "/custom/base"], { version: UPGRADE });
+  const run = await runInstaller(context, root, ["--hooks-dir", join(root.dir, "not-a-dir/hooks"), "--install-dir", root.hookScripts, "--base-path", "/custom/base"], { version: UPGRADE });
   assert.is(run.status, 1, run.stdout);
   assert.match(run.stderr.trimEnd().split("\n").at(-1)!, new RegExp(`^install\\.sh: \`bk-ssm-secrets install\` failed \\(see above\\): put the previous binary \\(${VERSION}\\) back; the agent was not enabled$`));
   assert.is(installedVersion(root), VERSION);
@@ -349,7 +353,7 @@ Installer("a failing `bk-ssm-secrets install` puts the previous binary back and 
 Installer("a full install: binary, `bk-ssm-secrets install` with the operator's options, the enable flag once", async (context) => {
   const root = newRoot(context);
   writeFileSync(root.agentEnv, "export BUILDKITE_STACK_NAME=ci\nexport AWS_SSM_SECRETS_PLUGIN_ENABLED=0\n");
-  const operator = ["--base-path", "/custom/base", "--default-key", "shared", "--hooks-dir", root.hooks];
+  const operator = ["--base-path", "/custom/base", "--default-key", "shared", "--hooks-dir", root.hooks, "--install-dir", root.hookScripts];
   const run = await runInstaller(context, root, operator);
   if (!context.hasInstall) {
     assert.is(run.status, 1);
@@ -363,9 +367,9 @@ Installer("a full install: binary, `bk-ssm-secrets install` with the operator's 
   assert.is(run.status, 0, run.stderr);
   assert.is(installedVersion(root), VERSION);
   assert.ok(readdirSync(root.hooks).includes("environment"), "install wrote the agent's hooks");
-  const defaults = readFileSync(root.defaults, "utf8");
-  assert.match(defaults, /AWS_PARAMSTORE_SECRETS_SECRETS_PATH="?\/custom\/base"?/);
-  assert.match(defaults, /AWS_PARAMSTORE_SECRETS_DEFAULT_KEY="?shared"?/);
+  const defaults = parseDefaultsFile(readFileSync(root.defaults, "utf8"));
+  assert.is(defaults.AWS_PARAMSTORE_SECRETS_SECRETS_PATH, "/custom/base");
+  assert.is(defaults.AWS_PARAMSTORE_SECRETS_DEFAULT_KEY, "shared");
   assert.is(readFileSync(root.agentEnv, "utf8"), "export BUILDKITE_STACK_NAME=ci\nexport AWS_SSM_SECRETS_PLUGIN_ENABLED=1\n");
 
   const first = snapshot(root);
@@ -384,7 +388,7 @@ Installer("the README's install snippet, run as written", async (context) => {
   assert.match(snippet, `https://github.com/${REPO}/releases/download`);
   const root = newRoot(context);
   // The snippet runs `bash "$installer" ...`; this shim only adds the options that keep it inside the test root.
-  const shim = `bash() { command bash "$@" ${[...root.destinations, "--hooks-dir", root.hooks].map((arg) => `'${arg}'`).join(" ")}; }\n`;
+  const shim = `bash() { command bash "$@" ${[...root.destinations, "--hooks-dir", root.hooks, "--install-dir", root.hookScripts].map((arg) => `'${arg}'`).join(" ")}; }\n`;
   writeFileSync(root.agentEnv, "");
   const run = await runShell(["bash", "-c", shim + snippet], root, { env: { BK_SSM_SECRETS_RELEASES_URL: context.github.releasesUrl } });
   assert.equal(context.github.requests.slice(0, 3), [asset(context.github, VERSION, INSTALLER), asset(context.github, VERSION, CHECKSUMS), asset(context.github, VERSION, `${binaryName(NATIVE)}.gz`)]);
@@ -395,7 +399,7 @@ Installer("the README's install snippet, run as written", async (context) => {
   }
   assert.is(run.status, 0, run.stderr);
   assert.is(installedVersion(root), VERSION);
-  assert.match(readFileSync(root.defaults, "utf8"), /AWS_PARAMSTORE_SECRETS_SECRETS_PATH="?\/vendors\/buildkite"?/);
+  assert.is(parseDefaultsFile(readFileSync(root.defaults, "utf8")).AWS_PARAMSTORE_SECRETS_SECRETS_PATH, "/vendors/buildkite");
   assert.is(readFileSync(root.agentEnv, "utf8"), "export AWS_SSM_SECRETS_PLUGIN_ENABLED=1\n");
 });
 
