@@ -1,11 +1,14 @@
 // Compiles bk-ssm-secrets into one self-contained executable per target with
-// `bun build --compile`. This file is the single source of truth for targets
-// and flags: `make build` and the release workflow both call it.
+// `bun build --compile`, and packages a release. This file is the single
+// source of truth for targets, flags and release assets: `make build` and the
+// release workflow both call it.
 //
-//   bun build.ts                     # every target into dist/
-//   bun build.ts --target linux-x64  # one target
-import { mkdirSync } from "node:fs";
+//   bun build.ts                                # every target into dist/
+//   bun build.ts --target linux-x64             # one target
+//   bun build.ts --release [--tag v1.2.3]       # a clean dist/ holding exactly the release assets
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { parseArgs } from "node:util";
 import pkg from "./package.json" with { type: "json" };
 
 export const TARGETS = {
@@ -16,10 +19,20 @@ export const TARGETS = {
 } as const;
 
 export type TargetName = keyof typeof TARGETS;
+export const TARGET_NAMES = Object.keys(TARGETS) as TargetName[];
 export const DIST = join(import.meta.dir, "dist");
+export const VERSION = pkg.version;
 
-export function binaryPath(target: TargetName): string {
-  return join(DIST, `bk-ssm-secrets-${target}`);
+/** The bootstrap script shipped with every release (see the README's Install section). */
+export const INSTALLER = "install.sh";
+export const CHECKSUMS = "SHA256SUMS";
+
+export function binaryName(target: TargetName): string {
+  return `bk-ssm-secrets-${target}`;
+}
+
+export function binaryPath(target: TargetName, dir = DIST): string {
+  return join(dir, binaryName(target));
 }
 
 function gitCommit(): string {
@@ -43,20 +56,76 @@ export async function compile(entry: string, outfile: string, target: TargetName
   return outfile;
 }
 
-export function build(target: TargetName, version = pkg.version, commit = gitCommit()): Promise<string> {
+/** bk-ssm-secrets for `target`, into dist/ unless a test wants another version beside it. */
+export function build(target: TargetName, version = pkg.version, commit = gitCommit(), outDir = DIST): Promise<string> {
   const define = { BUILD_VERSION: version, BUILD_COMMIT: commit, BUILD_TARGET: target };
-  return compile(join(import.meta.dir, "src/main.ts"), binaryPath(target), target, define);
+  return compile(join(import.meta.dir, "src/main.ts"), binaryPath(target, outDir), target, define);
+}
+
+/** src/install.sh with the release's version filled in, so the script fetched from a release installs that release. */
+export function stampInstaller(version: string): string {
+  const source = readFileSync(join(import.meta.dir, "src", INSTALLER), "utf8");
+  const placeholder = /^release_version=""$/m;
+  if (!placeholder.test(source)) throw new Error(`src/${INSTALLER} has no release_version="" line to stamp`);
+  return source.replace(placeholder, `release_version="${version}"`);
+}
+
+export function sha256(data: Uint8Array): string {
+  return new Bun.CryptoHasher("sha256").update(data).digest("hex");
+}
+
+/**
+ * Turn compiled binaries in `dir` into a release: a gzip copy of each
+ * binary, the stamped install script, and SHA256SUMS over all of them (in
+ * `sha256sum` format, so `sha256sum -c` reads it). Returns the asset names.
+ */
+export function packageRelease(dir: string, version: string, targets: TargetName[] = TARGET_NAMES): string[] {
+  const digests = new Map<string, string>();
+  const write = (name: string, data: Uint8Array, mode = 0o644) => {
+    writeFileSync(join(dir, name), data, { mode });
+    digests.set(name, sha256(data));
+  };
+  for (const target of targets) {
+    const binary = new Uint8Array(readFileSync(binaryPath(target, dir)));
+    digests.set(binaryName(target), sha256(binary));
+    write(`${binaryName(target)}.gz`, Bun.gzipSync(binary, { level: 9 }));
+  }
+  write(INSTALLER, new TextEncoder().encode(stampInstaller(version)), 0o755);
+  const names = [...digests.keys()].sort();
+  writeFileSync(join(dir, CHECKSUMS), names.map((name) => `${digests.get(name)}  ${name}\n`).join(""));
+  return [...names, CHECKSUMS];
+}
+
+/** The command line build.ts accepts; the workflow test checks the workflows against it. */
+export const CLI_OPTIONS = {
+  target: { type: "string" },
+  release: { type: "boolean" },
+  // The git tag being released: it must name package.json's version, so a
+  // release can never carry binaries that report another version.
+  tag: { type: "string" },
+} as const;
+
+function usageError(message: string): never {
+  console.error(`build.ts: ${message}`);
+  process.exit(2);
 }
 
 if (import.meta.main) {
-  const flag = process.argv.indexOf("--target");
-  const wanted = flag >= 0 ? [process.argv[flag + 1] as TargetName] : (Object.keys(TARGETS) as TargetName[]);
-  for (const target of wanted) {
-    if (!(target in TARGETS)) {
-      console.error(`unknown target ${target}; known: ${Object.keys(TARGETS).join(", ")}`);
-      process.exit(2);
-    }
+  let values: { target?: string; release?: boolean; tag?: string };
+  try {
+    ({ values } = parseArgs({ options: CLI_OPTIONS, strict: true, allowPositionals: false }));
+  } catch (error) {
+    usageError((error as Error).message);
   }
+  if (values.target && !(values.target in TARGETS)) usageError(`unknown target ${values.target}; known: ${TARGET_NAMES.join(", ")}`);
+  if (values.release && values.target) usageError("--release builds every target; drop --target");
+  if (values.tag && !values.release) usageError("--tag only makes sense with --release");
+  if (values.tag && values.tag !== `v${VERSION}`) usageError(`tag ${values.tag} does not match package.json's version ${VERSION}: expected v${VERSION}`);
+
+  // A release starts from an empty dist/ so nothing stale is ever uploaded.
+  if (values.release) rmSync(DIST, { recursive: true, force: true });
   mkdirSync(DIST, { recursive: true });
+  const wanted = values.target ? [values.target as TargetName] : TARGET_NAMES;
   for (const target of wanted) console.log(`built ${await build(target)}`);
+  if (values.release) console.log(`release assets in dist/: ${packageRelease(DIST, VERSION).join(" ")}`);
 }

@@ -14,6 +14,8 @@ declare -A wanted=(
   [ssh-agent]=openssh-client
   [sshd]=openssh-server
   [qemu-aarch64]=qemu-user
+  [readelf]=binutils # the binaries' glibc needs (test/glibc.e2e.test.ts)
+  [curl]=curl        # the install script's downloads
   [/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1]=libc6-arm64-cross
 )
 

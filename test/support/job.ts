@@ -15,11 +15,31 @@ export type Env = Record<string, string>;
 
 const ARCH = process.arch === "arm64" ? "arm64" : "x64";
 
-/** The compiled binary for this machine; the end-to-end tests never run the sources. */
-export function compiledBinary(): string {
-  const path = join(ROOT, "dist", `bk-ssm-secrets-linux-${ARCH}`);
+type Target = "linux-x64" | "linux-arm64";
+
+function distBinary(target: Target): string {
+  const path = join(ROOT, "dist", `bk-ssm-secrets-${target}`);
   if (!existsSync(path)) throw new Error(`${path} is missing: run \`make build\` first`);
   return path;
+}
+
+/** The compiled binary for this machine; the end-to-end tests never run the sources. */
+export function compiledBinary(): string {
+  return distBinary(`linux-${ARCH}`);
+}
+
+/** The arm64 binary under Debian's qemu-user, with the arm64 glibc from libc6-arm64-cross. */
+export const QEMU_ARM64 = ["qemu-aarch64", "-L", "/usr/aarch64-linux-gnu"];
+
+/**
+ * How to run a target's compiled binary on this machine: directly when it is
+ * this machine's architecture, the arm64 one under qemu on x64.
+ */
+export function binaryCommand(target: Target): string[] {
+  const path = distBinary(target);
+  if (target === `linux-${ARCH}`) return [path];
+  if (target === "linux-arm64") return [...QEMU_ARM64, path];
+  throw new Error(`cannot run ${target} on ${process.arch}`);
 }
 
 // Secret values the fixtures planted. Every run below checks that none of
@@ -108,10 +128,13 @@ export interface BinaryRun {
   stderr: string;
 }
 
-/** Run the compiled binary directly. Its stdout may be an eval payload; its stderr is audited. */
-export async function runBinary(args: string[], env: Env, stdin?: string | Uint8Array): Promise<BinaryRun> {
+/**
+ * Run the compiled binary directly (or `command`, another way to run one, see
+ * binaryCommand). Its stdout may be an eval payload; its stderr is audited.
+ */
+export async function runBinary(args: string[], env: Env, stdin?: string | Uint8Array, command = [compiledBinary()]): Promise<BinaryRun> {
   const input = typeof stdin === "string" ? new TextEncoder().encode(stdin) : stdin;
-  const proc = Bun.spawn([compiledBinary(), ...args], { env, stdin: input ?? "ignore", stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn([...command, ...args], { env, stdin: input ?? "ignore", stdout: "pipe", stderr: "pipe" });
   const [stdout, stderr, status] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   assertNoSecretIn(stderr, `the log of bk-ssm-secrets ${args.join(" ")}`);
   audited++;

@@ -1,0 +1,37 @@
+// `version` and `--version` on both compiled binaries: this machine's
+// directly, the other architecture's under qemu (see binaryCommand).
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { TARGET_NAMES, VERSION } from "../build.ts";
+import { ROOT, baseJobEnv, binaryCommand, runBinary } from "./support/job.ts";
+
+const commits = new Set<string>();
+
+for (const target of TARGET_NAMES) {
+  test(`${target}: \`version\` prints the version, the commit built and the target`, async () => {
+    const run = await runBinary(["version"], baseJobEnv(), undefined, binaryCommand(target));
+    assert.is(run.status, 0, run.stderr);
+    assert.is(run.stderr, "");
+    const [, version, commit = "", built] = /^bk-ssm-secrets (\S+)\ncommit: ([0-9a-f]{12})\ntarget: (\S+)\n$/.exec(run.stdout) ?? [];
+    assert.is(version, VERSION, run.stdout);
+    assert.is(built, target);
+    // Built from this branch's history: the commit is HEAD or one of its ancestors.
+    const ancestor = Bun.spawnSync(["git", "merge-base", "--is-ancestor", commit, "HEAD"], { cwd: ROOT });
+    assert.is(ancestor.exitCode, 0, `commit ${commit} is not in this branch's history`);
+    commits.add(commit);
+  });
+
+  test(`${target}: \`--version\` and \`-v\` print the bare version`, async () => {
+    for (const flag of ["--version", "-v"]) {
+      const run = await runBinary([flag], baseJobEnv(), undefined, binaryCommand(target));
+      assert.is(run.status, 0, run.stderr);
+      assert.is(run.stdout, `${VERSION}\n`);
+    }
+  });
+}
+
+test("both binaries come from the same commit", () => {
+  assert.is(commits.size, 1, [...commits].join(", "));
+});
+
+test.run();
