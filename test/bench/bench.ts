@@ -38,7 +38,13 @@ function tree(perSlug: number): SeedParam[] {
     Array.from({ length: perSlug }, (_, i) => ({ name: `${base}/${slug}/env/${slug.slice(0, 6).toUpperCase().replace(/\W/g, "_")}_VAR_${i}`, value: `secret-${slug}-${i}-${"x".repeat(32)}`, type: "SecureString" as const })),
   );
   params.push({ name: `${base}/${PIPELINE}/allowed_pipelines`, value: `${PIPELINE}\nother`, type: "String" });
+  params.push({ name: gitCredentials(perSlug), value: "https://x-access-token:bench-token-0123456789@github.com\n", type: "SecureString" });
   return params;
+}
+
+/** Outside the slugs' env trees, so the 3 × N fixture stays as documented. */
+function gitCredentials(perSlug: number): string {
+  return `${BASE}/credentials-n${perSlug}/git-credentials`;
 }
 
 function jobEnv(server: SsmServer, perSlug = 10): Record<string, string> {
@@ -133,6 +139,12 @@ const phases: Array<{ label: string; command: string[]; stdin?: string }> = [
   { label: "bare Bun executable (floor)", command: [floor] },
   { label: "`--version`", command: [BIN, "--version"] },
   { label: "`environment`", command: [BIN, "environment"] },
+  {
+    label: "`git-credential get` (one GetParameters call)",
+    command: [BIN, "git-credential", "--parameter", gitCredentials(10), "get"],
+    stdin: "protocol=https\nhost=github.com\n\n",
+  },
+  { label: "`pre-exit`", command: [BIN, "pre-exit"] },
 ];
 const phaseResults = new Map<string, Awaited<ReturnType<typeof measure>>>();
 for (const phase of phases) {
