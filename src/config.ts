@@ -13,6 +13,7 @@ export const SETTINGS = {
   globalSsh: { variable: "AWS_PARAMSTORE_SECRETS_GLOBAL_SSH", fallback: "" },
   runSshAgentDuringCommand: { variable: "AWS_SSM_SECRETS_PLUGIN_RUN_SSH_AGENT_DURING_COMMAND", fallback: "0" },
   timeoutSeconds: { variable: "AWS_PARAMSTORE_SECRETS_TIMEOUT", fallback: "30" },
+  skipSshKeyNotFoundWarning: { variable: "AWS_PARAMSTORE_SECRETS_SKIP_SSH_KEY_NOT_FOUND_WARNING", fallback: "0" },
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -26,7 +27,9 @@ export interface Config {
   /** Full SSM names of the deploy keys every job gets. */
   globalSshKeys: string[];
   runSshAgentDuringCommand: boolean;
-  /** Overall deadline for a phase's SSM reads. */
+  /** No warning when an SSH repository has no deploy key anywhere. */
+  skipSshKeyNotFoundWarning: boolean;
+  /** Overall deadline for a phase's network work: its SSM reads, or the pre-checkout probe of the repository. */
   timeoutMs: number;
   /** Where each setting's value came from, for `doctor` and verbose logs. */
   sources: Record<SettingName, SettingSource>;
@@ -119,6 +122,7 @@ export function resolveConfig(env: Env, defaults: Record<string, string> = {}): 
     verbose: truthy(raw.verbose),
     globalSshKeys,
     runSshAgentDuringCommand: raw.runSshAgentDuringCommand.trim() === "1",
+    skipSshKeyNotFoundWarning: raw.skipSshKeyNotFoundWarning.trim() === "1",
     timeoutMs: Math.round(timeoutSeconds * 1000),
     sources,
   };

@@ -44,8 +44,24 @@ async function runPhase(load: () => Promise<Phase>): Promise<void> {
 const cli = cac("bk-ssm-secrets");
 
 cli
-  .command("environment", "Load the job's secrets from SSM (environment hook); prints shell code to eval")
+  .command("environment", "Load the job's secrets and deploy keys from SSM (environment hook); prints shell code to eval")
   .action(() => runPhase(() => import("./phases/environment.ts")));
+
+cli
+  .command("pre-checkout", "Switch to the slug's ssh-agent when its key reaches the repository (pre-checkout hook)")
+  .action(() => runPhase(() => import("./phases/pre-checkout.ts")));
+
+cli
+  .command("post-checkout", "Go back to the job's previous ssh-agent (post-checkout hook)")
+  .action(() => runPhase(() => import("./phases/post-checkout.ts")));
+
+cli
+  .command("post-command", "Go back to the job's previous ssh-agent when it was kept through the command (post-command hook)")
+  .action(() => runPhase(() => import("./phases/post-command.ts")));
+
+cli
+  .command("pre-exit", "Stop the job's ssh-agents and clean up (pre-exit hook)")
+  .action(() => runPhase(() => import("./phases/pre-exit.ts")));
 
 cli
   .command("slug <repository-url>", "Print the repository slug of a URL: where its secrets live in the tree")

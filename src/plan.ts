@@ -29,9 +29,19 @@ export interface SlugAccess {
   decision: AccessDecision;
 }
 
+/** A deploy key found at `<slug>/ssh/key` of the repository or the pipeline slug. */
+export interface SlugKey {
+  /** The parameter's full name. */
+  path: string;
+  value: string;
+  slug: Slug;
+}
+
 export interface JobPlan {
   /** One entry per variable, in the order first set. */
   env: EnvAssignment[];
+  /** Deploy keys of the repository and pipeline slugs, in slug order. */
+  sshKeys: SlugKey[];
   access: SlugAccess[];
   /** Set when an access list refuses the job: nothing may be exported then. */
   denial?: string;
@@ -45,18 +55,20 @@ export interface JobPlan {
 type Entry =
   | { kind: "variable"; key: string }
   | { kind: "access-list"; list: keyof AccessLists }
+  | { kind: "ssh-key" }
   | { kind: "unknown" };
 
 function classify(relative: string): Entry {
   if (relative.startsWith("env/")) return { kind: "variable", key: relative.slice("env/".length) };
   if (relative === "allowed_pipelines") return { kind: "access-list", list: "allowedPipelines" };
   if (relative === "allowed_teams") return { kind: "access-list", list: "allowedTeams" };
+  if (relative === "ssh/key") return { kind: "ssh-key" };
   return { kind: "unknown" };
 }
 
 export function planJob(reads: SlugRead[], job: JobIdentity): JobPlan {
   const env = new Map<string, EnvAssignment>();
-  const plan: JobPlan = { env: [], access: [], warnings: [], ignored: [] };
+  const plan: JobPlan = { env: [], sshKeys: [], access: [], warnings: [], ignored: [] };
 
   for (const read of reads) {
     const lists: AccessLists = {};
@@ -80,6 +92,15 @@ export function planJob(reads: SlugRead[], job: JobIdentity): JobPlan {
           env.set(check.name, { name: check.name, value: parameter.value, path: parameter.name, slug: read.slug, overrides: previous?.slug });
           break;
         }
+        case "ssh-key":
+          if (read.slug.kind === "default") {
+            // A key every job gets belongs in AWS_PARAMSTORE_SECRETS_GLOBAL_SSH,
+            // which keeps it in its own agent, as the original hook did.
+            plan.warnings.push(`ignoring ${parameter.name}: a deploy key under the default slug is not used; list keys for every job in AWS_PARAMSTORE_SECRETS_GLOBAL_SSH instead`);
+          } else {
+            plan.sshKeys.push({ path: parameter.name, value: parameter.value, slug: read.slug });
+          }
+          break;
         case "unknown":
           plan.ignored.push(parameter.name);
       }

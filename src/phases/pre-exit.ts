@@ -1,0 +1,12 @@
+// The pre-exit phase: the job's clean-up. It runs after every job, also when
+// an earlier phase failed half-way or never ran.
+import { runCleanup, type CleanupStep } from "../cleanup.ts";
+import type { PhaseContext } from "../context.ts";
+import { stopJobAgents } from "../sshagent.ts";
+
+/** Everything a job may leave behind; a feature that leaves something adds its step here. */
+const STEPS: CleanupStep[] = [stopJobAgents];
+
+export function run(context: PhaseContext): Promise<string> {
+  return runCleanup(STEPS, context);
+}
