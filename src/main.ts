@@ -64,6 +64,44 @@ cli
   .action(() => runPhase(() => import("./phases/pre-exit.ts")));
 
 cli
+  .command("install", "Install the hooks: the hook scripts, the defaults file, and a block in each of the agent's hooks that runs ours")
+  .option("--hooks-dir <dir>", "The agent's hooks directory (default: /etc/buildkite-agent/hooks)")
+  .option("--install-dir <dir>", "Where the hook scripts go (default: /usr/local/lib/bk-ssm-secrets)")
+  .option("--defaults-file <file>", "The defaults file (default: BK_SSM_SECRETS_DEFAULTS_FILE or /etc/bk-ssm-secrets/defaults.env)")
+  .option("--base-path <path>", "AWS_PARAMSTORE_SECRETS_SECRETS_PATH for the defaults file (else AWS_PARAMSTORE_SECRETS_PATH)")
+  .option("--default-key <slug>", "AWS_PARAMSTORE_SECRETS_DEFAULT_KEY for the defaults file")
+  .option("--global-ssh <names>", "AWS_PARAMSTORE_SECRETS_GLOBAL_SSH for the defaults file: ':'-separated SSM names")
+  .option("--uninstall", "Remove exactly what the install added")
+  .example("bk-ssm-secrets install --base-path /vendors/buildkite --global-ssh /vendors/buildkite/keys/deploy")
+  .action(async (options: Record<string, unknown>) => {
+    try {
+      const { install } = await import("./commands/install.ts");
+      // cac turns a value that looks like a number into one, and a repeated
+      // flag into a list, of which the last one counts.
+      const text = (name: string) => {
+        const value = options[name];
+        return value === undefined ? undefined : String(Array.isArray(value) ? value.at(-1) : value);
+      };
+      await emit(
+        install(
+          {
+            hooksDir: text("hooksDir"),
+            installDir: text("installDir"),
+            defaultsFile: text("defaultsFile"),
+            basePath: text("basePath"),
+            defaultKey: text("defaultKey"),
+            globalSsh: text("globalSsh"),
+            uninstall: Boolean(options.uninstall),
+          },
+          process.env,
+        ),
+      );
+    } catch (error) {
+      fail(error, 1);
+    }
+  });
+
+cli
   .command("slug <repository-url>", "Print the repository slug of a URL: where its secrets live in the tree")
   .example("bk-ssm-secrets slug git@github.com:acme/app.git   # github.com_acme_app.git")
   .action(async (url: string) => {
