@@ -43,25 +43,15 @@ async function runPhase(load: () => Promise<Phase>): Promise<void> {
 
 const cli = cac("bk-ssm-secrets");
 
-cli
-  .command("environment", "Load the job's secrets and deploy keys from SSM (environment hook); prints shell code to eval")
-  .action(() => runPhase(() => import("./phases/environment.ts")));
-
-cli
-  .command("pre-checkout", "Switch to the slug's ssh-agent when its key reaches the repository (pre-checkout hook)")
-  .action(() => runPhase(() => import("./phases/pre-checkout.ts")));
-
-cli
-  .command("post-checkout", "Go back to the job's previous ssh-agent (post-checkout hook)")
-  .action(() => runPhase(() => import("./phases/post-checkout.ts")));
-
-cli
-  .command("post-command", "Go back to the job's previous ssh-agent when it was kept through the command (post-command hook)")
-  .action(() => runPhase(() => import("./phases/post-command.ts")));
-
-cli
-  .command("pre-exit", "Stop the job's ssh-agents and clean up (pre-exit hook)")
-  .action(() => runPhase(() => import("./phases/pre-exit.ts")));
+/** The hook phases: each prints shell code for its hook to eval. */
+const PHASES: Array<[name: string, description: string, load: () => Promise<Phase>]> = [
+  ["environment", "Load the job's secrets and deploy keys from SSM (environment hook)", () => import("./phases/environment.ts")],
+  ["pre-checkout", "Switch to the slug's ssh-agent when its key reaches the repository (pre-checkout hook)", () => import("./phases/pre-checkout.ts")],
+  ["post-checkout", "Go back to the job's previous ssh-agent (post-checkout hook)", () => import("./phases/post-checkout.ts")],
+  ["post-command", "Go back to the job's previous ssh-agent when it was kept through the command (post-command hook)", () => import("./phases/post-command.ts")],
+  ["pre-exit", "Stop the job's ssh-agents and clean up (pre-exit hook)", () => import("./phases/pre-exit.ts")],
+];
+for (const [name, description, load] of PHASES) cli.command(name, `${description}; prints shell code to eval`).action(() => runPhase(load));
 
 cli
   .command("install", "Install the hooks: the hook scripts, the defaults file, and a block in each of the agent's hooks that runs ours")

@@ -8,8 +8,7 @@ import { join } from "node:path";
 import { BASE, CANARY_VARIABLE, startJobFixture, type JobFixture } from "./support/fixture.ts";
 import { generateKey, type TestKey } from "./support/git-ssh-server.ts";
 import { envChanges, runBinary, runHook, type Env } from "./support/job.ts";
-import { agentsUnder } from "./support/lifecycle.ts";
-import { assertJobLeftNothing, jobScratch, plantKey, toolWrappers, type JobScratch, type ToolWrappers } from "./support/ssh-job.ts";
+import { agentsUnder, assertJobLeftNothing, jobScratch, plantKey, toolWrappers, type JobScratch, type ToolWrappers } from "./support/ssh-job.ts";
 
 const REPO = "git@github.com:acme/keys.git";
 const REPO_SLUG = "github.com_acme_keys.git";

@@ -6,8 +6,8 @@ import * as assert from "uvu/assert";
 import { BASE, startJobFixture, type JobFixture, type Tree } from "./support/fixture.ts";
 import { generateKey, startGitSshServer, type GitSshServer, type TestKey } from "./support/git-ssh-server.ts";
 import type { Env } from "./support/job.ts";
-import { agentsUnder, runLifecycle, type Lifecycle } from "./support/lifecycle.ts";
-import { assertJobLeftNothing, jobScratch, plantKey, toolWrappers, type JobScratch, type ToolWrappers } from "./support/ssh-job.ts";
+import { runLifecycle, type Lifecycle } from "./support/lifecycle.ts";
+import { agentsUnder, assertJobLeftNothing, jobScratch, plantKey, toolWrappers, type JobScratch, type ToolWrappers } from "./support/ssh-job.ts";
 
 interface Context {
   fixture: JobFixture;
@@ -49,6 +49,15 @@ interface JobResult extends Lifecycle {
 }
 
 const slugOf = (repository: string) => `127.0.0.1_${repository.replaceAll("/", "_")}`;
+
+/** Where a job's repository key and global key go, and the variable that lists the global one. */
+function repositoryAndGlobalKey(repository: string, keys: Record<string, { key: TestKey }>, extraEnv: Env = {}): Pick<JobSpec, "tree" | "env"> {
+  const global = `${BASE}/keys/${slugOf(repository)}`;
+  return {
+    tree: { [`${BASE}/${slugOf(repository)}/ssh/key`]: keys.repo!.key.privateKey, [global]: keys.global!.key.privateKey },
+    env: { AWS_PARAMSTORE_SECRETS_GLOBAL_SSH: global, ...extraEnv },
+  };
+}
 
 /** Generate and authorise keys; they are planted so the audit fails on any leak. */
 function keysFor(git: GitSshServer, names: Record<string, string[] | null>): Record<string, { key: TestKey; repositories: string[] }> {
@@ -177,8 +186,7 @@ Lifecycle("repository and global keys, only the repository key authorised: the c
     repository,
     pipeline: "both-slug-wins",
     keys,
-    tree: { [`${BASE}/${slugOf(repository)}/ssh/key`]: keys.repo!.key.privateKey, [`${BASE}/keys/both-slug-wins`]: keys.global!.key.privateKey },
-    env: { AWS_PARAMSTORE_SECRETS_GLOBAL_SSH: `${BASE}/keys/both-slug-wins` },
+    ...repositoryAndGlobalKey(repository, keys),
   });
   assertCheckedOut(job, repository);
   assert.equal(servedBy(context.git, repository), [
@@ -198,8 +206,7 @@ Lifecycle("global key authorised, slug key not: pre-checkout says why and the ch
     repository,
     pipeline: "fallback",
     keys,
-    tree: { [`${BASE}/${slugOf(repository)}/ssh/key`]: keys.repo!.key.privateKey, [`${BASE}/keys/fallback`]: keys.global!.key.privateKey },
-    env: { AWS_PARAMSTORE_SECRETS_GLOBAL_SSH: `${BASE}/keys/fallback` },
+    ...repositoryAndGlobalKey(repository, keys),
   });
   assertCheckedOut(job, repository);
   assert.equal(servedBy(context.git, repository), [
@@ -217,8 +224,7 @@ Lifecycle("run-during-command: the command keeps the slug agent, post-command go
     repository,
     pipeline: "during-command",
     keys,
-    tree: { [`${BASE}/${slugOf(repository)}/ssh/key`]: keys.repo!.key.privateKey, [`${BASE}/keys/during-command`]: keys.global!.key.privateKey },
-    env: { AWS_PARAMSTORE_SECRETS_GLOBAL_SSH: `${BASE}/keys/during-command`, AWS_SSM_SECRETS_PLUGIN_RUN_SSH_AGENT_DURING_COMMAND: "1" },
+    ...repositoryAndGlobalKey(repository, keys, { AWS_SSM_SECRETS_PLUGIN_RUN_SSH_AGENT_DURING_COMMAND: "1" }),
     // The command can use the repository key itself, as a build that fetches its own repository would.
     command: `${REPORT}; git ls-remote -q "$BUILDKITE_REPO" && echo fetched-in-command`,
   });
@@ -288,8 +294,7 @@ Lifecycle("half-failed: the slug agent died and its socket is gone before pre-ex
     repository,
     pipeline: "half-failed",
     keys,
-    tree: { [`${BASE}/${slugOf(repository)}/ssh/key`]: keys.repo!.key.privateKey, [`${BASE}/keys/half-failed`]: keys.global!.key.privateKey },
-    env: { AWS_PARAMSTORE_SECRETS_GLOBAL_SSH: `${BASE}/keys/half-failed` },
+    ...repositoryAndGlobalKey(repository, keys),
     command: 'kill -KILL "$AWS_PARAMSTORE_SECRETS_AGENT_PID"; rm -f "$AWS_PARAMSTORE_SECRETS_AUTH_SOCK"; exit 3',
   });
   assert.equal(job.ran, ["environment", "pre-checkout", "checkout", "post-checkout", "command", "post-command", "pre-exit"]);

@@ -4,7 +4,7 @@
 // applied to the job's environment for the next phase. The checkout is
 // `git clone "$BUILDKITE_REPO"` and the command a bash script, both run with
 // the job's environment at that point. pre-exit runs even when a phase failed.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { assertNoSecretIn, HOOKS_DIR, parseEnvDump, type Env } from "./job.ts";
@@ -107,31 +107,3 @@ export async function runLifecycle(options: LifecycleOptions): Promise<Lifecycle
   return result;
 }
 
-/** ssh-agents alive (zombies are not) whose socket is under `dir`: the agents a job with TMPDIR=dir started. */
-export function agentsUnder(dir: string): number[] {
-  return readdirSync("/proc")
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((pid) => {
-      try {
-        const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-        return argv[0]!.endsWith("ssh-agent") && argv.some((arg) => arg.startsWith(`${dir}/`));
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
-
-/** Unix sockets anywhere under `dir`. */
-export function socketsUnder(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { recursive: true, encoding: "utf8" })
-    .map((entry) => join(dir, entry))
-    .filter((path) => {
-      try {
-        return statSync(path).isSocket();
-      } catch {
-        return false;
-      }
-    });
-}

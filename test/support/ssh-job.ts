@@ -3,13 +3,12 @@
 // ssh-add wrappers that record how they were called, and the checks every
 // such job must pass afterwards: no agent alive, no socket, no key on disk,
 // no key in any argv.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, type Stats } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as assert from "uvu/assert";
 import type { TestKey } from "./git-ssh-server.ts";
 import { plantSecret, type Env } from "./job.ts";
-import { agentsUnder, socketsUnder } from "./lifecycle.ts";
 
 /** Every line of a key's body is planted, so a log holding any part of a key fails the audit. */
 export function plantKey(key: Pick<TestKey, "privateKey">): void {
@@ -81,16 +80,36 @@ export function jobScratch(): JobScratch {
   };
 }
 
-function filesUnder(dir: string): string[] {
+/** Paths anywhere under `dir` whose stat passes `keep`. */
+function pathsUnder(dir: string, keep: (stat: Stats) => boolean): string[] {
+  if (!existsSync(dir)) return [];
   return readdirSync(dir, { recursive: true, encoding: "utf8" })
     .map((entry) => join(dir, entry))
     .filter((path) => {
       try {
-        return statSync(path).isFile();
+        return keep(statSync(path));
       } catch {
         return false;
       }
     });
+}
+
+/** Unix sockets anywhere under `dir`. */
+export const socketsUnder = (dir: string) => pathsUnder(dir, (stat) => stat.isSocket());
+
+/** ssh-agents alive (zombies are not) whose socket is under `dir`: the agents a job with TMPDIR=dir started. */
+export function agentsUnder(dir: string): number[] {
+  return readdirSync("/proc")
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+        return argv[0]!.endsWith("ssh-agent") && argv.some((arg) => arg.startsWith(`${dir}/`));
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }
 
 /** After pre-exit: nothing of the job's agents is left, and no key reached the disk or an argv. */
@@ -103,7 +122,7 @@ export function assertJobLeftNothing(scratch: JobScratch, keys: TestKey[], wrapp
     "the agent directory is gone",
   );
   const lines = keys.flatMap((key) => keyLines(key.privateKey));
-  for (const file of filesUnder(scratch.root)) {
+  for (const file of pathsUnder(scratch.root, (stat) => stat.isFile())) {
     const content = readFileSync(file, "latin1");
     assert.not.ok(lines.some((line) => content.includes(line)), `key material in ${file}`);
   }
