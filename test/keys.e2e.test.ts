@@ -3,7 +3,7 @@
 // ssh-agent and ssh-add, against the SSM test endpoint.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BASE, CANARY_VARIABLE, startJobFixture, type JobFixture } from "./support/fixture.ts";
 import { generateKey, type TestKey } from "./support/git-ssh-server.ts";
@@ -199,6 +199,28 @@ Keys("pre-exit finds the job's agent by its socket when the pid variable is stal
   const slugPid = Number(run.env.AWS_PARAMSTORE_SECRETS_AGENT_PID);
   assert.equal(agentsUnder(context.scratch.root), [slugPid]);
   await preExit({ ...run.env, AWS_PARAMSTORE_SECRETS_AGENT_PID: "1" });
+  assertJobLeftNothing(context.scratch, [context.repoKey]);
+});
+
+Keys("pre-checkout's probe is bounded by the timeout, and nothing it started outlives it", async (context) => {
+  const run = await runHook("environment", job(context));
+  assert.is(run.status, 0, run.stderr);
+  // An ssh that never answers, recording its pid.
+  const ssh = join(context.scratch.root, "hanging-ssh");
+  const pidFile = join(context.scratch.root, "hanging-ssh.pid");
+  writeFileSync(ssh, `#!/bin/sh\necho $$ > ${pidFile}\nexec sleep 30\n`, { mode: 0o755 });
+  const started = performance.now();
+  const probe = await runHook("pre-checkout", { ...run.env, GIT_SSH_COMMAND: ssh, AWS_PARAMSTORE_SECRETS_TIMEOUT: "1" });
+  const seconds = (performance.now() - started) / 1000;
+  assert.is(probe.status, 0, probe.stderr);
+  assert.ok(seconds < 10, `took ${seconds} s`);
+  assert.match(probe.stderr, /\+\+\+ :warning: the slug's deploy key cannot reach the repository \(git ls-remote did not finish within 1 s\): the checkout uses the default agent/);
+  assert.is(probe.env.SSH_AUTH_SOCK, undefined, "no switch");
+  assert.is(probe.env.ORIG_SSH_AUTH_SOCK, "");
+  const pid = readFileSync(pidFile, "utf8").trim();
+  const state = existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]![0] : "gone";
+  assert.ok(state === "gone" || state === "Z", `the hanging ssh is ${state}`);
+  await preExit(probe.env);
   assertJobLeftNothing(context.scratch, [context.repoKey]);
 });
 
