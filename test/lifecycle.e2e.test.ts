@@ -86,13 +86,16 @@ async function runJob({ fixture, git, tools }: Context, spec: JobSpec): Promise<
     BUILDKITE_SOURCE: "ui",
     ...spec.env,
   });
-  const lifecycle = await runLifecycle({ env, command: spec.command ?? REPORT, buildDir: scratch.build });
-  const keys = Object.values(spec.keys).map((entry) => entry.key);
-  assert.is(before, 0);
-  assertJobLeftNothing(scratch, keys, tools);
-  const report = (lifecycle.runs.command?.stdout ?? "").split("\n").filter(Boolean);
-  scratch.remove();
-  return { ...lifecycle, scratch, keys, report };
+  try {
+    const lifecycle = await runLifecycle({ env, command: spec.command ?? REPORT, buildDir: scratch.build });
+    const keys = Object.values(spec.keys).map((entry) => entry.key);
+    assert.is(before, 0);
+    assertJobLeftNothing(scratch, keys, tools);
+    const report = (lifecycle.runs.command?.stdout ?? "").split("\n").filter(Boolean);
+    return { ...lifecycle, scratch, keys, report };
+  } finally {
+    scratch.remove();
+  }
 }
 
 function assertCheckedOut(job: JobResult, repository: string) {

@@ -76,7 +76,11 @@ export function jobScratch(): JobScratch {
     home,
     build,
     env: (wrappers) => ({ TMPDIR: tmp, HOME: home, PATH: `${wrappers ? `${wrappers.dir}:` : ""}${process.env.PATH ?? "/usr/bin:/bin"}` }),
-    remove: () => rmSync(root, { recursive: true, force: true }),
+    remove: () => {
+      // A test that failed half-way must not leave the job's agents running.
+      for (const pid of agentsUnder(root)) process.kill(pid);
+      rmSync(root, { recursive: true, force: true });
+    },
   };
 }
 
