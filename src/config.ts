@@ -15,6 +15,7 @@ export const SETTINGS = {
   timeoutSeconds: { variable: "AWS_PARAMSTORE_SECRETS_TIMEOUT", fallback: "30" },
   filesDir: { variable: "AWS_PARAMSTORE_SECRETS_FILES_DIR", fallback: "" },
   dumpEnv: { variable: "AWS_PARAMSTORE_SECRETS_DUMP_ENV", fallback: "0" },
+  skipSshKeyNotFoundWarning: { variable: "AWS_PARAMSTORE_SECRETS_SKIP_SSH_KEY_NOT_FOUND_WARNING", fallback: "0" },
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -28,7 +29,9 @@ export interface Config {
   /** Full SSM names of the deploy keys every job gets. */
   globalSshKeys: string[];
   runSshAgentDuringCommand: boolean;
-  /** Overall deadline for a phase's SSM reads. */
+  /** No warning when an SSH repository has no deploy key anywhere. */
+  skipSshKeyNotFoundWarning: boolean;
+  /** Overall deadline for a phase's network work: its SSM reads, or the pre-checkout probe of the repository. */
   timeoutMs: number;
   /** Where the per-job directory of secret files is made ("" for TMPDIR). */
   filesDir: string;
@@ -131,6 +134,7 @@ export function resolveConfig(env: Env, defaults: Record<string, string> = {}): 
     verbose: truthy(raw.verbose),
     globalSshKeys,
     runSshAgentDuringCommand: raw.runSshAgentDuringCommand.trim() === "1",
+    skipSshKeyNotFoundWarning: raw.skipSshKeyNotFoundWarning.trim() === "1",
     timeoutMs: Math.round(timeoutSeconds * 1000),
     filesDir,
     dumpEnv: truthy(raw.dumpEnv),

@@ -83,9 +83,47 @@ const withTarget = <T extends ReturnType<typeof cli.command>>(command: T): T =>
     .option("--repo <url>", "The repository URL (its slug is computed)")
     .option("--global", "The default slug every pipeline reads") as T;
 
+/** The hook phases: each prints shell code for its hook to eval. */
+const PHASES: Array<[name: string, description: string, load: () => Promise<Phase>]> = [
+  ["environment", "Load the job's secrets and deploy keys from SSM (environment hook)", () => import("./phases/environment.ts")],
+  ["pre-checkout", "Switch to the slug's ssh-agent when its key reaches the repository (pre-checkout hook)", () => import("./phases/pre-checkout.ts")],
+  ["post-checkout", "Go back to the job's previous ssh-agent (post-checkout hook)", () => import("./phases/post-checkout.ts")],
+  ["post-command", "Go back to the job's previous ssh-agent when it was kept through the command (post-command hook)", () => import("./phases/post-command.ts")],
+  ["pre-exit", "Stop the job's ssh-agents and clean up (pre-exit hook)", () => import("./phases/pre-exit.ts")],
+];
+for (const [name, description, load] of PHASES) cli.command(name, `${description}; prints shell code to eval`).action(() => runPhase(load));
+
 cli
-  .command("environment", "Load the job's secrets from SSM (environment hook); prints shell code to eval")
-  .action(() => runPhase(() => import("./phases/environment.ts")));
+  .command("install", "Install the hooks: the hook scripts, the defaults file, and a block in each of the agent's hooks that runs ours")
+  .option("--hooks-dir <dir>", "The agent's hooks directory (default: /etc/buildkite-agent/hooks)")
+  .option("--install-dir <dir>", "Where the hook scripts go (default: /usr/local/lib/bk-ssm-secrets)")
+  .option("--defaults-file <file>", "The defaults file (default: BK_SSM_SECRETS_DEFAULTS_FILE or /etc/bk-ssm-secrets/defaults.env)")
+  .option("--base-path <path>", "AWS_PARAMSTORE_SECRETS_SECRETS_PATH for the defaults file (else AWS_PARAMSTORE_SECRETS_PATH)")
+  .option("--default-key <slug>", "AWS_PARAMSTORE_SECRETS_DEFAULT_KEY for the defaults file")
+  .option("--global-ssh <names>", "AWS_PARAMSTORE_SECRETS_GLOBAL_SSH for the defaults file: ':'-separated SSM names")
+  .option("--uninstall", "Remove exactly what the install added")
+  .example("bk-ssm-secrets install --base-path /vendors/buildkite --global-ssh /vendors/buildkite/keys/deploy")
+  .action(async (options: Record<string, unknown>) => {
+    try {
+      const { install } = await import("./commands/install.ts");
+      emit(
+        install(
+          {
+            hooksDir: textOption("hooks-dir"),
+            installDir: textOption("install-dir"),
+            defaultsFile: textOption("defaults-file"),
+            basePath: textOption("base-path"),
+            defaultKey: textOption("default-key"),
+            globalSsh: textOption("global-ssh"),
+            uninstall: Boolean(options.uninstall),
+          },
+          process.env,
+        ),
+      );
+    } catch (error) {
+      fail(error, 1);
+    }
+  });
 
 cli
   .command("git-credential <operation>", "git's credential helper (get, store, erase): answers from the job's git-credentials in SSM")
@@ -97,8 +135,6 @@ cli
       return { run: (context) => helper.run(context, operation, parameters) };
     }),
   );
-
-cli.command("pre-exit", "Remove the job's secret files (pre-exit hook); prints shell code to eval").action(() => runPhase(() => import("./phases/pre-exit.ts")));
 
 cli
   .command("slug <repository-url>", "Print the repository slug of a URL: where its secrets live in the tree")

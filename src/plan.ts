@@ -46,6 +46,14 @@ export interface SlugAccess {
   decision: AccessDecision;
 }
 
+/** A deploy key found at `<slug>/ssh/key` of the repository or the pipeline slug. */
+export interface SlugKey {
+  /** The parameter's full name. */
+  path: string;
+  value: string;
+  slug: Slug;
+}
+
 export interface JobPlan {
   /** One entry per variable, in the order first set. */
   env: EnvAssignment[];
@@ -53,6 +61,8 @@ export interface JobPlan {
   files: FileAssignment[];
   /** Every slug's git-credentials, most important (latest slug) first. */
   gitCredentials: GitCredentialsParameter[];
+  /** Deploy keys of the repository and pipeline slugs, in slug order. */
+  sshKeys: SlugKey[];
   access: SlugAccess[];
   /** Set when an access list refuses the job: nothing may be exported then. */
   denial?: string;
@@ -68,6 +78,7 @@ type Entry =
   | { kind: "file"; key: string }
   | { kind: "git-credentials" }
   | { kind: "access-list"; list: keyof AccessLists }
+  | { kind: "ssh-key" }
   | { kind: "unknown" };
 
 function classify(relative: string): Entry {
@@ -76,6 +87,7 @@ function classify(relative: string): Entry {
   if (relative === "git-credentials") return { kind: "git-credentials" };
   if (relative === "allowed_pipelines") return { kind: "access-list", list: "allowedPipelines" };
   if (relative === "allowed_teams") return { kind: "access-list", list: "allowedTeams" };
+  if (relative === "ssh/key") return { kind: "ssh-key" };
   return { kind: "unknown" };
 }
 
@@ -89,7 +101,7 @@ function nameFor(parameter: Parameter, key: string, where: string): { name: stri
 export function planJob(reads: SlugRead[], job: JobIdentity): JobPlan {
   const env = new Map<string, EnvAssignment>();
   const files = new Map<string, FileAssignment>();
-  const plan: JobPlan = { env: [], files: [], gitCredentials: [], access: [], warnings: [], ignored: [] };
+  const plan: JobPlan = { env: [], files: [], gitCredentials: [], sshKeys: [], access: [], warnings: [], ignored: [] };
 
   for (const read of reads) {
     const lists: AccessLists = {};
@@ -129,6 +141,15 @@ export function planJob(reads: SlugRead[], job: JobIdentity): JobPlan {
         }
         case "git-credentials":
           plan.gitCredentials.unshift({ path: parameter.name, slug: read.slug, value: parameter.value });
+          break;
+        case "ssh-key":
+          if (read.slug.kind === "default") {
+            // A key every job gets belongs in AWS_PARAMSTORE_SECRETS_GLOBAL_SSH,
+            // which keeps it in its own agent, as the original hook did.
+            plan.warnings.push(`ignoring ${parameter.name}: a deploy key under the default slug is not used; list keys for every job in AWS_PARAMSTORE_SECRETS_GLOBAL_SSH instead`);
+          } else {
+            plan.sshKeys.push({ path: parameter.name, value: parameter.value, slug: read.slug });
+          }
           break;
         case "unknown":
           plan.ignored.push(parameter.name);

@@ -1,9 +1,10 @@
-// Reading a job's slugs: one recursive walk per slug, all slugs at once.
+// Reading a job's slugs (one recursive walk per slug) and the deploy keys
+// every job gets; the environment phase runs them all at once.
 import { slugPath, type Config } from "./config.ts";
 import type { Logger } from "./log.ts";
 import type { SlugRead } from "./plan.ts";
 import type { Slug } from "./slug.ts";
-import type { SecretStore } from "./store.ts";
+import type { Parameter, SecretStore } from "./store.ts";
 
 export async function readSlugs(store: SecretStore, config: Config, slugs: Slug[], log: Logger): Promise<SlugRead[]> {
   return Promise.all(
@@ -15,4 +16,13 @@ export async function readSlugs(store: SecretStore, config: Config, slugs: Slug[
       return { slug, path, parameters };
     }),
   );
+}
+
+/** The deploy keys every job gets (AWS_PARAMSTORE_SECRETS_GLOBAL_SSH): GetParameters, ten names a call. */
+export async function readGlobalKeys(store: SecretStore, names: string[], log: Logger): Promise<{ names: string[]; found: Parameter[]; missing: string[] }> {
+  if (names.length === 0) return { names, found: [], missing: [] };
+  const started = performance.now();
+  const { found, missing } = await store.readNames(names);
+  log.debug(`read ${found.length} of ${names.length} global deploy keys in ${(performance.now() - started).toFixed(0)} ms`);
+  return { names, found, missing };
 }

@@ -3,6 +3,7 @@
 // TMPDIR and never inside the checkout, and NAME is exported with the file's
 // path. The directory's path travels to pre-exit in FILES_DIR_VARIABLE, and
 // pre-exit removes it.
+import type { CleanupStep } from "./cleanup.ts";
 import { closeSync, fchmodSync, lstatSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
 import { basename, isAbsolute, join, relative, resolve } from "node:path";
 import type { Config } from "./config.ts";
@@ -90,7 +91,7 @@ function notOurs(dir: string): string | undefined {
  * unsets the variables pointing into the directory, and the directory's own.
  * Safe to run when nothing was written or an earlier phase failed.
  */
-export function removeSecretFiles(env: Env, log: Logger): string {
+function removeSecretFiles(env: Env, log: Logger): string {
   const dir = env[FILES_DIR_VARIABLE];
   if (!dir) return "";
   const refusal = notOurs(dir);
@@ -105,3 +106,9 @@ export function removeSecretFiles(env: Env, log: Logger): string {
     .map(([name]) => unsetStatement(name));
   return pointing.join("") + unsetStatement(FILES_DIR_VARIABLE);
 }
+
+/** pre-exit: remove the job's secret files and forget the variables that point into them. */
+export const removeJobSecretFiles: CleanupStep = {
+  name: "the job's secret files",
+  run: async ({ env, log }) => removeSecretFiles(env, log),
+};

@@ -10,6 +10,7 @@ test("defaults of the original hook", () => {
   assert.equal(config.globalSshKeys, []);
   assert.is(config.runSshAgentDuringCommand, false);
   assert.is(config.timeoutMs, 30_000);
+  assert.is(config.skipSshKeyNotFoundWarning, false);
   assert.is(config.sources.basePath, "default");
 });
 
@@ -36,17 +37,19 @@ test("base path normalisation and validation", () => {
   }
 });
 
-test("global ssh list, verbose, run-during-command, timeout", () => {
+test("global ssh list, verbose, run-during-command, timeout, the missing-key warning switch", () => {
   const config = resolveConfig({
     AWS_PARAMSTORE_SECRETS_GLOBAL_SSH: "/keys/a::/keys/b:",
     AWS_PARAMSTORE_SECRETS_VERBOSE: "1",
     AWS_SSM_SECRETS_PLUGIN_RUN_SSH_AGENT_DURING_COMMAND: "1",
     AWS_PARAMSTORE_SECRETS_TIMEOUT: "2.5",
+    AWS_PARAMSTORE_SECRETS_SKIP_SSH_KEY_NOT_FOUND_WARNING: "1",
   });
   assert.equal(config.globalSshKeys, ["/keys/a", "/keys/b"]);
   assert.is(config.verbose, true);
   assert.is(config.runSshAgentDuringCommand, true);
   assert.is(config.timeoutMs, 2500);
+  assert.is(config.skipSshKeyNotFoundWarning, true);
   assert.throws(() => resolveConfig({ AWS_PARAMSTORE_SECRETS_GLOBAL_SSH: "relative/key" }), /GLOBAL_SSH/);
   assert.throws(() => resolveConfig({ AWS_PARAMSTORE_SECRETS_TIMEOUT: "soon" }), /TIMEOUT/);
   assert.throws(() => resolveConfig({ AWS_PARAMSTORE_SECRETS_DEFAULT_KEY: "a/b" }), /DEFAULT_KEY/);

@@ -116,4 +116,23 @@ test("git-credentials of every slug are kept, the latest slug first", () => {
   assert.equal(plan.ignored, []);
 });
 
+test("deploy keys of the repository and pipeline slugs are collected; one under the default slug is ignored with a warning", () => {
+  const plan = planJob(
+    [read(global, { "ssh/key": "global-key-value" }), read(repo, { "ssh/key": "repo-key-value" }), read(pipeline, { "ssh/key": "pipeline-key-value", "ssh/key2": "x" })],
+    appJob,
+  );
+  assert.equal(
+    plan.sshKeys.map((key) => [key.path, key.value, key.slug.kind]),
+    [
+      [`${base}/github.com_a_b.git/ssh/key`, "repo-key-value", "repository"],
+      [`${base}/app/ssh/key`, "pipeline-key-value", "pipeline"],
+    ],
+  );
+  assert.equal(plan.warnings, [
+    `ignoring ${base}/global/ssh/key: a deploy key under the default slug is not used; list keys for every job in AWS_PARAMSTORE_SECRETS_GLOBAL_SSH instead`,
+  ]);
+  assert.equal(plan.ignored, [`${base}/app/ssh/key2`]);
+  assert.equal(plan.env, []);
+});
+
 test.run();

@@ -5,7 +5,12 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createLogger } from "../src/log.ts";
 import type { FileAssignment } from "../src/plan.ts";
-import { FILES_DIR_VARIABLE, removeSecretFiles, secretFilesBase, writeSecretFiles } from "../src/secretfiles.ts";
+import { resolveConfig } from "../src/config.ts";
+import type { Logger } from "../src/log.ts";
+import { FILES_DIR_VARIABLE, removeJobSecretFiles, secretFilesBase, writeSecretFiles } from "../src/secretfiles.ts";
+
+/** pre-exit's step on its own. */
+const removeSecretFiles = (env: Record<string, string | undefined>, log: Logger) => removeJobSecretFiles.run({ env, log, config: resolveConfig({}) });
 
 const slug = { kind: "pipeline" as const, name: "app" };
 const file = (name: string, content: string): FileAssignment => ({ name, content, path: `/b/app/file/${name}`, slug });
@@ -72,25 +77,25 @@ test("the base: the configured directory, else TMPDIR, else /tmp; never inside t
   }
 });
 
-test("removal: the directory goes, variables pointing into it are unset, others stay", () => {
+test("removal: the directory goes, variables pointing into it are unset, others stay", async () => {
   const base = mkdtempSync(join(tmpdir(), "bk-files-"));
   try {
     const written = writeSecretFiles([file("KUBECONFIG", "k"), file("NPMRC", "n")], base);
     const env = { ...evaluate(written.statements), UNRELATED: "/etc/hosts", PATH: "/usr/bin:/bin" };
     const { log } = capture();
-    const statements = removeSecretFiles(env, log);
+    const statements = await removeSecretFiles(env, log);
     assert.not.ok(existsSync(written.dir!));
     const after = evaluate(statements, env);
     assert.equal([after.KUBECONFIG, after.NPMRC, after[FILES_DIR_VARIABLE], after.UNRELATED], [undefined, undefined, undefined, "/etc/hosts"]);
-    const again = removeSecretFiles(env, log).trim().split("\n").sort();
+    const again = (await removeSecretFiles(env, log)).trim().split("\n").sort();
     assert.equal(again, [`unset ${FILES_DIR_VARIABLE}`, "unset KUBECONFIG", "unset NPMRC"], "a second run is harmless");
-    assert.is(removeSecretFiles({}, log), "", "nothing written, nothing to do");
+    assert.is(await removeSecretFiles({}, log), "", "nothing written, nothing to do");
   } finally {
     rmSync(base, { recursive: true, force: true });
   }
 });
 
-test("removal refuses what the hook did not make, with a warning", () => {
+test("removal refuses what the hook did not make, with a warning", async () => {
   const base = mkdtempSync(join(tmpdir(), "bk-files-"));
   try {
     const precious = join(base, "precious");
@@ -99,7 +104,7 @@ test("removal refuses what the hook did not make, with a warning", () => {
     symlinkSync(precious, link);
     for (const dir of [precious, link, "relative/bk-ssm-secrets-x"]) {
       const { lines, log } = capture();
-      assert.is(removeSecretFiles({ [FILES_DIR_VARIABLE]: dir, X: `${dir}/x` }, log), `unset ${FILES_DIR_VARIABLE}\n`);
+      assert.is(await removeSecretFiles({ [FILES_DIR_VARIABLE]: dir, X: `${dir}/x` }, log), `unset ${FILES_DIR_VARIABLE}\n`);
       assert.match(lines.join(""), /\+\+\+ :warning: not removing/);
     }
     assert.ok(existsSync(precious) && existsSync(link));

@@ -1,17 +1,25 @@
-// The environment phase: read the job's slugs from SSM, decide what the job
-// gets, and print it as shell code for the hook to eval. All or nothing: any
-// failure or denial prints no variable at all.
+// The environment phase: read the job's slugs and global deploy keys from
+// SSM, decide what the job gets, register every value with the agent's
+// redactor, write its secret files, start its ssh-agents, and print it all as
+// shell code for the hook to eval. All or nothing: any failure or denial
+// prints no variable at all and leaves no file or agent behind.
 import { jobIdentity } from "../acl.ts";
+import { exportAgents } from "../agents.ts";
+import { slugPath } from "../config.ts";
 import { JobError, withDeadline, type PhaseContext } from "../context.ts";
 import { gitCredentialSetup, selfCommand } from "../gitcredentials.ts";
+import { planKeys } from "../keys.ts";
 import { planJob } from "../plan.ts";
-import { readSlugs } from "../read.ts";
+import { readGlobalKeys, readSlugs } from "../read.ts";
 import { receivedLines } from "../received.ts";
 import { registerRedactions } from "../redact.ts";
 import { secretFilesBase, writeSecretFiles } from "../secretfiles.ts";
 import { exportStatement } from "../shell.ts";
-import { jobSlugs } from "../slug.ts";
+import { jobSlugs, type SlugKind } from "../slug.ts";
 import { createSsmStore } from "../ssm.ts";
+import { startAgents } from "../sshagent.ts";
+
+const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? "" : "s"}`;
 
 export async function run({ env, config, log }: PhaseContext): Promise<string> {
   log.group("Loading secrets from SSM");
@@ -24,38 +32,59 @@ export async function run({ env, config, log }: PhaseContext): Promise<string> {
   log.debug(`base path ${config.basePath || "/"}; slugs: ${slugs.map((slug) => `${slug.name} (${slug.kind})`).join(", ")}`);
 
   const started = performance.now();
-  const reads = await withDeadline(config.timeoutMs, async (signal) => {
+  const [reads, globalKeys] = await withDeadline(config.timeoutMs, async (signal) => {
     const store = await createSsmStore({ signal, timeoutMs: config.timeoutMs, log, env });
-    return readSlugs(store, config, slugs, log);
+    return Promise.all([readSlugs(store, config, slugs, log), readGlobalKeys(store, config.globalSshKeys, log)]);
   });
   const plan = planJob(reads, jobIdentity(env));
   for (const warning of plan.warnings) log.warn(warning);
-  for (const name of plan.ignored) log.debug(`ignoring ${name}: not a variable or an access list`);
+  for (const name of plan.ignored) log.debug(`ignoring ${name}: not a variable, file, key, credential or access list`);
   for (const access of plan.access) log.debug(`access to ${access.path}: ${access.decision.allowed ? "allowed" : "denied"} (${access.decision.reason})`);
   if (plan.denial) throw new JobError(plan.denial);
-
+  const pathOf = (kind: SlugKind) => slugs.filter((slug) => slug.kind === kind).map((slug) => slugPath(config, slug.name))[0];
+  const keys = planKeys({
+    slugKeys: plan.sshKeys,
+    global: globalKeys,
+    repository,
+    repositorySlugPath: pathOf("repository"),
+    pipelineSlugPath: pathOf("pipeline"),
+    skipMissingKeyWarning: config.skipSshKeyNotFoundWarning,
+  });
+  for (const warning of keys.warnings) log.warn(warning);
+  if (keys.problem) throw new JobError(keys.problem);
+  const git = gitCredentialSetup(plan.gitCredentials, env.GIT_CONFIG_PARAMETERS, selfCommand(env, process.execPath, Bun.main, process.cwd()));
+  for (const warning of git.warnings) log.warn(warning);
   for (const assignment of [...plan.env, ...plan.files]) {
     const overrides = assignment.overrides ? `, overriding ${assignment.overrides.name}` : "";
     log.debug(`${assignment.name} from ${assignment.path}${overrides}`);
   }
-  const count = plan.env.length;
-  log.info(`Loaded ${count} variable${count === 1 ? "" : "s"} from ${reads.length} slug${reads.length === 1 ? "" : "s"} in ${(performance.now() - started).toFixed(0)} ms`);
 
-  const git = gitCredentialSetup(plan.gitCredentials, env.GIT_CONFIG_PARAMETERS, selfCommand(env, process.execPath, Bun.main, process.cwd()));
-  for (const warning of git.warnings) log.warn(warning);
+  // Side effects, in the order that leaves nothing behind on failure:
+  // registering with the redactor needs no undoing, files are removed if the
+  // agents fail, and startAgents stops whatever it started when a key fails.
+  await registerRedactions(
+    [
+      ...plan.env.map((assignment) => assignment.value),
+      ...plan.files.map((file) => file.content),
+      ...git.credentials.map((credential) => credential.password),
+      ...keys.agents.flatMap((agent) => agent.keys.map((key) => key.value)),
+    ],
+    { env, log, timeoutMs: config.timeoutMs },
+  );
   const files = writeSecretFiles(plan.files, secretFilesBase(env, config), env.BUILDKITE_JOB_ID);
-  try {
-    const received = [...plan.env.map((a) => a.value), ...plan.files.map((f) => f.content), ...git.credentials.map((c) => c.password)];
-    await registerRedactions(received, { env, log, timeoutMs: config.timeoutMs });
-  } catch (error) {
+  const agents = await startAgents(keys.agents, env, log).catch((error: unknown) => {
     files.remove();
     throw error;
-  }
-  if (files.dir) log.info(`Wrote ${plan.files.length} secret file${plan.files.length === 1 ? "" : "s"} to ${files.dir}`);
+  });
+
+  const keyCount = keys.agents.reduce((n, agent) => n + agent.keys.length, 0);
+  const keySummary = keyCount ? ` and ${plural(keyCount, "deploy key")}` : "";
+  log.info(`Loaded ${plural(plan.env.length, "variable")}${keySummary} from ${plural(reads.length, "slug")} in ${(performance.now() - started).toFixed(0)} ms`);
+  if (files.dir) log.info(`Wrote ${plural(plan.files.length, "secret file")} to ${files.dir}`);
   if (git.credentials.length) log.info(`git credentials from SSM for ${[...new Set(git.credentials.map((c) => `${c.protocol}://${c.host}`))].join(", ")}`);
   if (config.dumpEnv) {
     log.group("What this job received from SSM (AWS_PARAMSTORE_SECRETS_DUMP_ENV; names only)");
     for (const line of receivedLines(plan, git.credentials)) log.info(line);
   }
-  return plan.env.map((assignment) => exportStatement(assignment.name, assignment.value)).join("") + files.statements + git.statements;
+  return plan.env.map((assignment) => exportStatement(assignment.name, assignment.value)).join("") + files.statements + git.statements + exportAgents(agents);
 }

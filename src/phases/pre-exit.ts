@@ -1,8 +1,13 @@
-// The pre-exit phase: remove what the job was given on disk. Runs even when
-// an earlier phase failed, so every step here must cope with nothing to do.
+// The pre-exit phase: the job's clean-up. It runs after every job, also when
+// an earlier phase failed half-way or never ran.
+import { runCleanup, type CleanupStep } from "../cleanup.ts";
 import type { PhaseContext } from "../context.ts";
-import { removeSecretFiles } from "../secretfiles.ts";
+import { removeJobSecretFiles } from "../secretfiles.ts";
+import { stopJobAgents } from "../sshagent.ts";
 
-export async function run({ env, log }: PhaseContext): Promise<string> {
-  return removeSecretFiles(env, log);
+/** Everything a job may leave behind; a feature that leaves something adds its step here. */
+const STEPS: CleanupStep[] = [stopJobAgents, removeJobSecretFiles];
+
+export function run(context: PhaseContext): Promise<string> {
+  return runCleanup(STEPS, context);
 }

@@ -91,7 +91,7 @@ export interface HookRun {
 // Variables bash maintains itself; the agent ignores them in its diff too.
 const SHELL_OWN = new Set(["_", "SHLVL", "PWD", "OLDPWD"]);
 
-function parseEnvDump(dump: string): Env {
+export function parseEnvDump(dump: string): Env {
   const env: Env = {};
   for (const entry of dump.split("\0")) {
     const eq = entry.indexOf("=");

@@ -1,0 +1,142 @@
+// `bk-ssm-secrets install`: read the files the plan needs, apply the plan,
+// and undo what was applied when a write fails, so a failed install leaves
+// the agent as it found it.
+import { chmodSync, chownSync, mkdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { ConfigError, defaultsFilePath } from "../config.ts";
+import { EMBEDDED_HOOKS } from "../embedded-hooks.ts";
+import { DEFAULT_HOOKS_DIR, DEFAULT_INSTALL_DIR, defaultsSettings, pathsToRead, planInstall, type Change, type FileState, type InstallRequest } from "../install.ts";
+
+export interface InstallOptions {
+  hooksDir?: string;
+  installDir?: string;
+  defaultsFile?: string;
+  basePath?: string;
+  defaultKey?: string;
+  globalSsh?: string;
+  uninstall?: boolean;
+}
+
+function readState(path: string): FileState | undefined {
+  try {
+    return { content: readFileSync(path, "utf8"), mode: statSync(path).mode & 0o7777 };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw explain(error, path, "read");
+  }
+}
+
+function explain(error: unknown, path: string, action: string): Error {
+  const code = (error as NodeJS.ErrnoException).code ?? "";
+  if (["EACCES", "EPERM", "EROFS"].includes(code)) {
+    return new ConfigError(`cannot ${action} ${path} (${code}): run the install as root, or choose directories this user may change with --hooks-dir, --install-dir and --defaults-file`);
+  }
+  return new ConfigError(`cannot ${action} ${path}: ${(error as Error).message}`);
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
+  } catch (error) {
+    throw explain(error, path, "read");
+  }
+}
+
+/** Write through a temporary file and a rename: the agent never runs a half-written hook. Keeps an existing file's owner. */
+function writeFile(path: string, content: string, mode: number): void {
+  const owner = statSync(path, { throwIfNoEntry: false });
+  const temporary = `${path}.bk-ssm-secrets-new`;
+  try {
+    writeFileSync(temporary, content, { mode });
+    chmodSync(temporary, mode);
+    if (owner) chownSync(temporary, owner.uid, owner.gid);
+    renameSync(temporary, path);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw error;
+  }
+}
+
+/** Create `directory` and its missing parents (0755); returns those it created, outermost first. */
+function makeDirectories(directory: string): string[] {
+  const missing: string[] = [];
+  for (let dir = directory; !statSync(dir, { throwIfNoEntry: false }); dir = dirname(dir)) missing.unshift(dir);
+  for (const dir of missing) mkdirSync(dir, { mode: 0o755 });
+  return missing;
+}
+
+interface Applied {
+  change: Change;
+  /** Directories a write had to create, outermost first. */
+  createdDirectories: string[];
+  /** False for a directory left in place because it was not empty (or not there). */
+  effective: boolean;
+}
+
+function apply(change: Change): Applied {
+  switch (change.kind) {
+    case "write": {
+      const createdDirectories = makeDirectories(dirname(change.path));
+      try {
+        writeFile(change.path, change.content, change.mode);
+      } catch (error) {
+        for (const dir of createdDirectories.reverse()) rmdirSync(dir);
+        throw error;
+      }
+      return { change, createdDirectories, effective: true };
+    }
+    case "delete":
+      unlinkSync(change.path);
+      return { change, createdDirectories: [], effective: true };
+    case "remove-directory-if-empty":
+      try {
+        rmdirSync(change.path);
+        return { change, createdDirectories: [], effective: true };
+      } catch (error) {
+        if (["ENOENT", "ENOTEMPTY", "EEXIST"].includes((error as NodeJS.ErrnoException).code ?? "")) return { change, createdDirectories: [], effective: false };
+        throw error;
+      }
+  }
+}
+
+/** Put back what `applied` changed, best effort: the error that started the undo is what the operator sees. */
+function undo({ change, createdDirectories, effective }: Applied): void {
+  if (!effective) return;
+  try {
+    if (change.kind === "remove-directory-if-empty") mkdirSync(change.path, { mode: 0o755 });
+    else if (change.before) writeFile(change.path, change.before.content, change.before.mode);
+    else unlinkSync(change.path);
+    for (const dir of [...createdDirectories].reverse()) rmdirSync(dir);
+  } catch {
+    // Keep undoing the rest.
+  }
+}
+
+export function install(options: InstallOptions, env: Record<string, string | undefined>): string {
+  const request: InstallRequest = {
+    hooksDir: options.hooksDir ?? DEFAULT_HOOKS_DIR,
+    installDir: options.installDir ?? DEFAULT_INSTALL_DIR,
+    defaultsFile: options.defaultsFile ?? defaultsFilePath(env),
+    settings: { basePath: options.basePath, defaultKey: options.defaultKey, globalSsh: options.globalSsh },
+    uninstall: Boolean(options.uninstall),
+  };
+  if (!isDirectory(request.hooksDir)) {
+    throw new ConfigError(`the agent's hooks directory ${request.hooksDir} does not exist: install buildkite-agent first, or point --hooks-dir at its hooks directory`);
+  }
+  const settings = request.uninstall ? [] : defaultsSettings(request, env);
+  const states = new Map(pathsToRead(request, EMBEDDED_HOOKS).map((path) => [path, readState(path)]));
+  const changes = planInstall(request, EMBEDDED_HOOKS, settings, (path) => states.get(path));
+
+  const applied: Applied[] = [];
+  for (const change of changes) {
+    try {
+      applied.push(apply(change));
+    } catch (error) {
+      for (const done of applied.reverse()) undo(done);
+      throw explain(error, change.path, change.kind === "write" ? "write" : "remove");
+    }
+  }
+  const summary = applied.filter((done) => done.effective).map(({ change }) => ("summary" in change ? change.summary : `removed ${change.path}`));
+  if (summary.length === 0) return request.uninstall ? "bk-ssm-secrets is not installed: nothing to remove\n" : "bk-ssm-secrets is installed and up to date: nothing to change\n";
+  return summary.map((line) => `${line}\n`).join("");
+}

@@ -1,0 +1,182 @@
+// What `bk-ssm-secrets install` changes on an agent, as a pure plan: the hook
+// scripts (embedded in the binary) into their own directory, the defaults
+// file, and a marked block in each of the agent's hooks that sources ours.
+// Planning from the files' current contents makes running it again a no-op
+// and `--uninstall` an exact undo: only the block is removed, and a file the
+// install created is deleted.
+import { basename, dirname, join, resolve } from "node:path";
+import { ConfigError, resolveConfig, SETTINGS } from "./config.ts";
+import { shellQuote } from "./shell.ts";
+
+export const DEFAULT_HOOKS_DIR = "/etc/buildkite-agent/hooks";
+export const DEFAULT_INSTALL_DIR = "/usr/local/lib/bk-ssm-secrets";
+
+/** A file of this project's hooks/ directory, as embedded in the binary. */
+export interface EmbeddedFile {
+  /** Relative to hooks/: `environment`, `lib/run-phase.bash`. */
+  name: string;
+  content: string;
+  /** True for a hook the agent runs (as opposed to a library it sources). */
+  isHook: boolean;
+}
+
+export interface InstallRequest {
+  /** The agent's hooks directory, which must exist. */
+  hooksDir: string;
+  /** Where this project's hooks go; a directory of their own. */
+  installDir: string;
+  defaultsFile: string;
+  /** Values for the defaults file, by flag name, as given. */
+  settings: { basePath?: string; defaultKey?: string; globalSsh?: string };
+  uninstall: boolean;
+}
+
+export interface FileState {
+  content: string;
+  mode: number;
+}
+
+export type Change =
+  | { kind: "write"; path: string; content: string; mode: number; before?: FileState; summary: string }
+  | { kind: "delete"; path: string; before: FileState; summary: string }
+  | { kind: "remove-directory-if-empty"; path: string };
+
+const HOOK_MODE = 0o755;
+const DATA_MODE = 0o644;
+
+const BEGIN = "# >>> bk-ssm-secrets >>>";
+// When the agent's hook did not end with a newline, the install added one
+// before its block; this marker says so, so that uninstalling removes it too.
+const BEGIN_JOINED = "# >>> bk-ssm-secrets >>> (the install added the line break before this block)";
+const END = "# <<< bk-ssm-secrets <<<";
+const BLOCK = /^# >>> bk-ssm-secrets >>>.*\n[\s\S]*?^# <<< bk-ssm-secrets <<<(?:\n|$)/m;
+/** The start of an agent hook the install had to create; deleted again when only this is left. */
+const CREATED_HOOK = "#!/usr/bin/env bash\n# Created by `bk-ssm-secrets install`; `bk-ssm-secrets install --uninstall` deletes it.\n";
+const DEFAULTS_HEADER = "# bk-ssm-secrets defaults, written by `bk-ssm-secrets install`. The job's environment overrides them.\n";
+
+function block(ourHook: string, joined: boolean): string {
+  return [
+    joined ? BEGIN_JOINED : BEGIN,
+    "# Added by `bk-ssm-secrets install`; `bk-ssm-secrets install --uninstall` removes it.",
+    // `|| return`: a failed phase fails the agent's hook even when more of it follows.
+    `source ${shellQuote(ourHook)} || return`,
+    END,
+    "",
+  ].join("\n");
+}
+
+/** An agent hook with our block: added at the end, or replacing the one already there in place. */
+export function withBlock(existing: string | undefined, ourHook: string): string {
+  if (existing === undefined) return CREATED_HOOK + block(ourHook, false);
+  const match = BLOCK.exec(existing);
+  if (match) {
+    const joined = match[0].startsWith(BEGIN_JOINED);
+    const rest = existing.slice(match.index + match[0].length).replace(new RegExp(BLOCK.source, "gm"), "");
+    return existing.slice(0, match.index) + block(ourHook, joined) + rest;
+  }
+  if (existing === "" || existing.endsWith("\n")) return existing + block(ourHook, false);
+  return `${existing}\n${block(ourHook, true)}`;
+}
+
+/** An agent hook without our block, byte for byte as before the install; undefined when the install created it. */
+export function withoutBlock(existing: string): string | undefined {
+  let content = existing;
+  for (let match = BLOCK.exec(content); match; match = BLOCK.exec(content)) {
+    // The line break the install added goes too, unless something now
+    // follows the block: that must still start on a line of its own.
+    const end = match.index + match[0].length;
+    const start = match[0].startsWith(BEGIN_JOINED) && end === content.length && content[match.index - 1] === "\n" ? match.index - 1 : match.index;
+    content = content.slice(0, start) + content.slice(end);
+  }
+  return content === CREATED_HOOK ? undefined : content;
+}
+
+/** `export NAME="value"` lines, as the original install wrote and config.ts reads. */
+function defaultsFile(settings: Array<[string, string]>): string {
+  const quote = (value: string) => `"${value.replace(/(["\\$`])/g, "\\$1")}"`;
+  return DEFAULTS_HEADER + settings.map(([name, value]) => `export ${name}=${quote(value)}\n`).join("");
+}
+
+/**
+ * The defaults file's settings from the flags, validated as the hooks will
+ * read them. AWS_PARAMSTORE_SECRETS_PATH in the installer's environment is
+ * the original install step's way to set the base path.
+ */
+export function defaultsSettings(request: InstallRequest, env: Record<string, string | undefined>): Array<[string, string]> {
+  const basePath = request.settings.basePath ?? env.AWS_PARAMSTORE_SECRETS_PATH;
+  const given: Array<[string, string, string | undefined]> = [
+    ["--base-path", SETTINGS.basePath.variable, basePath],
+    ["--default-key", SETTINGS.defaultKey.variable, request.settings.defaultKey],
+    ["--global-ssh", SETTINGS.globalSsh.variable, request.settings.globalSsh],
+  ];
+  const settings: Array<[string, string]> = [];
+  for (const [flag, variable, value] of given) {
+    if (value === undefined || value.trim() === "") continue;
+    try {
+      resolveConfig({ [variable]: value });
+    } catch (error) {
+      throw new ConfigError(`${flag}: ${(error as Error).message}`);
+    }
+    settings.push([variable, value.trim()]);
+  }
+  return settings;
+}
+
+/** Every path whose current state the plan needs. */
+export function pathsToRead(request: InstallRequest, files: EmbeddedFile[]): string[] {
+  return [
+    ...files.map((file) => join(request.installDir, file.name)),
+    ...files.filter((file) => file.isHook).map((file) => join(request.hooksDir, file.name)),
+    request.defaultsFile,
+  ];
+}
+
+/** The changes that bring the agent to the requested state; none when it is there already. */
+export function planInstall(
+  request: InstallRequest,
+  files: EmbeddedFile[],
+  settings: Array<[string, string]>,
+  current: (path: string) => FileState | undefined,
+): Change[] {
+  if (resolve(request.installDir) === resolve(request.hooksDir)) {
+    throw new ConfigError(`--install-dir and --hooks-dir are both ${request.hooksDir}: the hook scripts need a directory of their own, such as ${DEFAULT_INSTALL_DIR}`);
+  }
+  const changes: Change[] = [];
+  const write = (path: string, content: string, mode: number, summary: string) => {
+    const before = current(path);
+    if (before?.content !== content || before.mode !== mode) changes.push({ kind: "write", path, content, mode, before, summary });
+  };
+  const remove = (path: string, summary: string) => {
+    const before = current(path);
+    if (before) changes.push({ kind: "delete", path, before, summary });
+  };
+
+  for (const file of files) {
+    const path = join(request.installDir, file.name);
+    if (request.uninstall) remove(path, `removed ${path}`);
+    else write(path, file.content, file.isHook ? HOOK_MODE : DATA_MODE, `wrote ${path}`);
+  }
+  for (const file of files.filter((entry) => entry.isHook)) {
+    const path = join(request.hooksDir, file.name);
+    const before = current(path);
+    if (request.uninstall) {
+      if (!before) continue;
+      const after = withoutBlock(before.content);
+      if (after === undefined) remove(path, `removed ${path}, which the install had created`);
+      else write(path, after, before.mode, `removed the bk-ssm-secrets block from ${path}`);
+    } else {
+      write(path, withBlock(before?.content, join(request.installDir, file.name)), before?.mode ?? HOOK_MODE, `${before ? "updated" : "created"} ${path} to run the bk-ssm-secrets ${file.name} hook`);
+    }
+  }
+  if (request.uninstall) {
+    // Only a defaults file this install wrote: one an operator wrote by hand stays.
+    if (current(request.defaultsFile)?.content.startsWith(DEFAULTS_HEADER)) remove(request.defaultsFile, `removed ${request.defaultsFile}`);
+    const directories = new Set(files.map((file) => dirname(join(request.installDir, file.name))));
+    for (const directory of [...directories].sort((a, b) => b.length - a.length)) changes.push({ kind: "remove-directory-if-empty", path: directory });
+    // The default /etc/bk-ssm-secrets is ours; a directory of another name may hold more than this file.
+    if (basename(dirname(request.defaultsFile)) === "bk-ssm-secrets") changes.push({ kind: "remove-directory-if-empty", path: dirname(request.defaultsFile) });
+  } else {
+    write(request.defaultsFile, defaultsFile(settings), DATA_MODE, `wrote ${request.defaultsFile}`);
+  }
+  return changes;
+}

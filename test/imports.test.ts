@@ -1,0 +1,57 @@
+// The phases that never talk to AWS must not load the AWS SDK: walk the
+// import graph of each from its source, following static imports and dynamic
+// import() alike, and check that neither src/ssm.ts nor any @aws-sdk package
+// is reachable. main.ts is walked by its static imports only: its dynamic
+// imports are the subcommands, and only the one that runs is taken.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { readFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+
+const ROOT = join(import.meta.dir, "..");
+const SRC = join(ROOT, "src");
+const transpiler = new Bun.Transpiler({ loader: "ts" });
+
+/** Every module reachable from `entry`: project files by path, packages by name. Type-only imports are not imports. */
+function reachable(entry: string, followDynamic = true): Set<string> {
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const { path, kind } of transpiler.scanImports(readFileSync(file, "utf8"))) {
+      if (!followDynamic && kind === "dynamic-import") continue;
+      if (!path.startsWith(".")) seen.add(path);
+      else if (path.endsWith(".ts")) visit(resolve(dirname(file), path));
+      else seen.add(resolve(dirname(file), path));
+    }
+  };
+  visit(entry);
+  return seen;
+}
+
+const awsModules = (modules: Set<string>) => [...modules].filter((name) => name.startsWith("@aws-sdk/") || name === join(SRC, "ssm.ts")).map((name) => (name.startsWith("/") ? relative(ROOT, name) : name));
+
+// What runs before any phase: the CLI's static imports, and the context every phase gets.
+const common = new Set([...reachable(join(SRC, "main.ts"), false), ...reachable(join(SRC, "context.ts"))]);
+
+for (const phase of ["pre-checkout", "post-checkout", "post-command", "pre-exit"]) {
+  test(`the ${phase} phase cannot reach the AWS SDK`, () => {
+    const modules = new Set([...common, ...reachable(join(SRC, "phases", `${phase}.ts`))]);
+    assert.equal(awsModules(modules), []);
+    assert.ok(modules.has(join(SRC, "phases", `${phase}.ts`)));
+  });
+}
+
+test("the walk does find the SDK where it is: the environment phase, through src/ssm.ts's dynamic import", () => {
+  assert.equal(awsModules(reachable(join(SRC, "phases", "environment.ts"))).sort(), ["@aws-sdk/client-ssm", "src/ssm.ts"]);
+  // A type-only import is not an import: ssm.ts imports SSMClient's type statically.
+  assert.ok(readFileSync(join(SRC, "ssm.ts"), "utf8").includes('import type { SSMClient } from "@aws-sdk/client-ssm"'));
+});
+
+test("main.ts loads every subcommand lazily, so its static imports stay small", () => {
+  const staticOnly = reachable(join(SRC, "main.ts"), false);
+  assert.equal(awsModules(staticOnly), []);
+  assert.not.ok([...staticOnly].some((name) => name.includes("/phases/")));
+});
+
+test.run();

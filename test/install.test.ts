@@ -1,0 +1,97 @@
+// The install plan, pure: blocks in the agent's hooks, the defaults file, and
+// an uninstall that gives back every byte.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { parseDefaultsFile } from "../src/config.ts";
+import { defaultsSettings, planInstall, withBlock, withoutBlock, type EmbeddedFile, type FileState, type InstallRequest } from "../src/install.ts";
+
+const HOOK = "/usr/local/lib/bk-ssm-secrets/environment";
+
+test("a block is added at the end and removed again byte for byte, whatever the file ended with", () => {
+  for (const original of ["", "#!/bin/bash\necho hi\n", "#!/bin/bash\necho no newline", "\n\n", "echo a\r\necho b\r\n", "x"]) {
+    const installed = withBlock(original, HOOK);
+    assert.ok(installed.startsWith(original), JSON.stringify(original));
+    assert.ok(installed.includes(`source '${HOOK}' || return\n`));
+    assert.is(withoutBlock(installed), original, JSON.stringify(original));
+    assert.is(withBlock(installed, HOOK), installed, "installing again changes nothing");
+  }
+});
+
+test("a file the install created is deleted by the uninstall; a user's identical-looking file is not", () => {
+  const created = withBlock(undefined, HOOK);
+  assert.ok(created.startsWith("#!/usr/bin/env bash\n"));
+  assert.is(withoutBlock(created), undefined);
+  assert.is(withoutBlock(withBlock("#!/usr/bin/env bash\n", HOOK)), "#!/usr/bin/env bash\n");
+});
+
+test("installing again replaces the block in place and keeps what the operator added around it", () => {
+  const installed = withBlock("#!/bin/bash\necho before", HOOK);
+  const edited = `${installed}echo after\n`;
+  const moved = withBlock(edited, "/opt/bk/environment");
+  assert.is(moved, edited.replace(`'${HOOK}'`, "'/opt/bk/environment'"));
+  assert.is(withoutBlock(moved), "#!/bin/bash\necho before\necho after\n");
+});
+
+test("a block copied twice by hand is reduced to one, and uninstall removes both", () => {
+  const once = withBlock("echo a\n", HOOK);
+  const twice = `${once}echo b\n${once.slice("echo a\n".length)}`;
+  assert.is(withBlock(twice, HOOK), `${once}echo b\n`);
+  assert.is(withoutBlock(twice), "echo a\necho b\n");
+});
+
+const files: EmbeddedFile[] = [
+  { name: "environment", content: "env hook\n", isHook: true },
+  { name: "lib/run-phase.bash", content: "lib\n", isHook: false },
+];
+const request: InstallRequest = { hooksDir: "/agent/hooks", installDir: "/opt/bk", defaultsFile: "/etc/bk-ssm-secrets/defaults.env", settings: {}, uninstall: false };
+
+/** Apply a plan to an in-memory file system. */
+function applyPlan(disk: Map<string, FileState>, req: InstallRequest, settings: Array<[string, string]> = []): Map<string, FileState> {
+  const next = new Map(disk);
+  for (const change of planInstall(req, files, settings, (path) => disk.get(path))) {
+    if (change.kind === "write") next.set(change.path, { content: change.content, mode: change.mode });
+    if (change.kind === "delete") next.delete(change.path);
+  }
+  return next;
+}
+
+test("the plan: hooks 0755, the library and defaults 0644, an existing agent hook keeps its mode; twice is once; uninstall is the undo", () => {
+  const original = new Map<string, FileState>([["/agent/hooks/environment", { content: "#!/bin/bash\necho mine", mode: 0o700 }]]);
+  const once = applyPlan(original, request, [["AWS_PARAMSTORE_SECRETS_SECRETS_PATH", "/x"]]);
+  assert.equal(
+    [...once].map(([path, state]) => [path, state.mode.toString(8)]).sort(),
+    [
+      ["/agent/hooks/environment", "700"],
+      ["/etc/bk-ssm-secrets/defaults.env", "644"],
+      ["/opt/bk/environment", "755"],
+      ["/opt/bk/lib/run-phase.bash", "644"],
+    ],
+  );
+  assert.equal(parseDefaultsFile(once.get("/etc/bk-ssm-secrets/defaults.env")!.content), { AWS_PARAMSTORE_SECRETS_SECRETS_PATH: "/x" });
+  assert.equal(planInstall(request, files, [["AWS_PARAMSTORE_SECRETS_SECRETS_PATH", "/x"]], (path) => once.get(path)), []);
+  assert.equal(applyPlan(once, { ...request, uninstall: true }), original);
+});
+
+test("uninstall keeps a defaults file an operator wrote by hand", () => {
+  const handWritten = new Map<string, FileState>([["/etc/bk-ssm-secrets/defaults.env", { content: "export AWS_PARAMSTORE_SECRETS_DEFAULT_KEY=shared\n", mode: 0o644 }]]);
+  assert.equal(applyPlan(handWritten, { ...request, uninstall: true }), handWritten);
+});
+
+test("the hook scripts may not go into the agent's hooks directory itself", () => {
+  assert.throws(() => planInstall({ ...request, installDir: "/agent/hooks/" }, files, [], () => undefined), /need a directory of their own/);
+});
+
+test("defaults come from the flags, validated; AWS_PARAMSTORE_SECRETS_PATH is the original install's base path", () => {
+  assert.equal(defaultsSettings({ ...request, settings: { basePath: "/a/b", defaultKey: "shared", globalSsh: "/k/1:/k/2" } }, {}), [
+    ["AWS_PARAMSTORE_SECRETS_SECRETS_PATH", "/a/b"],
+    ["AWS_PARAMSTORE_SECRETS_DEFAULT_KEY", "shared"],
+    ["AWS_PARAMSTORE_SECRETS_GLOBAL_SSH", "/k/1:/k/2"],
+  ]);
+  assert.equal(defaultsSettings(request, { AWS_PARAMSTORE_SECRETS_PATH: "/legacy" }), [["AWS_PARAMSTORE_SECRETS_SECRETS_PATH", "/legacy"]]);
+  assert.equal(defaultsSettings({ ...request, settings: { basePath: "/flag" } }, { AWS_PARAMSTORE_SECRETS_PATH: "/legacy" }), [["AWS_PARAMSTORE_SECRETS_SECRETS_PATH", "/flag"]]);
+  assert.throws(() => defaultsSettings({ ...request, settings: { basePath: "relative" } }, {}), /^--base-path: AWS_PARAMSTORE_SECRETS_SECRETS_PATH="relative" is not an absolute SSM path/);
+  assert.throws(() => defaultsSettings({ ...request, settings: { defaultKey: "a b" } }, {}), /^--default-key: /);
+  assert.throws(() => defaultsSettings({ ...request, settings: { globalSsh: "not-a-path" } }, {}), /^--global-ssh: /);
+});
+
+test.run();
