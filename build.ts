@@ -45,6 +45,10 @@ export async function compile(entry: string, outfile: string, target: TargetName
   const args = [
     process.execPath, "build", "--compile", `--target=${TARGETS[target]}`,
     "--minify", "--bytecode", "--format=esm",
+    // Each lazily imported module becomes its own chunk inside the executable,
+    // loaded only when a phase imports it: phases that never talk to AWS do not
+    // even load the SDK's bytecode (measured: --version 12.5 -> 6.4 ms).
+    "--splitting",
     // A job's checkout must not be able to configure the binary: no .env or
     // bunfig.toml is read from the working directory.
     "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
