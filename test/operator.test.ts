@@ -9,10 +9,10 @@ import { jobIdentity } from "../src/acl.ts";
 import { imagineJob } from "../src/commands/doctor.ts";
 import { tierFor } from "../src/commands/put.ts";
 import { resolveConfig } from "../src/config.ts";
+import { isPassphraseProtected } from "../src/keys.ts";
 import { buildReport, credentialSource, withoutCredentials, type MachineFacts } from "../src/doctor/report.ts";
 import { asRow, renderTable } from "../src/output.ts";
 import { planJob } from "../src/plan.ts";
-import { isPassphraseProtected } from "../src/private-key.ts";
 import { entryFor, valueFor } from "../src/secret-kinds.ts";
 import type { Slug } from "../src/slug.ts";
 import { resolveTarget } from "../src/target.ts";
@@ -56,6 +56,12 @@ test("kinds: where each lives below the slug", () => {
   assert.is(relative("file", "kubeconfig"), "file/kubeconfig");
   assert.is(relative("allowed-pipelines"), "allowed_pipelines");
   assert.is(relative("allowed-teams", undefined, global), "allowed_teams");
+});
+
+test("kinds: each effect says what a job really gets", () => {
+  assert.match(entryFor("ssh-key", undefined, pipeline).effect, /ssh-agent.*offered before the repository's key/);
+  assert.match(entryFor("file", "kubeconfig", pipeline).effect, /0600.*path in KUBECONFIG/);
+  assert.match(entryFor("git-credentials", undefined, pipeline).effect, /credential helper/);
 });
 
 test("kinds: names are checked as a job would check them", () => {
