@@ -1,8 +1,9 @@
 // Deploy keys: which key goes into which ssh-agent, whether a key can be
 // loaded at all, and what to tell the operator when a job has none. Pure:
 // sshagent.ts starts the agents this plans.
+import { slugPath, type Config } from "./config.ts";
 import type { SlugKey } from "./plan.ts";
-import { isSshRepository } from "./slug.ts";
+import { isSshRepository, type Slug, type SlugKind } from "./slug.ts";
 import type { Parameter } from "./store.ts";
 
 /**
@@ -71,6 +72,19 @@ export function planKeys(input: KeyInput): KeyPlan {
   }
   const missing = missingKeyWarning(input, agents.length > 0);
   return { agents, warnings: missing ? [...warnings, missing] : warnings };
+}
+
+/** The job's keys as the environment phase plans them: its slugs' keys and the global keys that were read. */
+export function planJobKeys(config: Config, slugs: Slug[], repository: string, slugKeys: SlugKey[], global: KeyInput["global"]): KeyPlan {
+  const pathOf = (kind: SlugKind) => slugs.filter((slug) => slug.kind === kind).map((slug) => slugPath(config, slug.name))[0];
+  return planKeys({
+    slugKeys,
+    global,
+    repository,
+    repositorySlugPath: pathOf("repository"),
+    pipelineSlugPath: pathOf("pipeline"),
+    skipMissingKeyWarning: config.skipSshKeyNotFoundWarning,
+  });
 }
 
 function missingKeyWarning(input: KeyInput, haveKey: boolean): string | undefined {
