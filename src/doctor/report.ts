@@ -7,7 +7,7 @@ import { SETTINGS, type Config, type SettingName } from "../config.ts";
 import type { JobCredentials } from "../gitcredentials.ts";
 import type { KeyPlan } from "../keys.ts";
 import { colors, renderTable, type Column, type Tone } from "../output.ts";
-import type { JobPlan } from "../plan.ts";
+import type { EnvAssignment, FileAssignment, JobPlan } from "../plan.ts";
 import { repositorySlug, type Slug } from "../slug.ts";
 
 /** One line of a section. `detail`, the last column, says why; a failing item's detail says what to do. */
@@ -247,11 +247,11 @@ function jobFails({ plan, outcomes, keys, globalKeysError }: DoctorInput): boole
 
 const NOTHING = "none: the job would fail before exporting anything (see the problems below)";
 
-export function variableSection(input: DoctorInput): Section {
-  const { plan } = input;
+/** Variables or secret files: one item per name the job would get, unless the job would fail. */
+function assignmentSection(input: DoctorInput, title: string, assignments: Array<EnvAssignment | FileAssignment>, detail: (assignment: EnvAssignment | FileAssignment) => string[]): Section {
   const fails = jobFails(input);
   return {
-    title: "Variables the job would get (names only)",
+    title,
     columns: [
       { key: "name", title: "NAME" },
       { key: "slug", title: "SLUG" },
@@ -259,33 +259,20 @@ export function variableSection(input: DoctorInput): Section {
     ],
     items: fails
       ? []
-      : plan.env.map((assignment) =>
-          item("ok", { name: assignment.name, slug: assignment.slug.name, parameter: assignment.path }, assignment.overrides ? `overrides slug ${assignment.overrides.name}` : ""),
-        ),
+      : assignments.map((assignment) => {
+          const overrides = assignment.overrides ? [`overrides slug ${assignment.overrides.name}`] : [];
+          return item("ok", { name: assignment.name, slug: assignment.slug.name, parameter: assignment.path }, [...detail(assignment), ...overrides].join("; "));
+        }),
     empty: fails ? NOTHING : "none",
   };
 }
 
+export function variableSection(input: DoctorInput): Section {
+  return assignmentSection(input, "Variables the job would get (names only)", input.plan.env, () => []);
+}
+
 export function fileSection(input: DoctorInput): Section {
-  const fails = jobFails(input);
-  return {
-    title: "Secret files the job would get (names only)",
-    columns: [
-      { key: "name", title: "NAME" },
-      { key: "slug", title: "SLUG" },
-      { key: "parameter", title: "PARAMETER" },
-    ],
-    items: fails
-      ? []
-      : input.plan.files.map((file) =>
-          item(
-            "ok",
-            { name: file.name, slug: file.slug.name, parameter: file.path },
-            `a 0600 file, its path in ${file.name}${file.overrides ? `; overrides slug ${file.overrides.name}` : ""}`,
-          ),
-        ),
-    empty: fails ? NOTHING : "none",
-  };
+  return assignmentSection(input, "Secret files the job would get (names only)", input.plan.files, (file) => [`a 0600 file, its path in ${file.name}`]);
 }
 
 /** A warning or failure in a section with columns: the columns stay empty. */
