@@ -206,23 +206,34 @@ export interface GitCredentialSetup {
   statements: string;
 }
 
-/** From the job's git-credentials parameters to the GIT_CONFIG_PARAMETERS that registers the helper for their hosts. */
-export function gitCredentialSetup(parameters: GitCredentialsParameter[], existingConfig: string | undefined, helper: string[]): GitCredentialSetup {
-  const setup: GitCredentialSetup = { credentials: [], warnings: [], statements: "" };
-  const used: string[] = [];
+export interface JobCredentials {
+  /** Every valid credential, most important first. */
+  credentials: GitCredential[];
+  warnings: string[];
+  /** The parameters that hold at least one credential: the ones the helper reads. */
+  used: string[];
+}
+
+/** Every credential of the job's git-credentials parameters, with a warning for each line or parameter that gives none. */
+export function jobCredentials(parameters: GitCredentialsParameter[]): JobCredentials {
+  const result: JobCredentials = { credentials: [], warnings: [], used: [] };
   for (const parameter of parameters) {
     const parsed = parseGitCredentials(parameter.path, parameter.value);
-    setup.warnings.push(...parsed.warnings);
+    result.warnings.push(...parsed.warnings);
     if (parsed.credentials.length === 0) {
-      if (parsed.warnings.length === 0) setup.warnings.push(`${parameter.path} holds no credential: add lines such as https://user:token@github.com`);
+      if (parsed.warnings.length === 0) result.warnings.push(`${parameter.path} holds no credential: add lines such as https://user:token@github.com`);
       continue;
     }
-    setup.credentials.push(...parsed.credentials);
-    used.push(parameter.path);
+    result.credentials.push(...parsed.credentials);
+    result.used.push(parameter.path);
   }
-  if (setup.credentials.length > 0) {
-    const config = appendConfigParameters(existingConfig, helperConfig(helper, used, setup.credentials));
-    setup.statements = exportStatement("GIT_CONFIG_PARAMETERS", config);
-  }
-  return setup;
+  return result;
+}
+
+/** From the job's git-credentials parameters to the GIT_CONFIG_PARAMETERS that registers the helper for their hosts. */
+export function gitCredentialSetup(parameters: GitCredentialsParameter[], existingConfig: string | undefined, helper: string[]): GitCredentialSetup {
+  const { credentials, warnings, used } = jobCredentials(parameters);
+  if (credentials.length === 0) return { credentials, warnings, statements: "" };
+  const config = appendConfigParameters(existingConfig, helperConfig(helper, used, credentials));
+  return { credentials, warnings, statements: exportStatement("GIT_CONFIG_PARAMETERS", config) };
 }

@@ -91,6 +91,14 @@ export function withoutBlock(existing: string): string | undefined {
   return content === CREATED_HOOK ? undefined : content;
 }
 
+const SOURCE_LINE = /^source ('(?:[^']|'\\'')*') \|\| return$/m;
+
+/** The hook script an agent hook's install block sources, or undefined when the hook has no block. */
+export function sourcedByBlock(content: string): string | undefined {
+  const quoted = SOURCE_LINE.exec(BLOCK.exec(content)?.[0] ?? "")?.[1];
+  return quoted?.slice(1, -1).replaceAll("'\\''", "'");
+}
+
 /** `export NAME="value"` lines, as the original install wrote and config.ts reads. */
 function defaultsFile(settings: Array<[string, string]>): string {
   const quote = (value: string) => `"${value.replace(/(["\\$`])/g, "\\$1")}"`;

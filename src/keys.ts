@@ -1,8 +1,9 @@
 // Deploy keys: which key goes into which ssh-agent, whether a key can be
 // loaded at all, and what to tell the operator when a job has none. Pure:
 // sshagent.ts starts the agents this plans.
+import { slugPath, type Config } from "./config.ts";
 import type { SlugKey } from "./plan.ts";
-import { isSshRepository } from "./slug.ts";
+import { isSshRepository, type Slug, type SlugKind } from "./slug.ts";
 import type { Parameter } from "./store.ts";
 
 /**
@@ -73,6 +74,19 @@ export function planKeys(input: KeyInput): KeyPlan {
   return { agents, warnings: missing ? [...warnings, missing] : warnings };
 }
 
+/** The job's keys as the environment phase plans them: its slugs' keys and the global keys that were read. */
+export function planJobKeys(config: Config, slugs: Slug[], repository: string, slugKeys: SlugKey[], global: KeyInput["global"]): KeyPlan {
+  const pathOf = (kind: SlugKind) => slugs.filter((slug) => slug.kind === kind).map((slug) => slugPath(config, slug.name))[0];
+  return planKeys({
+    slugKeys,
+    global,
+    repository,
+    repositorySlugPath: pathOf("repository"),
+    pipelineSlugPath: pathOf("pipeline"),
+    skipMissingKeyWarning: config.skipSshKeyNotFoundWarning,
+  });
+}
+
 function missingKeyWarning(input: KeyInput, haveKey: boolean): string | undefined {
   if (haveKey || input.skipMissingKeyWarning || !isSshRepository(input.repository)) return undefined;
   const places = [
@@ -98,22 +112,46 @@ const OPENSSH_MAGIC = "openssh-key-v1\0";
 
 const PASSPHRASE = "is protected by a passphrase, which nobody can type during a job: store the key without one (ssh-keygen -p -N '' -f KEYFILE, then put the file in SSM)";
 
+/** What a value is, as ssh-add would find it, without quoting it. */
+type KeyShape = "not-a-key" | "garbled" | "encrypted" | "loadable";
+
+function keyShape(value: string): KeyShape {
+  const text = normaliseKey(value);
+  const armour = ARMOUR.exec(text);
+  if (!armour) return "not-a-key";
+  if (armour[1] === "ENCRYPTED " || /^Proc-Type:\s*4,ENCRYPTED/m.test(text)) return "encrypted";
+  if (armour[1] !== "OPENSSH ") return "loadable";
+  const body = OPENSSH_BODY.exec(text)?.[1];
+  const bytes = body === undefined ? undefined : Buffer.from(body.replace(/\s+/g, ""), "base64");
+  if (!bytes || bytes.toString("latin1", 0, OPENSSH_MAGIC.length) !== OPENSSH_MAGIC || bytes.length < OPENSSH_MAGIC.length + 4) return "garbled";
+  // After the magic: a uint32 length, then the cipher's name.
+  const cipherLength = bytes.readUInt32BE(OPENSSH_MAGIC.length);
+  const cipher = bytes.toString("latin1", OPENSSH_MAGIC.length + 4, OPENSSH_MAGIC.length + 4 + cipherLength);
+  return cipher === "none" ? "loadable" : "encrypted";
+}
+
+/**
+ * True when the key needs a passphrase: an OpenSSH key whose cipher is not
+ * "none", a PEM key with a `Proc-Type: 4,ENCRYPTED` header, or an encrypted
+ * PKCS#8 key. (ssh-keygen and ssh-add report all of these as a generic error.)
+ */
+export function isPassphraseProtected(value: string): boolean {
+  return keyShape(value) === "encrypted";
+}
+
 /**
  * Why ssh-add could not load this key without asking for something, or
  * undefined when it looks loadable. Never quotes the key.
  */
 export function keyProblem(value: string): string | undefined {
-  const text = normaliseKey(value);
-  const armour = ARMOUR.exec(text);
-  if (!armour) return "is not an SSH private key (it has no -----BEGIN ... PRIVATE KEY----- line): store the private key file itself";
-  if (armour[1] === "ENCRYPTED " || /^Proc-Type:\s*4,ENCRYPTED/m.test(text)) return PASSPHRASE;
-  if (armour[1] !== "OPENSSH ") return undefined;
-  const body = OPENSSH_BODY.exec(text)?.[1];
-  const bytes = body === undefined ? undefined : Buffer.from(body.replace(/\s+/g, ""), "base64");
-  if (!bytes || bytes.toString("latin1", 0, OPENSSH_MAGIC.length) !== OPENSSH_MAGIC || bytes.length < OPENSSH_MAGIC.length + 4) {
-    return "is not a valid OpenSSH private key (its body does not decode): store the whole key file, unchanged";
+  switch (keyShape(value)) {
+    case "not-a-key":
+      return "is not an SSH private key (it has no -----BEGIN ... PRIVATE KEY----- line): store the private key file itself";
+    case "garbled":
+      return "is not a valid OpenSSH private key (its body does not decode): store the whole key file, unchanged";
+    case "encrypted":
+      return PASSPHRASE;
+    case "loadable":
+      return undefined;
   }
-  const cipherLength = bytes.readUInt32BE(OPENSSH_MAGIC.length);
-  const cipher = bytes.toString("latin1", OPENSSH_MAGIC.length + 4, OPENSSH_MAGIC.length + 4 + cipherLength);
-  return cipher === "none" ? undefined : PASSPHRASE;
 }

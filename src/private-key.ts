@@ -1,28 +1,9 @@
-// Checking that a value is an ssh private key the hooks can load: ssh-add in
-// a job cannot type a passphrase. The key reaches ssh-keygen on its stdin,
+// Checking that a value is an ssh private key the hooks can load (ssh-add in
+// a job cannot type a passphrase: keys.ts decides that, for `put` and the
+// environment phase alike). The key reaches ssh-keygen on its stdin,
 // never in argv or a file.
 import { UsageError } from "./commands/operator.ts";
-
-const OPENSSH_HEADER = "-----BEGIN OPENSSH PRIVATE KEY-----";
-const OPENSSH_MAGIC = "openssh-key-v1\0";
-
-/**
- * True when the key is encrypted: an OpenSSH key whose cipher is not "none",
- * a PEM key with a `Proc-Type: 4,ENCRYPTED` header, or an encrypted PKCS#8
- * key. (ssh-keygen reports all of these as a generic load error.)
- */
-export function isPassphraseProtected(key: string): boolean {
-  if (key.includes("-----BEGIN ENCRYPTED PRIVATE KEY-----") || /^Proc-Type:\s*4,ENCRYPTED/m.test(key)) return true;
-  const start = key.indexOf(OPENSSH_HEADER);
-  if (start < 0) return false;
-  const body = key.slice(start + OPENSSH_HEADER.length).split("-----END")[0] ?? "";
-  const blob = Buffer.from(body.replace(/\s+/g, ""), "base64");
-  if (blob.toString("latin1", 0, OPENSSH_MAGIC.length) !== OPENSSH_MAGIC || blob.length < OPENSSH_MAGIC.length + 4) return false;
-  // After the magic: a uint32 length, then the cipher's name.
-  const length = blob.readUInt32BE(OPENSSH_MAGIC.length);
-  const cipher = blob.toString("latin1", OPENSSH_MAGIC.length + 4, OPENSSH_MAGIC.length + 4 + length);
-  return cipher !== "none";
-}
+import { isPassphraseProtected } from "./keys.ts";
 
 /**
  * The public key of an unencrypted private key, from `ssh-keygen -y`. Throws a

@@ -39,7 +39,7 @@ export function entryFor(kindName: string, name: string | undefined, slug: Slug)
       // A secret file reaches the job as a variable holding its path, so its name follows the variable rules.
       const check = checkEnvKey(name!);
       if (!check.ok) throw new UsageError(`cannot use file ${JSON.stringify(name)}: ${check.reason}`);
-      return { kind, relative: `file/${name}`, effect: `a job gets it as a private file whose path is in ${check.name}` };
+      return { kind, relative: `file/${name}`, effect: `a job gets it as a file only the agent's user can read (0600, removed when the job ends), its path in ${check.name}` };
     }
     case "ssh-key":
       if (slug.kind === "default") {
@@ -47,9 +47,16 @@ export function entryFor(kindName: string, name: string | undefined, slug: Slug)
           "an ssh key under the default slug is ignored: keys every job gets are listed by full SSM name in AWS_PARAMSTORE_SECRETS_GLOBAL_SSH; put this key under a repository or pipeline slug",
         );
       }
-      return { kind, relative: "ssh/key", effect: "a job's ssh-agent for checking out gets it" };
+      return {
+        kind,
+        relative: "ssh/key",
+        effect:
+          slug.kind === "pipeline"
+            ? `jobs of pipeline ${slug.name} get it in their ssh-agent for this slug's keys, offered before the repository's key`
+            : "jobs of this repository get it in their ssh-agent for the slug's keys (a pipeline's own key is offered first)",
+      };
     case "git-credentials":
-      return { kind, relative: "git-credentials", effect: "a job's git gets these credentials for https remotes" };
+      return { kind, relative: "git-credentials", effect: "a job's git gets them from its credential helper (bk-ssm-secrets git-credential), for the hosts the lines name" };
     case "allowed-pipelines":
       return { kind, relative: "allowed_pipelines", effect: `only the listed pipelines may read slug ${slug.name}` };
     case "allowed-teams":

@@ -3,12 +3,14 @@
 // the same job. doctor prints names and reasons, never a value.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BASE, CANARY_VARIABLE, startJobFixture, type JobFixture } from "./support/fixture.ts";
-import { envChanges, HOOKS_DIR, runHook, type Env } from "./support/job.ts";
+import { generateKey, type TestKey } from "./support/git-ssh-server.ts";
+import { baseJobEnv, envChanges, runBinary, runHook, type Env } from "./support/job.ts";
 import { runOperator, tableCells } from "./support/operator.ts";
+import { jobScratch, plantKey } from "./support/ssh-job.ts";
 
 const REPO = "git@github.com:acme/app.git";
 const REPO_SLUG = "github.com_acme_app.git";
@@ -27,13 +29,34 @@ interface Report {
 
 interface Context {
   fixture: JobFixture;
+  /** A scratch directory holding an agent's hooks directory and the hook scripts, as `bk-ssm-secrets install` leaves them. */
+  agent: string;
   hooks: string;
+  keys: { repository: TestKey; global: TestKey };
+}
+
+const GLOBAL_KEY = `${BASE}/keys/deploy`;
+const ABSENT_GLOBAL_KEY = `${BASE}/keys/absent`;
+
+/** `bk-ssm-secrets install` (the compiled binary) into `root`: returns the hooks directory. */
+async function install(root: string): Promise<{ hooks: string; scripts: string }> {
+  const [hooks, scripts] = [join(root, "hooks"), join(root, "lib")];
+  mkdirSync(hooks, { recursive: true });
+  const run = await runBinary(["install", "--hooks-dir", hooks, "--install-dir", scripts, "--defaults-file", join(root, "defaults.env")], baseJobEnv());
+  assert.is(run.status, 0, run.stderr);
+  return { hooks, scripts };
 }
 
 const Doctor = suite<Context>("doctor", {} as Context);
 
 Doctor.before(async (context) => {
+  context.keys = { repository: generateKey(`${BASE}/${REPO_SLUG}/ssh/key`), global: generateKey(GLOBAL_KEY) };
+  for (const key of Object.values(context.keys)) plantKey(key);
   context.fixture = await startJobFixture({
+    [`${BASE}/${REPO_SLUG}/ssh/key`]: context.keys.repository.privateKey,
+    [GLOBAL_KEY]: context.keys.global.privateKey,
+    [`${BASE}/app/file/kubeconfig`]: "kubeconfig-file-content",
+    [`${BASE}/${REPO_SLUG}/git-credentials`]: "https://bot:ghs_doctorCredentialToken@github.com\nnot a credential\n",
     [`${BASE}/global/env/SHARED`]: "shared-from-global",
     [`${BASE}/${REPO_SLUG}/env/SHARED`]: "shared-from-repo",
     [`${BASE}/${REPO_SLUG}/env/access-token`]: "repo-access-token",
@@ -42,17 +65,22 @@ Doctor.before(async (context) => {
     [`${BASE}/app/allowed_teams`]: "dev\nops",
     [`${BASE}/app/notes`]: "unused-notes-value",
   });
-  // An agent hooks directory as an install leaves it: the project's hook in place.
-  context.hooks = mkdtempSync(join(tmpdir(), "bk-doctor-hooks-"));
-  copyFileSync(join(HOOKS_DIR, "environment"), join(context.hooks, "environment"));
+  context.agent = mkdtempSync(join(tmpdir(), "bk-doctor-agent-"));
+  context.hooks = (await install(context.agent)).hooks;
 });
 Doctor.after(async (context) => {
-  rmSync(context.hooks, { recursive: true, force: true });
+  rmSync(context.agent, { recursive: true, force: true });
   await context.fixture.close();
 });
 Doctor.before.each((context) => context.fixture.server.clearFaults());
 
-const JOB: Env = { BUILDKITE_PIPELINE_SLUG: "app", BUILDKITE_REPO: REPO, BUILDKITE_BUILD_CREATOR_TEAMS: "dev", BUILDKITE_SOURCE: "ui" };
+const JOB: Env = {
+  BUILDKITE_PIPELINE_SLUG: "app",
+  BUILDKITE_REPO: REPO,
+  BUILDKITE_BUILD_CREATOR_TEAMS: "dev",
+  BUILDKITE_SOURCE: "ui",
+  AWS_PARAMSTORE_SECRETS_GLOBAL_SSH: `${GLOBAL_KEY}:${ABSENT_GLOBAL_KEY}`,
+};
 
 const agentEnv = (context: Context, extra: Env = {}) => context.fixture.jobEnv({ BUILDKITE_HOOKS_PATH: context.hooks, ...JOB, ...extra });
 
@@ -91,7 +119,7 @@ Doctor("an allowed job: exit 0, every slug allowed, the variables the hook would
   const { status, table, report } = await doctor(context);
   assert.is(status, 0, table);
   assert.ok(report.ok);
-  assert.is(report.verdict, "a job of pipeline app would succeed and get 3 variables from 3 slugs (1 warning)");
+  assert.is(report.verdict, "a job of pipeline app would succeed and get 3 variables, 1 secret file, 2 deploy keys and git credentials for 1 host from 3 slugs (3 warnings)");
   assertTableMatchesJson(table, report);
 
   assert.equal(
@@ -111,23 +139,63 @@ Doctor("an allowed job: exit 0, every slug allowed, the variables the hook would
       ["ACCESS_TOKEN", REPO_SLUG, `${BASE}/${REPO_SLUG}/env/access-token`, ""],
     ],
   );
-  // The same job through the real hook exports exactly these names.
-  const before = agentEnv(context, { AWS_SSM_SECRETS_PLUGIN_ENABLED: "1" });
-  const hook = await runHook("environment", before);
-  assert.is(hook.status, 0, hook.stderr);
-  assert.equal(Object.keys(envChanges(before, hook.env)).sort(), variables.map((item) => item.name).sort());
+  const files = section(report, "Secret files").items;
+  assert.equal(files.map((item) => [item.name, item.slug, item.parameter]), [["KUBECONFIG", "app", `${BASE}/app/file/kubeconfig`]]);
+  const keys = section(report, "Deploy keys").items;
+  assert.equal(
+    keys.map((item) => [item.status, item.parameter, item.origin, item.agent]),
+    [
+      ["warn", "", "", ""],
+      ["ok", `${BASE}/${REPO_SLUG}/ssh/key`, "repository", "slug agent"],
+      ["ok", GLOBAL_KEY, "global", "default agent"],
+    ],
+  );
+  assert.match(keys[0]!.detail, `AWS_PARAMSTORE_SECRETS_GLOBAL_SSH lists ${ABSENT_GLOBAL_KEY}, which does not exist`);
+  const credentials = section(report, "Git credentials").items;
+  assert.equal(
+    credentials.map((item) => [item.status, item.host, item.parameter, item.slug, item.detail]),
+    [
+      ["warn", "", "", "", `skipping line 2 of ${BASE}/${REPO_SLUG}/git-credentials: it is not of the form https://user:token@host[:port][/path]`],
+      ["ok", "https://github.com", `${BASE}/${REPO_SLUG}/git-credentials`, REPO_SLUG, "git's credential helper answers for it"],
+    ],
+  );
+  assert.not.match(table + JSON.stringify(report), /ghs_doctorCredentialToken|kubeconfig-file-content/);
+
+  // The same job through the real hook: exactly these variables and files, these keys in these agents, a helper for these hosts.
+  const scratch = jobScratch();
+  try {
+    const before = { ...agentEnv(context, { AWS_SSM_SECRETS_PLUGIN_ENABLED: "1" }), ...scratch.env() };
+    const hook = await runHook("environment", before);
+    assert.is(hook.status, 0, hook.stderr);
+    const changed = envChanges(before, hook.env);
+    const agentVariables = ["SSH_AUTH_SOCK", "SSH_AGENT_PID", "AWS_PARAMSTORE_SECRETS_AUTH_SOCK", "AWS_PARAMSTORE_SECRETS_AGENT_PID", "GIT_CONFIG_PARAMETERS"];
+    const exported = Object.keys(changed).filter((name) => !agentVariables.includes(name) && !name.startsWith("BK_SSM_SECRETS_"));
+    assert.equal(exported.sort(), [...variables, ...files].map((item) => item.name).sort());
+    const loaded = (socket: string | undefined) =>
+      Bun.spawnSync(["ssh-add", "-l"], { env: { SSH_AUTH_SOCK: socket ?? "", PATH: before.PATH! } }).stdout.toString().trim().split("\n").map((line) => line.split(" ")[2]);
+    const agents = { "slug agent": loaded(changed.AWS_PARAMSTORE_SECRETS_AUTH_SOCK), "default agent": loaded(changed.SSH_AUTH_SOCK) };
+    for (const key of keys.filter((item) => item.status === "ok")) assert.ok(agents[key.agent as keyof typeof agents].includes(key.parameter), `${key.parameter} in the ${key.agent}`);
+    assert.is(agents["slug agent"].length + agents["default agent"].length, 2);
+    assert.match(changed.GIT_CONFIG_PARAMETERS!, `credential.${credentials[1]!.host}.helper=`);
+    const exit = await runHook("pre-exit", { ...before, ...changed });
+    assert.is(exit.status, 0, exit.stderr);
+  } finally {
+    scratch.remove();
+  }
 
   assert.equal(
     section(report, "Parameters the job would skip").items.map((item) => [item.status, item.detail]),
     [
       ["warn", `skipping ${BASE}/app/env/has.dot: "HAS.DOT" is not a valid environment variable name (use letters, digits and _ and do not start with a digit)`],
-      ["info", `${BASE}/app/notes: not used by the hooks`],
+      ["info", `${BASE}/app/notes: not a variable, file, deploy key, git-credentials or access list, so the hooks do not use it`],
     ],
   );
   const machine = Object.fromEntries(section(report, "This machine").items.map((item) => [item.check, item]));
   assert.equal([machine["AWS region"]!.value, machine["AWS region"]!.detail], ["us-east-1", "from AWS_REGION"]);
   assert.match(machine["AWS credentials"]!.detail, /environment variables/);
-  assert.is(machine["environment hook"]!.status, "ok");
+  for (const hook of ["environment", "pre-checkout", "post-checkout", "post-command", "pre-exit"]) {
+    assert.equal([machine[`${hook} hook`]!.status, machine[`${hook} hook`]!.detail], ["ok", `runs ${join(context.agent, "lib", hook)}`]);
+  }
   assert.is(machine["bk-ssm-secrets"]!.status, "ok");
   assert.is(machine.git!.status, "ok");
 });
@@ -171,7 +239,7 @@ Doctor("an unreadable slug: AccessDenied and KMS failures are explained with wha
   const slugs = section(denied.report, "Slugs").items;
   assert.equal(slugs.map((item) => item.access), ["allowed", "allowed", "unreadable"], "the other slugs are still reported");
   assert.match(slugs[2]!.detail, new RegExp(`^access denied reading ${BASE}/app \\(AccessDeniedException: .*\\): grant ssm:GetParametersByPath on this path to the agent's IAM role$`));
-  assert.is(section(denied.report, "Variables").empty, "none: the job would fail before exporting anything (see Slugs)");
+  assert.is(section(denied.report, "Variables").empty, "none: the job would fail before exporting anything (see the problems below)");
 
   context.fixture.server.clearFaults();
   context.fixture.server.inject({ kind: "kms", pathPrefix: `${BASE}/${REPO_SLUG}` });
@@ -180,7 +248,7 @@ Doctor("an unreadable slug: AccessDenied and KMS failures are explained with wha
   assert.match(kms.report.problems[0]!, /cannot decrypt the SecureString parameters under \/vendors\/buildkite\/github\.com_acme_app\.git .*kms:Decrypt.*: grant kms:Decrypt on the parameters' KMS key to the agent's role/);
 });
 
-Doctor("missing programs: no git or ssh-agent on PATH fails a job that checks out over ssh", async (context) => {
+Doctor("missing programs: no git, or no ssh-agent for a job with deploy keys, fails the job", async (context) => {
   const empty = mkdtempSync(join(tmpdir(), "bk-doctor-path-"));
   try {
     const { status, table, report } = await doctor(context, [], { PATH: empty });
@@ -188,8 +256,8 @@ Doctor("missing programs: no git or ssh-agent on PATH fails a job that checks ou
     assertTableMatchesJson(table, report);
     assert.equal(report.problems, [
       "git is not on PATH: the job cannot check out; install git on the agent",
-      "ssh-agent is not on PATH (the job checks out over ssh): install the OpenSSH client on the agent",
-      "ssh-add is not on PATH (the job checks out over ssh): install the OpenSSH client on the agent",
+      "ssh-agent is not on PATH (the job has deploy keys to load): install the OpenSSH client on the agent",
+      "ssh-add is not on PATH (the job has deploy keys to load): install the OpenSSH client on the agent",
     ]);
   } finally {
     rmSync(empty, { recursive: true, force: true });
@@ -210,6 +278,23 @@ Doctor("hooks not installed, the binary missing and the plugin not enabled are w
   assert.equal([machine["environment hook"]!.status, machine["environment hook"]!.value], ["warn", join(context.hooks, "absent", "environment")]);
   assert.match(machine["environment hook"]!.detail, /does not exist/);
   assert.equal(machine["hooks enabled"]!.status, "warn");
+});
+
+Doctor("an install whose hook scripts are gone fails: the agent's hooks would fail every job", async (context) => {
+  const root = mkdtempSync(join(tmpdir(), "bk-doctor-broken-"));
+  try {
+    const { hooks, scripts } = await install(root);
+    unlinkSync(join(scripts, "lib", "run-phase.bash"));
+    writeFileSync(join(hooks, "pre-exit"), "#!/bin/bash\necho the agent's own hook\n");
+    const { status, report } = await doctor(context, [], { BUILDKITE_HOOKS_PATH: hooks });
+    assert.is(status, 1);
+    const machine = Object.fromEntries(section(report, "This machine").items.map((item) => [item.check, item]));
+    assert.equal(machine["environment hook"]!.status, "fail");
+    assert.match(machine["environment hook"]!.detail, `${join(scripts, "lib", "run-phase.bash")} does not exist: run bk-ssm-secrets install again`);
+    assert.equal([machine["pre-exit hook"]!.status, machine["pre-exit hook"]!.detail.split(":")[0]], ["warn", "has no bk-ssm-secrets block"]);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
 
 Doctor("no AWS credentials or region: explained, and the job would fail", async (context) => {

@@ -9,10 +9,11 @@ import { jobIdentity } from "../src/acl.ts";
 import { imagineJob } from "../src/commands/doctor.ts";
 import { tierFor } from "../src/commands/put.ts";
 import { resolveConfig } from "../src/config.ts";
+import { jobCredentials } from "../src/gitcredentials.ts";
+import { isPassphraseProtected, planJobKeys } from "../src/keys.ts";
 import { buildReport, credentialSource, withoutCredentials, type MachineFacts } from "../src/doctor/report.ts";
 import { asRow, renderTable } from "../src/output.ts";
 import { planJob } from "../src/plan.ts";
-import { isPassphraseProtected } from "../src/private-key.ts";
 import { entryFor, valueFor } from "../src/secret-kinds.ts";
 import type { Slug } from "../src/slug.ts";
 import { resolveTarget } from "../src/target.ts";
@@ -56,6 +57,12 @@ test("kinds: where each lives below the slug", () => {
   assert.is(relative("file", "kubeconfig"), "file/kubeconfig");
   assert.is(relative("allowed-pipelines"), "allowed_pipelines");
   assert.is(relative("allowed-teams", undefined, global), "allowed_teams");
+});
+
+test("kinds: each effect says what a job really gets", () => {
+  assert.match(entryFor("ssh-key", undefined, pipeline).effect, /ssh-agent.*offered before the repository's key/);
+  assert.match(entryFor("file", "kubeconfig", pipeline).effect, /0600.*path in KUBECONFIG/);
+  assert.match(entryFor("git-credentials", undefined, pipeline).effect, /credential helper/);
 });
 
 test("kinds: names are checked as a job would check them", () => {
@@ -160,23 +167,30 @@ const healthyMachine: MachineFacts = {
   enabled: true,
   binary: "/usr/local/bin/bk-ssm-secrets",
   hooksDir: "/etc/buildkite-agent/hooks",
-  hooks: [{ name: "environment", state: "installed" }],
+  hooks: [{ name: "environment", state: "installed", script: "/usr/local/lib/bk-ssm-secrets/environment" }],
 };
 
-function report(machine: Partial<MachineFacts> = {}, repository = "git@github.com:acme/app.git") {
+/** doctor's report of a job of pipeline app; `extra` parameters go under the pipeline slug. */
+function report(machine: Partial<MachineFacts> = {}, repository = "git@github.com:acme/app.git", extra: Array<[string, string]> = []) {
   const slugs: Slug[] = [global, pipeline];
   const reads = slugs.map((slug) => ({
     slug,
     path: `/vendors/buildkite/${slug.name}`,
-    parameters: [{ name: `/vendors/buildkite/${slug.name}/env/TOKEN`, value: "v", type: "SecureString" }],
+    parameters: [
+      { name: `/vendors/buildkite/${slug.name}/env/TOKEN`, value: "v", type: "SecureString" },
+      ...(slug === pipeline ? extra.map(([relative, value]) => ({ name: `/vendors/buildkite/app/${relative}`, value, type: "SecureString" })) : []),
+    ],
   }));
   const facts = imagineJob({}, { pipeline: "app", repo: repository, teams: "dev" }).facts;
+  const plan = planJob(reads, jobIdentity({ BUILDKITE_PIPELINE_SLUG: "app" }));
   return buildReport({
     config,
     defaultsFile: { path: "/etc/bk-ssm-secrets/defaults.env", present: false },
     job: facts,
     outcomes: reads.map(({ slug, path }) => ({ slug, path })),
-    plan: planJob(reads, jobIdentity({ BUILDKITE_PIPELINE_SLUG: "app" })),
+    plan,
+    keys: planJobKeys(config, slugs, repository, plan.sshKeys, { names: [], found: [], missing: [] }),
+    credentials: jobCredentials(plan.gitCredentials),
     machine: { ...healthyMachine, ...machine },
   });
 }
@@ -184,20 +198,26 @@ function report(machine: Partial<MachineFacts> = {}, repository = "git@github.co
 test("doctor's report: a healthy job succeeds, and says which slug each variable overrides", () => {
   const result = report();
   assert.ok(result.ok, result.problems.join("; "));
-  assert.is(result.verdict, "a job of pipeline app would succeed and get 1 variable from 2 slugs");
+  assert.is(result.verdict, "a job of pipeline app would succeed and get 1 variable from 2 slugs (1 warning)");
+  const keys = result.sections.find((section) => section.title.startsWith("Deploy keys"))!;
+  assert.match(keys.items.map((entry) => entry.detail).join("\n"), /^no SSH deploy key found for this job's repository: put one at/);
   const variables = result.sections.find((section) => section.title.startsWith("Variables"))!;
   assert.equal(variables.items, [{ status: "ok", name: "TOKEN", slug: "app", parameter: "/vendors/buildkite/app/env/TOKEN", detail: "overrides slug global" }]);
   const machine = result.sections.find((section) => section.title === "This machine")!;
   assert.match(machine.items.find((entry) => entry.check === "AWS credentials")!.detail, /EC2 instance profile/);
 });
 
+const DEPLOY_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ==\n-----END OPENSSH PRIVATE KEY-----\n";
+
 test("doctor's report: missing programs fail the job only where a job needs them", () => {
   const noSsh = { programs: { git: "/usr/bin/git", "ssh-agent": undefined, "ssh-add": undefined } };
-  assert.not.ok(report(noSsh).ok, "an ssh repository needs ssh-agent");
-  assert.equal(report(noSsh).problems, [
-    "ssh-agent is not on PATH (the job checks out over ssh): install the OpenSSH client on the agent",
-    "ssh-add is not on PATH (the job checks out over ssh): install the OpenSSH client on the agent",
+  const withKey = report(noSsh, "git@github.com:acme/app.git", [["ssh/key", DEPLOY_KEY]]);
+  assert.not.ok(withKey.ok, "a job with a deploy key needs ssh-agent");
+  assert.equal(withKey.problems, [
+    "ssh-agent is not on PATH (the job has deploy keys to load): install the OpenSSH client on the agent",
+    "ssh-add is not on PATH (the job has deploy keys to load): install the OpenSSH client on the agent",
   ]);
+  assert.ok(report(noSsh).ok, "an ssh repository without keys does not: the agent's own ssh configuration checks it out");
   assert.ok(report(noSsh, "https://github.com/acme/app.git").ok, "an https repository does not");
   const noGit = report({ programs: { ...healthyMachine.programs, git: undefined } }, "https://github.com/acme/app.git");
   assert.equal(noGit.problems, ["git is not on PATH: the job cannot check out; install git on the agent"]);
@@ -205,6 +225,29 @@ test("doctor's report: missing programs fail the job only where a job needs them
   assert.ok(report({ binary: undefined, enabled: false }).ok, "hooks that are not enabled never look for it");
   const noCredentials = report({ credentialFeatures: undefined, credentialsError: "no AWS credentials found for reading the job's slugs: attach an instance profile" });
   assert.equal(noCredentials.problems, ["no AWS credentials found for reading the job's slugs: attach an instance profile"]);
+});
+
+test("doctor's report: deploy keys with their agent, secret files, git credential hosts; names only", () => {
+  const result = report({}, "git@github.com:acme/app.git", [
+    ["ssh/key", DEPLOY_KEY],
+    ["file/kubeconfig", "file-content-value"],
+    ["git-credentials", "https://bot:tok-value@github.com\nnot a line\n"],
+  ]);
+  assert.ok(result.ok, result.problems.join("; "));
+  assert.is(result.verdict, "a job of pipeline app would succeed and get 1 variable, 1 secret file, 1 deploy key and git credentials for 1 host from 2 slugs (1 warning)");
+  const rows = (title: string, ...keys: string[]) =>
+    result.sections.find((section) => section.title.startsWith(title))!.items.map((entry) => [entry.status, ...keys.map((key) => entry[key])]);
+  assert.equal(rows("Deploy keys", "parameter", "origin", "agent"), [["ok", "/vendors/buildkite/app/ssh/key", "pipeline", "slug agent"]]);
+  assert.equal(rows("Secret files", "name", "parameter", "detail"), [["ok", "KUBECONFIG", "/vendors/buildkite/app/file/kubeconfig", "a 0600 file, its path in KUBECONFIG"]]);
+  assert.equal(rows("Git credentials", "host", "parameter", "detail"), [
+    ["warn", "", "", "skipping line 2 of /vendors/buildkite/app/git-credentials: it is not of the form https://user:token@host[:port][/path]"],
+    ["ok", "https://github.com", "/vendors/buildkite/app/git-credentials", "git's credential helper answers for it"],
+  ]);
+  assert.not.match(JSON.stringify(result), /tok-value|file-content-value|b3BlbnNzaC/);
+
+  const locked = report({}, "git@github.com:acme/app.git", [["ssh/key", "not a key"]]);
+  assert.not.ok(locked.ok);
+  assert.match(locked.problems[0]!, /^the deploy key \/vendors\/buildkite\/app\/ssh\/key is not an SSH private key/);
 });
 
 test("doctor's report: credential sources and repository URLs as an operator reads them", () => {

@@ -8,8 +8,12 @@ import { defaultsFilePath, slugPath, type Config } from "../config.ts";
 import { withDeadline, type PhaseContext } from "../context.ts";
 import { gatherMachineFacts } from "../doctor/machine.ts";
 import { buildReport, renderReport, type JobFact, type JobFacts, type SlugOutcome } from "../doctor/report.ts";
+import { jobCredentials } from "../gitcredentials.ts";
+import { planJobKeys, type KeyInput } from "../keys.ts";
+import type { Logger } from "../log.ts";
 import { renderJson, stdoutColor } from "../output.ts";
 import { planJob, type SlugRead } from "../plan.ts";
+import { readGlobalKeys } from "../read.ts";
 import { jobSlugs, type Slug } from "../slug.ts";
 import { StoreError, type SecretStore } from "../store.ts";
 import { createSsmStore } from "../ssm.ts";
@@ -69,22 +73,37 @@ async function readEachSlug(store: SecretStore, config: Config, slugs: Slug[]): 
   );
 }
 
+/** The global deploy keys, or why they could not be read: doctor reports it instead of stopping. */
+async function readGlobalKeysOrError(store: SecretStore, names: string[], log: Logger): Promise<{ keys: KeyInput["global"]; error?: string }> {
+  try {
+    return { keys: await readGlobalKeys(store, names, log) };
+  } catch (error) {
+    if (error instanceof StoreError) return { keys: { names, found: [], missing: [] }, error: error.message };
+    throw error;
+  }
+}
+
 export async function run({ env, config, log }: PhaseContext, flags: DoctorFlags): Promise<CommandResult> {
   const job = imagineJob(env, flags);
   const slugs = jobSlugs({ defaultKey: config.defaultKey, repository: job.env.BUILDKITE_REPO, pipeline: job.env.BUILDKITE_PIPELINE_SLUG });
-  const [outcomes, machine] = await withDeadline(config.timeoutMs, async (signal) => {
+  const [outcomes, global, machine] = await withDeadline(config.timeoutMs, async (signal) => {
     const options = { signal, timeoutMs: config.timeoutMs, log };
     const store = await createSsmStore({ ...options, env });
-    return Promise.all([readEachSlug(store, config, slugs), gatherMachineFacts(env, options)]);
+    return Promise.all([readEachSlug(store, config, slugs), readGlobalKeysOrError(store, config.globalSshKeys, log), gatherMachineFacts(env, options)]);
   });
   const reads = outcomes.filter((outcome): outcome is SlugRead & SlugOutcome => outcome.parameters !== undefined);
+  const plan = planJob(reads, jobIdentity(job.env));
   const defaultsFile = defaultsFilePath(env);
   const report = buildReport({
     config,
     defaultsFile: { path: defaultsFile, present: existsSync(defaultsFile) },
     job: job.facts,
     outcomes: outcomes.map(({ slug, path, error }) => ({ slug, path, ...(error !== undefined ? { error } : {}) })),
-    plan: planJob(reads, jobIdentity(job.env)),
+    plan,
+    // The same decisions as the environment phase: which agent each key goes into, and its warnings.
+    keys: planJobKeys(config, slugs, job.env.BUILDKITE_REPO ?? "", plan.sshKeys, global.keys),
+    ...(global.error !== undefined ? { globalKeysError: global.error } : {}),
+    credentials: jobCredentials(plan.gitCredentials),
     machine,
   });
   return { output: flags.json ? renderJson(report) : renderReport(report, { color: stdoutColor(env) }), status: report.ok ? 0 : 1 };

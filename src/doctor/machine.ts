@@ -2,23 +2,23 @@
 // credentials as the SDK resolves them, the programs a job runs, the binary
 // and the agent hooks. Reading only; the report judges them.
 import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { EMBEDDED_HOOKS } from "../embedded-hooks.ts";
+import { DEFAULT_HOOKS_DIR, sourcedByBlock } from "../install.ts";
 import type { Logger } from "../log.ts";
 import { resolveAwsSetup } from "../ssm.ts";
-import type { MachineFacts } from "./report.ts";
+import type { HookFact, MachineFacts } from "./report.ts";
 
 type Env = Record<string, string | undefined>;
 
-/** The agent's hooks directory when the agent does not say otherwise. */
-const AGENT_HOOKS_DIR = "/etc/buildkite-agent/hooks";
-/** The agent hooks that must run bk-ssm-secrets. */
-const AGENT_HOOKS = ["environment"];
-/** What an installed hook's text mentions: the binary or the shared hook library. */
-const HOOK_MARKER = /bk-ssm-secrets|bk_ssm_secrets/;
+/** The agent hooks `bk-ssm-secrets install` adds its block to, and the library our hooks source. */
+const AGENT_HOOKS = EMBEDDED_HOOKS.filter((file) => file.isHook).map((file) => file.name);
+const LIBRARIES = EMBEDDED_HOOKS.filter((file) => !file.isHook).map((file) => file.name);
 
 export async function gatherMachineFacts(env: Env, options: { signal: AbortSignal; timeoutMs: number; log: Logger }): Promise<MachineFacts> {
   const aws = await resolveAwsSetup({ ...options, env });
   const which = (program: string) => Bun.which(program, { PATH: env.PATH ?? "" }) ?? undefined;
-  const hooksDir = env.BUILDKITE_HOOKS_PATH || AGENT_HOOKS_DIR;
+  const hooksDir = env.BUILDKITE_HOOKS_PATH || DEFAULT_HOOKS_DIR;
   return {
     region: aws.region,
     regionFrom: env.AWS_REGION ? "AWS_REGION" : env.AWS_DEFAULT_REGION ? "AWS_DEFAULT_REGION" : "the AWS config file",
@@ -32,14 +32,21 @@ export async function gatherMachineFacts(env: Env, options: { signal: AbortSigna
     binary: env.BK_SSM_SECRETS_BIN ? (existsSync(env.BK_SSM_SECRETS_BIN) ? env.BK_SSM_SECRETS_BIN : undefined) : which("bk-ssm-secrets"),
     binaryVariable: env.BK_SSM_SECRETS_BIN || undefined,
     hooksDir,
-    hooks: AGENT_HOOKS.map((name) => ({ name, state: hookState(`${hooksDir}/${name}`) })),
+    hooks: AGENT_HOOKS.map((name) => hookFact(name, join(hooksDir, name))),
   };
 }
 
-function hookState(path: string): "installed" | "missing" | "foreign" {
+/** Whether the agent hook has the install's block, and whether the scripts the block runs are in place. */
+function hookFact(name: string, path: string): HookFact {
+  let content: string;
   try {
-    return HOOK_MARKER.test(readFileSync(path, "utf8")) ? "installed" : "foreign";
+    content = readFileSync(path, "utf8");
   } catch {
-    return "missing";
+    return { name, state: "missing" };
   }
+  const script = sourcedByBlock(content);
+  if (script === undefined) return { name, state: "foreign" };
+  const needed = [script, ...LIBRARIES.map((library) => join(dirname(script), library))];
+  const absent = needed.filter((file) => !existsSync(file));
+  return absent.length ? { name, state: "broken", script, absent } : { name, state: "installed", script };
 }

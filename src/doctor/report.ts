@@ -4,9 +4,11 @@
 // machine's facts. Each section is a list of items with a status; the report
 // is rendered as tables or as JSON from the same items. Names only, never a value.
 import { SETTINGS, type Config, type SettingName } from "../config.ts";
+import type { JobCredentials } from "../gitcredentials.ts";
+import type { KeyPlan } from "../keys.ts";
 import { colors, renderTable, type Column, type Tone } from "../output.ts";
-import type { JobPlan } from "../plan.ts";
-import { isSshRepository, repositorySlug, type Slug } from "../slug.ts";
+import type { EnvAssignment, FileAssignment, JobPlan } from "../plan.ts";
+import { repositorySlug, type Slug } from "../slug.ts";
 
 /** One line of a section. `detail`, the last column, says why; a failing item's detail says what to do. */
 export type Item = { status: Tone; detail: string } & Record<string, string>;
@@ -71,8 +73,17 @@ export interface MachineFacts {
   /** BK_SSM_SECRETS_BIN, when set: the hooks run it instead of looking on PATH. */
   binaryVariable?: string;
   hooksDir: string;
-  hooks: Array<{ name: string; state: "installed" | "missing" | "foreign" }>;
+  hooks: HookFact[];
 }
+
+/**
+ * One agent hook: missing, without the block `bk-ssm-secrets install` writes
+ * (foreign), with the block but without the scripts it runs (broken), or installed.
+ */
+export type HookFact =
+  | { name: string; state: "missing" | "foreign" }
+  | { name: string; state: "installed"; script: string }
+  | { name: string; state: "broken"; script: string; absent: string[] };
 
 export interface DoctorInput {
   config: Config;
@@ -81,6 +92,12 @@ export interface DoctorInput {
   outcomes: SlugOutcome[];
   /** The plan of the slugs that were read. */
   plan: JobPlan;
+  /** The deploy keys, planned as the environment phase plans them, from the slugs' keys and the global keys read. */
+  keys: KeyPlan;
+  /** Why AWS_PARAMSTORE_SECRETS_GLOBAL_SSH could not be read, when it could not. */
+  globalKeysError?: string;
+  /** The plan's git-credentials, parsed as the environment phase parses them. */
+  credentials: JobCredentials;
   machine: MachineFacts;
 }
 
@@ -92,8 +109,11 @@ export function buildReport(input: DoctorInput): DoctorReport {
     jobSection(input.job),
     slugSection(input.outcomes, input.plan),
     variableSection(input),
+    fileSection(input),
+    keySection(input),
+    credentialSection(input),
     skippedSection(input.plan),
-    machineSection(input.machine, input.job, input.config),
+    machineSection(input.machine, input.keys.agents.length > 0),
   ];
   const problems = sections.flatMap((section) => section.items.filter((entry) => entry.status === "fail").map((entry) => entry.detail));
   const warnings = sections.reduce((count, section) => count + section.items.filter((entry) => entry.status === "warn").length, 0);
@@ -101,8 +121,33 @@ export function buildReport(input: DoctorInput): DoctorReport {
   const job = pipeline ? `a job of pipeline ${pipeline}` : "a job";
   const verdict = problems.length
     ? `${job} would fail: ${problems.length} problem${problems.length === 1 ? "" : "s"}`
-    : `${job} would succeed and get ${plural(input.plan.env.length, "variable")} from ${plural(input.outcomes.length, "slug")}${warnings ? ` (${plural(warnings, "warning")})` : ""}`;
+    : `${job} would succeed and get ${received(input)} from ${plural(input.outcomes.length, "slug")}${warnings ? ` (${plural(warnings, "warning")})` : ""}`;
   return { ok: problems.length === 0, verdict, problems, sections };
+}
+
+/** "3 variables", then whichever of files, keys and git hosts the job gets. */
+function received({ plan, keys, credentials }: DoctorInput): string {
+  const keyCount = keys.agents.reduce((count, agent) => count + agent.keys.length, 0);
+  const hosts = gitHosts(credentials).size;
+  const parts = [
+    plural(plan.env.length, "variable"),
+    ...(plan.files.length ? [plural(plan.files.length, "secret file")] : []),
+    ...(keyCount ? [plural(keyCount, "deploy key")] : []),
+    ...(hosts ? [`git credentials for ${plural(hosts, "host")}`] : []),
+  ];
+  return parts.length > 1 ? `${parts.slice(0, -1).join(", ")} and ${parts.at(-1)}` : parts[0]!;
+}
+
+/** Each parameter's hosts (`https://host`), in the order the credentials are listed. */
+function gitHosts(credentials: JobCredentials): Map<string, string[]> {
+  const hosts = new Map<string, string[]>();
+  for (const credential of credentials.credentials) {
+    const url = `${credential.protocol}://${credential.host}`;
+    const parameters = hosts.get(url) ?? [];
+    if (!parameters.includes(credential.parameter)) parameters.push(credential.parameter);
+    hosts.set(url, parameters);
+  }
+  return hosts;
 }
 
 function plural(count: number, noun: string): string {
@@ -195,10 +240,18 @@ export function slugSection(outcomes: SlugOutcome[], plan: JobPlan): Section {
   };
 }
 
-export function variableSection({ plan, outcomes }: Pick<DoctorInput, "plan" | "outcomes">): Section {
-  const fails = plan.denial !== undefined || outcomes.some((outcome) => outcome.error !== undefined);
+/** True when the environment phase would stop before giving the job anything. */
+function jobFails({ plan, outcomes, keys, globalKeysError }: DoctorInput): boolean {
+  return plan.denial !== undefined || outcomes.some((outcome) => outcome.error !== undefined) || keys.problem !== undefined || globalKeysError !== undefined;
+}
+
+const NOTHING = "none: the job would fail before exporting anything (see the problems below)";
+
+/** Variables or secret files: one item per name the job would get, unless the job would fail. */
+function assignmentSection(input: DoctorInput, title: string, assignments: Array<EnvAssignment | FileAssignment>, detail: (assignment: EnvAssignment | FileAssignment) => string[]): Section {
+  const fails = jobFails(input);
   return {
-    title: "Variables the job would get (names only)",
+    title,
     columns: [
       { key: "name", title: "NAME" },
       { key: "slug", title: "SLUG" },
@@ -206,10 +259,75 @@ export function variableSection({ plan, outcomes }: Pick<DoctorInput, "plan" | "
     ],
     items: fails
       ? []
-      : plan.env.map((assignment) =>
-          item("ok", { name: assignment.name, slug: assignment.slug.name, parameter: assignment.path }, assignment.overrides ? `overrides slug ${assignment.overrides.name}` : ""),
-        ),
-    empty: fails ? "none: the job would fail before exporting anything (see Slugs)" : "none",
+      : assignments.map((assignment) => {
+          const overrides = assignment.overrides ? [`overrides slug ${assignment.overrides.name}`] : [];
+          return item("ok", { name: assignment.name, slug: assignment.slug.name, parameter: assignment.path }, [...detail(assignment), ...overrides].join("; "));
+        }),
+    empty: fails ? NOTHING : "none",
+  };
+}
+
+export function variableSection(input: DoctorInput): Section {
+  return assignmentSection(input, "Variables the job would get (names only)", input.plan.env, () => []);
+}
+
+export function fileSection(input: DoctorInput): Section {
+  return assignmentSection(input, "Secret files the job would get (names only)", input.plan.files, (file) => [`a 0600 file, its path in ${file.name}`]);
+}
+
+/** A warning or failure in a section with columns: the columns stay empty. */
+function note(status: Tone, columns: Column[], detail: string): Item {
+  return item(status, Object.fromEntries(columns.map((column) => [column.key, ""])), detail);
+}
+
+const AGENT_NAMES = { slug: "slug agent", default: "default agent" } as const;
+
+export function keySection(input: DoctorInput): Section {
+  const { keys, globalKeysError, plan } = input;
+  const columns: Column[] = [
+    { key: "parameter", title: "PARAMETER" },
+    { key: "origin", title: "FROM" },
+    { key: "agent", title: "AGENT" },
+  ];
+  const denied = plan.denial !== undefined || input.outcomes.some((outcome) => outcome.error !== undefined);
+  const items: Item[] = [];
+  if (globalKeysError !== undefined) items.push(note("fail", columns, globalKeysError));
+  else if (!denied) {
+    items.push(...keys.warnings.map((warning) => note("warn", columns, warning)));
+    if (keys.problem) items.push(note("fail", columns, keys.problem));
+    else {
+      for (const agent of keys.agents) {
+        agent.keys.forEach((key, index) => {
+          const order = agent.keys.length > 1 ? (index === 0 ? "offered first" : `offered after ${agent.keys[index - 1]!.path}`) : "";
+          items.push(item("ok", { parameter: key.path, origin: key.origin, agent: AGENT_NAMES[agent.role] }, order));
+        });
+      }
+    }
+  }
+  return {
+    title: "Deploy keys the job would load (names only)",
+    columns,
+    items,
+    empty: denied ? NOTHING : "none",
+  };
+}
+
+export function credentialSection(input: DoctorInput): Section {
+  const fails = jobFails(input);
+  const columns: Column[] = [
+    { key: "host", title: "HOST" },
+    { key: "parameter", title: "PARAMETER" },
+    { key: "slug", title: "SLUG" },
+  ];
+  const slugOf = new Map(input.plan.gitCredentials.map((parameter) => [parameter.path, parameter.slug.name]));
+  const hosts = [...gitHosts(input.credentials)].map(([host, parameters]) =>
+    item("ok", { host, parameter: parameters[0]!, slug: slugOf.get(parameters[0]!) ?? "" }, parameters.length > 1 ? `also in ${parameters.slice(1).join(", ")}, which it overrides` : "git's credential helper answers for it"),
+  );
+  return {
+    title: "Git credentials the job would get (hosts only, never tokens)",
+    columns,
+    items: fails ? [] : [...input.credentials.warnings.map((warning) => note("warn", columns, warning)), ...hosts],
+    empty: fails ? NOTHING : "none",
   };
 }
 
@@ -217,7 +335,7 @@ export function skippedSection(plan: JobPlan): Section {
   return {
     title: "Parameters the job would skip",
     columns: [],
-    items: [...plan.warnings.map((warning) => item("warn", {}, warning)), ...plan.ignored.map((name) => item("info", {}, `${name}: not used by the hooks`))],
+    items: [...plan.warnings.map((warning) => item("warn", {}, warning)), ...plan.ignored.map((name) => item("info", {}, `${name}: not a variable, file, deploy key, git-credentials or access list, so the hooks do not use it`))],
     empty: "none",
   };
 }
@@ -240,7 +358,7 @@ export function credentialSource(features: string[], profile: string): string {
   return "the AWS SDK's default credential chain";
 }
 
-export function machineSection(machine: MachineFacts, job: JobFacts, config: Config): Section {
+export function machineSection(machine: MachineFacts, hasKeys: boolean): Section {
   const check = (status: Tone, name: string, value: string, detail: string) => item(status, { check: name, value }, detail);
   const items: Item[] = [
     machine.region
@@ -252,15 +370,14 @@ export function machineSection(machine: MachineFacts, job: JobFacts, config: Con
   ];
   if (machine.endpoint) items.push(check("info", "SSM endpoint", machine.endpoint, "from AWS_ENDPOINT_URL_SSM"));
 
-  const needsSsh = isSshRepository(job.repository.value) || config.globalSshKeys.length > 0;
   for (const [program, path] of Object.entries(machine.programs)) {
     if (path) {
       items.push(check("ok", program, path, "on PATH"));
     } else if (program === "git") {
       items.push(check("fail", program, "", "git is not on PATH: the job cannot check out; install git on the agent"));
     } else {
-      const why = needsSsh ? "the job checks out over ssh" : "needed for jobs with ssh keys";
-      items.push(check(needsSsh ? "fail" : "warn", program, "", `${program} is not on PATH (${why}): install the OpenSSH client on the agent`));
+      const why = hasKeys ? "the job has deploy keys to load" : "needed for jobs with deploy keys";
+      items.push(check(hasKeys ? "fail" : "warn", program, "", `${program} is not on PATH (${why}): install the OpenSSH client on the agent`));
     }
   }
   // An enabled hook that cannot find the binary fails the job; a disabled one does nothing.
@@ -277,10 +394,19 @@ export function machineSection(machine: MachineFacts, job: JobFacts, config: Con
   );
   for (const hook of machine.hooks) {
     const path = `${machine.hooksDir}/${hook.name}`;
-    if (hook.state === "installed") items.push(check("ok", `${hook.name} hook`, path, "runs bk-ssm-secrets"));
-    else {
-      const what = hook.state === "missing" ? "does not exist" : "does not run bk-ssm-secrets";
-      items.push(check("warn", `${hook.name} hook`, path, `${what}: jobs on this agent get no secrets from it (hooks directory: BUILDKITE_HOOKS_PATH)`));
+    const name = `${hook.name} hook`;
+    switch (hook.state) {
+      case "installed":
+        items.push(check("ok", name, path, `runs ${hook.script}`));
+        break;
+      case "broken":
+        // `source` of a missing script fails the agent's hook, and with it every job.
+        items.push(check("fail", name, path, `its bk-ssm-secrets block runs ${hook.script}, but ${hook.absent.join(" and ")} does not exist: run bk-ssm-secrets install again`));
+        break;
+      default: {
+        const what = hook.state === "missing" ? "does not exist" : "has no bk-ssm-secrets block";
+        items.push(check("warn", name, path, `${what}: jobs on this agent do not get what this hook does; run bk-ssm-secrets install (hooks directory: BUILDKITE_HOOKS_PATH)`));
+      }
     }
   }
   return {

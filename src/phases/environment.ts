@@ -5,17 +5,16 @@
 // prints no variable at all and leaves no file or agent behind.
 import { jobIdentity } from "../acl.ts";
 import { exportAgents } from "../agents.ts";
-import { slugPath } from "../config.ts";
 import { JobError, withDeadline, type PhaseContext } from "../context.ts";
 import { gitCredentialSetup, selfCommand } from "../gitcredentials.ts";
-import { planKeys } from "../keys.ts";
+import { planJobKeys } from "../keys.ts";
 import { planJob } from "../plan.ts";
 import { readGlobalKeys, readSlugs } from "../read.ts";
 import { receivedLines } from "../received.ts";
 import { registerRedactions } from "../redact.ts";
 import { secretFilesBase, writeSecretFiles } from "../secretfiles.ts";
 import { exportStatement } from "../shell.ts";
-import { jobSlugs, type SlugKind } from "../slug.ts";
+import { jobSlugs } from "../slug.ts";
 import { createSsmStore } from "../ssm.ts";
 import { startAgents } from "../sshagent.ts";
 
@@ -41,15 +40,7 @@ export async function run({ env, config, log }: PhaseContext): Promise<string> {
   for (const name of plan.ignored) log.debug(`ignoring ${name}: not a variable, file, key, credential or access list`);
   for (const access of plan.access) log.debug(`access to ${access.path}: ${access.decision.allowed ? "allowed" : "denied"} (${access.decision.reason})`);
   if (plan.denial) throw new JobError(plan.denial);
-  const pathOf = (kind: SlugKind) => slugs.filter((slug) => slug.kind === kind).map((slug) => slugPath(config, slug.name))[0];
-  const keys = planKeys({
-    slugKeys: plan.sshKeys,
-    global: globalKeys,
-    repository,
-    repositorySlugPath: pathOf("repository"),
-    pipelineSlugPath: pathOf("pipeline"),
-    skipMissingKeyWarning: config.skipSshKeyNotFoundWarning,
-  });
+  const keys = planJobKeys(config, slugs, repository, plan.sshKeys, globalKeys);
   for (const warning of keys.warnings) log.warn(warning);
   if (keys.problem) throw new JobError(keys.problem);
   const git = gitCredentialSetup(plan.gitCredentials, env.GIT_CONFIG_PARAMETERS, selfCommand(env, process.execPath, Bun.main, process.cwd()));
