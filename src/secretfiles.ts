@@ -7,6 +7,7 @@ import type { CleanupStep } from "./cleanup.ts";
 import { closeSync, fchmodSync, lstatSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
 import { basename, isAbsolute, join, relative, resolve } from "node:path";
 import type { Config } from "./config.ts";
+import { undoOnInterrupt } from "./interrupt.ts";
 import { JobError } from "./context.ts";
 import type { Logger } from "./log.ts";
 import type { FileAssignment } from "./plan.ts";
@@ -62,6 +63,7 @@ export function writeSecretFiles(files: FileAssignment[], base: string, jobId?: 
   const label = jobId && /^[A-Za-z0-9-]{1,64}$/.test(jobId) ? `${jobId}-` : "";
   const dir = mkdtempSync(join(base, `${DIR_PREFIX}${label}`));
   const remove = () => rmSync(dir, { recursive: true, force: true });
+  undoOnInterrupt(remove);
   try {
     let statements = "";
     for (const file of files) {
