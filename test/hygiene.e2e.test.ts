@@ -28,7 +28,9 @@ Hygiene.before(async (context) => {
   context.fixture = await startJobFixture();
   context.git = await startGitSshServer();
 });
-Hygiene.after(({ fixture, git }) => Promise.all([fixture.close(), git.close()]));
+Hygiene.after(async ({ fixture, git }) => {
+  await Promise.all([fixture.close(), git.close()]);
+});
 
 interface JobSpec {
   name: string;
