@@ -6,6 +6,7 @@
 import { cac } from "cac";
 import type { CommandResult } from "./commands/operator.ts";
 import type { PhaseContext } from "./context.ts";
+import { unlessInterrupted } from "./interrupt.ts";
 import { writeAll } from "./stdio.ts";
 import { COMMIT, TARGET, VERSION } from "./version.ts";
 
@@ -33,8 +34,11 @@ async function runPhase(load: () => Promise<Phase>): Promise<void> {
   try {
     const { phaseContext } = await import("./context.ts");
     const context = phaseContext();
-    emit(await (await load()).run(context));
+    const script = await (await load()).run(context);
+    await unlessInterrupted();
+    emit(script);
   } catch (error) {
+    await unlessInterrupted();
     fail(error, 1);
   }
 }

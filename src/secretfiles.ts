@@ -7,6 +7,7 @@ import type { CleanupStep } from "./cleanup.ts";
 import { closeSync, fchmodSync, lstatSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
 import { basename, isAbsolute, join, relative, resolve } from "node:path";
 import type { Config } from "./config.ts";
+import { undoOnInterrupt } from "./interrupt.ts";
 import { JobError } from "./context.ts";
 import type { Logger } from "./log.ts";
 import type { FileAssignment } from "./plan.ts";
@@ -58,10 +59,16 @@ function writePrivateFile(path: string, content: string): void {
 /** Write the job's files into a new private directory under `base`. All or nothing: on failure nothing is left behind. */
 export function writeSecretFiles(files: FileAssignment[], base: string, jobId?: string): WrittenFiles {
   if (files.length === 0) return { statements: "", remove: () => {} };
-  mkdirSync(base, { recursive: true, mode: 0o700 });
   const label = jobId && /^[A-Za-z0-9-]{1,64}$/.test(jobId) ? `${jobId}-` : "";
-  const dir = mkdtempSync(join(base, `${DIR_PREFIX}${label}`));
+  let dir: string;
+  try {
+    mkdirSync(base, { recursive: true, mode: 0o700 });
+    dir = mkdtempSync(join(base, `${DIR_PREFIX}${label}`));
+  } catch (error) {
+    throw cannotWrite(base, error);
+  }
   const remove = () => rmSync(dir, { recursive: true, force: true });
+  undoOnInterrupt(remove);
   try {
     let statements = "";
     for (const file of files) {
@@ -72,8 +79,13 @@ export function writeSecretFiles(files: FileAssignment[], base: string, jobId?: 
     return { dir, statements: statements + exportStatement(FILES_DIR_VARIABLE, dir), remove };
   } catch (error) {
     remove();
-    throw new JobError(`cannot write the job's secret files under ${base} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): check that the directory is writable and has space, or set AWS_PARAMSTORE_SECRETS_FILES_DIR`);
+    throw cannotWrite(base, error);
   }
+}
+
+function cannotWrite(base: string, error: unknown): JobError {
+  const cause = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+  return new JobError(`cannot write the job's secret files under ${base} (${cause}): check that the directory is writable and has space, or set AWS_PARAMSTORE_SECRETS_FILES_DIR`);
 }
 
 /** Why `dir` is not a directory this hook made for the job, or undefined when it is. */

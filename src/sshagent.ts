@@ -7,6 +7,7 @@ import { AGENT_DIRECTORY_PREFIX, agentDirectoryParent, planAgentCleanup, socketP
 import type { CleanupStep } from "./cleanup.ts";
 import { JobError } from "./context.ts";
 import { normaliseKey, type AgentPlan, type DeployKey } from "./keys.ts";
+import { undoOnInterrupt } from "./interrupt.ts";
 import type { Logger } from "./log.ts";
 
 type Env = Record<string, string | undefined>;
@@ -46,6 +47,15 @@ async function runTool(argv: string[], env: Record<string, string>, stdin?: stri
     detached: true,
   });
   const timer = setTimeout(() => proc.kill("SIGKILL"), TOOL_TIMEOUT_MS);
+  // Its own session (detached), so its process group is its pid: an
+  // interruption kills it before ssh-agent can fork an agent nobody knows of.
+  const forget = undoOnInterrupt(() => {
+    try {
+      process.kill(-proc.pid, "SIGKILL");
+    } catch {
+      // It exited between the signal and here: nothing to stop.
+    }
+  });
   if (proc.stdin) {
     proc.stdin.write(stdin!);
     await proc.stdin.end();
@@ -55,6 +65,7 @@ async function runTool(argv: string[], env: Record<string, string>, stdin?: stri
     return { status, stdout, stderr };
   } finally {
     clearTimeout(timer);
+    forget();
   }
 }
 
@@ -93,6 +104,11 @@ async function addKey(agent: RunningAgent, key: DeployKey, env: Env): Promise<vo
 export async function startAgents(plans: AgentPlan[], env: Env, log: Logger): Promise<RunningAgent[]> {
   if (plans.length === 0) return [];
   const directory = createAgentDirectory(env);
+  // Interrupted half-way, an agent may be running before its pid is known: find each by its socket.
+  undoOnInterrupt(async () => {
+    await Promise.all(plans.map((plan) => stopAgent({ socket: socketPath(directory, plan.role) })));
+    removeAgentDirectory(directory, log);
+  });
   const started: RunningAgent[] = [];
   const results = await Promise.allSettled(
     plans.map(async (plan) => {

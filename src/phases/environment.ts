@@ -7,6 +7,7 @@ import { jobIdentity } from "../acl.ts";
 import { exportAgents } from "../agents.ts";
 import { JobError, withDeadline, type PhaseContext } from "../context.ts";
 import { gitCredentialSetup, selfCommand } from "../gitcredentials.ts";
+import { undoChangesOnInterrupt } from "../interrupt.ts";
 import { planJobKeys } from "../keys.ts";
 import { planJob } from "../plan.ts";
 import { readGlobalKeys, readSlugs } from "../read.ts";
@@ -21,6 +22,7 @@ import { startAgents } from "../sshagent.ts";
 const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? "" : "s"}`;
 
 export async function run({ env, config, log }: PhaseContext): Promise<string> {
+  undoChangesOnInterrupt(log);
   log.group("Loading secrets from SSM");
   const repository = env.BUILDKITE_REPO ?? "";
   const slugs = jobSlugs({ defaultKey: config.defaultKey, repository, pipeline: env.BUILDKITE_PIPELINE_SLUG });

@@ -16,6 +16,7 @@ declare -A wanted=(
   [qemu-aarch64]=qemu-user
   [readelf]=binutils # the binaries' glibc needs (test/glibc.e2e.test.ts)
   [curl]=curl        # the install script's downloads
+  [strace]=strace    # every execve of a whole job (test/hygiene.e2e.test.ts)
   [/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1]=libc6-arm64-cross
 )
 

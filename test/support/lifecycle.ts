@@ -29,6 +29,8 @@ export interface LifecycleOptions {
   buildDir: string;
   /** The agent's hooks directory: every hook is optional, as for the agent. Default: this repository's hooks. */
   hooksDir?: string;
+  /** A command every phase runs under (the hook's bash, the checkout, the command), e.g. strace. */
+  wrap?: (phase: Phase) => string[];
 }
 
 export interface Lifecycle {
@@ -57,12 +59,12 @@ async function spawn(argv: string[], env: Env, cwd: string): Promise<{ status: n
 }
 
 /** Source one hook as the agent's wrapper does; a hook that does not exist is skipped, as the agent skips it. */
-async function runHookPhase(hook: string, env: Env, cwd: string): Promise<PhaseRun | undefined> {
+async function runHookPhase(hook: string, env: Env, cwd: string, wrap: string[]): Promise<PhaseRun | undefined> {
   if (!existsSync(hook)) return undefined;
   const dir = mkdtempSync(join(tmpdir(), "bk-lifecycle-"));
   try {
     const wrapper = 'env -0 > "$1"; source "$0"; status=$?; env -0 > "$2"; exit "$status"';
-    const run = await spawn(["bash", "--noprofile", "--norc", "-c", wrapper, hook, join(dir, "before"), join(dir, "after")], env, cwd);
+    const run = await spawn([...wrap, "bash", "--noprofile", "--norc", "-c", wrapper, hook, join(dir, "before"), join(dir, "after")], env, cwd);
     assertNoSecretIn(run.stdout, `the output of ${hook}`);
     assertNoSecretIn(run.stderr, `the log of ${hook}`);
     const after = join(dir, "after");
@@ -88,19 +90,20 @@ export async function runLifecycle(options: LifecycleOptions): Promise<Lifecycle
   };
 
   for (const phase of PHASES) {
+    const wrap = options.wrap?.(phase) ?? [];
     // After a failure the agent skips to pre-exit, except that post-command
     // follows a command that ran, whatever its status.
     const runsAnyway = phase === "pre-exit" || (phase === "post-command" && result.ran.includes("command"));
     if (failed && !runsAnyway) continue;
     if (phase === "checkout") {
-      const run = await spawn(["bash", "--noprofile", "--norc", "-c", 'git clone -q "$BUILDKITE_REPO" checkout'], env, options.buildDir);
+      const run = await spawn([...wrap, "bash", "--noprofile", "--norc", "-c", 'git clone -q "$BUILDKITE_REPO" checkout'], env, options.buildDir);
       record(phase, { ...run, env });
     } else if (phase === "command") {
       result.commandEnv = env;
-      const run = await spawn(["bash", "--noprofile", "--norc", "-c", options.command], env, checkout);
+      const run = await spawn([...wrap, "bash", "--noprofile", "--norc", "-c", options.command], env, checkout);
       record(phase, { ...run, env });
     } else {
-      const run = await runHookPhase(join(hooksDir, phase), env, existsSync(checkout) ? checkout : options.buildDir);
+      const run = await runHookPhase(join(hooksDir, phase), env, existsSync(checkout) ? checkout : options.buildDir, wrap);
       if (run) record(phase, run);
     }
   }
