@@ -310,6 +310,7 @@ const TRIED = `## 6. What was tried
 
 - **Kept: one \`GetParametersByPath\` walk per slug, all slugs at once** (section 3): three calls and one round trip per job, against the old pattern's DescribeParameters walk and one GetParameter per parameter in sequence.
 - **Kept: \`bun build --compile --splitting\`.** Each lazily imported module is a chunk loaded only when a phase imports it, so the phases that never talk to AWS do not load the SDK's bytecode; with a single bundle they all paid for it at start-up. Compare \`--version\` and the non-AWS phases with the floor in section 1.
+- **Kept: \`--compile-jit-policy=10\`**: a phase lives for tens of milliseconds, so JIT tiers that pay off later only cost CPU; tiering up ten times later cuts \`environment\`'s CPU, which matters most when a fleet's jobs share machines.
 - **Kept: \`--bytecode\`**, which stores the SDK's compiled bytecode in the binary so \`environment\` does not parse it at every start.
 - **Kept: retrying until the phase deadline with full-jitter backoff capped at 2 s** (\`retryDelay\` in src/ssm.ts, through the SDK's own ConfiguredRetryStrategy). The fleet rows "retries capped at the SDK's default 3 attempts" show what giving up early costs when a fleet shares one quota.
 - **Tried, not kept: shorter backoff caps (1 s, 0.5 s).** More throttled requests competed for the same two cores and the fleet finished later, and at 0.5 s a job ran out of attempts.
