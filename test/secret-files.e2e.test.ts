@@ -9,8 +9,8 @@ import { startJobApiServer } from "./support/job-api-server.ts";
 import { assertNoSecretIn, compiledBinary, envChanges, runHook, type Env } from "./support/job.ts";
 
 const KUBECONFIG = "apiVersion: v1\nclusters:\n- cluster:\n    server: https://k8s.example.com\n  name: prod\nkind: Config\n";
-const NPMRC_GLOBAL = "//registry.npmjs.org/:_authToken=global-npm-token\n";
-const NPMRC_APP = "//registry.npmjs.org/:_authToken=app-npm-token-'quoted'-$HOME-`tick`-\\-ünïcødé";
+const NPMRC_GLOBAL = "//npm.example.com/:_authToken=global-npm-token\n";
+const NPMRC_APP = "//npm.example.com/:_authToken=app-npm-token-'quoted'-$HOME-`tick`-\\-ünïcødé";
 const CERT = "-----BEGIN CERTIFICATE-----\r\nMIIBszCCAVmgAwIBAgIU\r\n-----END CERTIFICATE-----\r\n\r\n";
 
 const Files = suite<{ fixture: JobFixture; scratch: string }>("secret files", {} as { fixture: JobFixture; scratch: string });
