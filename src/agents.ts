@@ -1,11 +1,10 @@
 // The job's ssh-agents across the hook phases: the variables that name them,
 // when the job switches to the slug agent and back, and which agents pre-exit
 // may stop. Pure: sshagent.ts handles the processes, the phases the order.
+import type { Env } from "./config.ts";
 import { basename, dirname, isAbsolute, join } from "node:path";
 import type { AgentRole } from "./keys.ts";
 import { exportStatement, unsetStatement } from "./shell.ts";
-
-type Env = Record<string, string | undefined>;
 
 /** The variables of the original hook: the compatibility contract. */
 export const AGENT_VARIABLES = {

@@ -45,7 +45,8 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-type Env = Record<string, string | undefined>;
+/** A process environment as the phases see it. */
+export type Env = Record<string, string | undefined>;
 
 /**
  * Read a defaults file of `export NAME="value"` / `NAME=value` lines, as the

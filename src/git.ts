@@ -1,8 +1,7 @@
 // The pre-checkout probe: can git reach the repository with this ssh-agent?
 // `git ls-remote` with no way to prompt, bounded by a deadline.
+import type { Env } from "./config.ts";
 import type { AgentRef } from "./agents.ts";
-
-type Env = Record<string, string | undefined>;
 
 export type ProbeResult = { ok: true } | { ok: false; reason: string };
 

@@ -6,7 +6,7 @@
 import type { CleanupStep } from "./cleanup.ts";
 import { closeSync, fchmodSync, lstatSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
 import { basename, isAbsolute, join, relative, resolve } from "node:path";
-import type { Config } from "./config.ts";
+import type { Config, Env } from "./config.ts";
 import { undoOnInterrupt } from "./interrupt.ts";
 import { JobError } from "./context.ts";
 import type { Logger } from "./log.ts";
@@ -16,8 +16,6 @@ import { exportStatement, isShellIdentifier, unsetStatement } from "./shell.ts";
 /** Exported to the job so pre-exit knows what to remove; the protected prefix keeps secrets from setting it. */
 export const FILES_DIR_VARIABLE = "BK_SSM_SECRETS_FILES_DIR";
 const DIR_PREFIX = "bk-ssm-secrets-";
-
-type Env = Record<string, string | undefined>;
 
 function isInside(path: string, dir: string): boolean {
   const rel = relative(dir, path);

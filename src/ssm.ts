@@ -1,5 +1,6 @@
 // The SSM Parameter Store edge. The AWS SDK is imported here and only here,
 // lazily, so phases that never talk to AWS never pay for loading it.
+import type { Env } from "./config.ts";
 import type { SSMClient } from "@aws-sdk/client-ssm";
 import type { Logger } from "./log.ts";
 import { StoreError, type Parameter, type ParameterAdmin, type ParameterInfo, type SecretStore } from "./store.ts";
@@ -8,8 +9,6 @@ import { StoreError, type Parameter, type ParameterAdmin, type ParameterInfo, ty
 const PAGE_SIZE = 10;
 /** SSM's largest page for DescribeParameters. */
 const DESCRIBE_PAGE_SIZE = 50;
-
-type Env = Record<string, string | undefined>;
 
 /**
  * Attempts per request unless AWS_MAX_ATTEMPTS says otherwise. A fleet of

@@ -4,7 +4,7 @@
 // reasons, never a value, and exits 0 only when the job would succeed.
 import { existsSync } from "node:fs";
 import { jobIdentity } from "../acl.ts";
-import { defaultsFilePath, slugPath, type Config } from "../config.ts";
+import { defaultsFilePath, slugPath, type Config, type Env } from "../config.ts";
 import { withDeadline, type PhaseContext } from "../context.ts";
 import { gatherMachineFacts } from "../doctor/machine.ts";
 import { buildReport, renderReport, type JobFact, type JobFacts, type SlugOutcome } from "../doctor/report.ts";
@@ -27,8 +27,6 @@ export interface DoctorFlags {
   source?: string;
   json?: boolean;
 }
-
-type Env = Record<string, string | undefined>;
 
 /** The job doctor imagines: the environment's Buildkite variables, each flag overriding its own. Pure. */
 export function imagineJob(env: Env, flags: DoctorFlags): { env: Env; facts: JobFacts } {

@@ -1,6 +1,7 @@
 // The facts doctor gathers about the agent machine: AWS region and
 // credentials as the SDK resolves them, the programs a job runs, the binary
 // and the agent hooks. Reading only; the report judges them.
+import type { Env } from "../config.ts";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { EMBEDDED_HOOKS } from "../embedded-hooks.ts";
@@ -8,8 +9,6 @@ import { DEFAULT_HOOKS_DIR, sourcedByBlock } from "../install.ts";
 import type { Logger } from "../log.ts";
 import { resolveAwsSetup } from "../ssm.ts";
 import type { HookFact, MachineFacts } from "./report.ts";
-
-type Env = Record<string, string | undefined>;
 
 /** The agent hooks `bk-ssm-secrets install` adds its block to, and the library our hooks source. */
 const AGENT_HOOKS = EMBEDDED_HOOKS.filter((file) => file.isHook).map((file) => file.name);
