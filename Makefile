@@ -4,7 +4,7 @@ BUN := node_modules/.bin/bun
 ARCH := $(shell uname -m | sed -e 's/x86_64/x64/' -e 's/aarch64/arm64/')
 BIN := dist/bk-ssm-secrets-linux-$(ARCH)
 SOURCES := $(shell find src -name '*.ts') build.ts package.json
-SHELL_SCRIPTS := $(shell find hooks -type f) src/install.sh .ci/run test/support/install-deps.sh
+SHELL_SCRIPTS := $(shell find hooks -type f) src/install/install.sh .ci/run test/support/install-deps.sh
 
 .PHONY: all build test lint demo bench deps system-deps clean
 

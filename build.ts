@@ -71,11 +71,11 @@ export function build(target: TargetName, version = pkg.version, commit = gitCom
   return compile(join(import.meta.dir, "src/main.ts"), binaryPath(target, outDir), target, define);
 }
 
-/** src/install.sh with the release's version filled in, so the script fetched from a release installs that release. */
+/** src/install/install.sh with the release's version filled in, so the script fetched from a release installs that release. */
 export function stampInstaller(version: string): string {
-  const source = readFileSync(join(import.meta.dir, "src", INSTALLER), "utf8");
+  const source = readFileSync(join(import.meta.dir, "src", "install", INSTALLER), "utf8");
   const placeholder = /^release_version=""$/m;
-  if (!placeholder.test(source)) throw new Error(`src/${INSTALLER} has no release_version="" line to stamp`);
+  if (!placeholder.test(source)) throw new Error(`src/install/${INSTALLER} has no release_version="" line to stamp`);
   return source.replace(placeholder, `release_version="${version}"`);
 }
 

@@ -5,10 +5,10 @@
 // (doctor, ls, put, rm) print a report or table on stdout instead.
 import { cac } from "cac";
 import type { CommandResult } from "./commands/operator.ts";
-import type { PhaseContext } from "./context.ts";
-import { unlessInterrupted } from "./interrupt.ts";
-import { writeAll } from "./stdio.ts";
-import { COMMIT, TARGET, VERSION } from "./version.ts";
+import type { PhaseContext } from "./job/context.ts";
+import { unlessInterrupted } from "./core/interrupt.ts";
+import { writeAll } from "./core/stdio.ts";
+import { COMMIT, TARGET, VERSION } from "./core/version.ts";
 
 interface Phase {
   run(context: PhaseContext): Promise<string>;
@@ -32,7 +32,7 @@ function fail(error: unknown, code: number): never {
 
 async function runPhase(load: () => Promise<Phase>): Promise<void> {
   try {
-    const { phaseContext } = await import("./context.ts");
+    const { phaseContext } = await import("./job/context.ts");
     const context = phaseContext();
     const script = await (await load()).run(context);
     await unlessInterrupted();
@@ -46,7 +46,7 @@ async function runPhase(load: () => Promise<Phase>): Promise<void> {
 /** Run an operator command: its output on stdout, its status as the exit status; bad usage exits 2. */
 async function runCommand(run: (context: PhaseContext) => Promise<CommandResult>): Promise<void> {
   try {
-    const { phaseContext } = await import("./context.ts");
+    const { phaseContext } = await import("./job/context.ts");
     const result = await run(phaseContext());
     emit(result.output, result.status);
   } catch (error) {
@@ -144,7 +144,7 @@ cli
   .command("slug <repository-url>", "Print the repository slug of a URL: where its secrets live in the tree")
   .example("bk-ssm-secrets slug git@github.com:acme/app.git   # github.com_acme_app.git")
   .action(async (url: string) => {
-    const { repositorySlug } = await import("./slug.ts");
+    const { repositorySlug } = await import("./job/slug.ts");
     const slug = repositorySlug(url);
     if (!slug) fail(`cannot compute a slug: ${JSON.stringify(url)} is not a repository URL git understands`, 2);
     emit(`${slug}\n`);

@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { decideAccess, jobIdentity, parseAccessList } from "../src/acl.ts";
+import { decideAccess, jobIdentity, parseAccessList } from "../src/job/acl.ts";
 
 const job = (env: Record<string, string>) => jobIdentity(env);
 

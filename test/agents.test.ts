@@ -11,7 +11,7 @@ import {
   restoreAfter,
   saveCurrentAgent,
   switchTo,
-} from "../src/agents.ts";
+} from "../src/ssh/agents.ts";
 
 type Env = Record<string, string>;
 

@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { ConfigError, parseDefaultsFile, resolveConfig } from "../src/config.ts";
+import { ConfigError, parseDefaultsFile, resolveConfig } from "../src/job/config.ts";
 
 test("defaults of the original hook", () => {
   const config = resolveConfig({});

@@ -11,8 +11,8 @@ import {
   parseCredentialRequest,
   parseGitCredentials,
   selfCommand,
-} from "../src/gitcredentials.ts";
-import type { Slug } from "../src/slug.ts";
+} from "../src/secrets/gitcredentials.ts";
+import type { Slug } from "../src/job/slug.ts";
 
 const P = "/vendors/buildkite/app/git-credentials";
 const slug: Slug = { kind: "pipeline", name: "app" };

@@ -1,6 +1,6 @@
 // The phases that never talk to AWS must not load the AWS SDK: walk the
 // import graph of each from its source, following static imports and dynamic
-// import() alike, and check that neither src/ssm.ts nor any @aws-sdk package
+// import() alike, and check that neither src/ssm/client.ts nor any @aws-sdk package
 // is reachable. main.ts is walked by its static imports only: its dynamic
 // imports are the subcommands, and only the one that runs is taken.
 import { test } from "uvu";
@@ -29,10 +29,10 @@ function reachable(entry: string, followDynamic = true): Set<string> {
   return seen;
 }
 
-const awsModules = (modules: Set<string>) => [...modules].filter((name) => name.startsWith("@aws-sdk/") || name === join(SRC, "ssm.ts")).map((name) => (name.startsWith("/") ? relative(ROOT, name) : name));
+const awsModules = (modules: Set<string>) => [...modules].filter((name) => name.startsWith("@aws-sdk/") || name === join(SRC, "ssm", "client.ts")).map((name) => (name.startsWith("/") ? relative(ROOT, name) : name));
 
 // What runs before any phase: the CLI's static imports, and the context every phase gets.
-const common = new Set([...reachable(join(SRC, "main.ts"), false), ...reachable(join(SRC, "context.ts"))]);
+const common = new Set([...reachable(join(SRC, "main.ts"), false), ...reachable(join(SRC, "job", "context.ts"))]);
 
 for (const phase of ["pre-checkout", "post-checkout", "post-command", "pre-exit"]) {
   test(`the ${phase} phase cannot reach the AWS SDK`, () => {
@@ -42,10 +42,10 @@ for (const phase of ["pre-checkout", "post-checkout", "post-command", "pre-exit"
   });
 }
 
-test("the walk does find the SDK where it is: the environment phase, through src/ssm.ts's dynamic import", () => {
-  assert.equal(awsModules(reachable(join(SRC, "phases", "environment.ts"))).sort(), ["@aws-sdk/client-ssm", "src/ssm.ts"]);
-  // A type-only import is not an import: ssm.ts imports SSMClient's type statically.
-  assert.ok(readFileSync(join(SRC, "ssm.ts"), "utf8").includes('import type { SSMClient } from "@aws-sdk/client-ssm"'));
+test("the walk does find the SDK where it is: the environment phase, through src/ssm/client.ts's dynamic import", () => {
+  assert.equal(awsModules(reachable(join(SRC, "phases", "environment.ts"))).sort(), ["@aws-sdk/client-ssm", "src/ssm/client.ts"]);
+  // A type-only import is not an import: client.ts imports SSMClient's type statically.
+  assert.ok(readFileSync(join(SRC, "ssm", "client.ts"), "utf8").includes('import type { SSMClient } from "@aws-sdk/client-ssm"'));
 });
 
 test("main.ts loads every subcommand lazily, so its static imports stay small", () => {

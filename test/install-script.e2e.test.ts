@@ -7,11 +7,11 @@ import * as assert from "uvu/assert";
 import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { binaryName, binaryPath, build, CHECKSUMS, INSTALLER, packageRelease, sha256, TARGET_NAMES, VERSION, type TargetName } from "../build.ts";
-import { parseDefaultsFile } from "../src/config.ts";
+import { parseDefaultsFile } from "../src/job/config.ts";
 import { ROOT } from "./support/job.ts";
 import { startReleaseServer, type ReleaseServer } from "./support/release-server.ts";
 
-const SOURCE_SCRIPT = join(ROOT, "src", INSTALLER);
+const SOURCE_SCRIPT = join(ROOT, "src", "install", INSTALLER);
 const NATIVE: TargetName = process.arch === "arm64" ? "linux-arm64" : "linux-x64";
 const UPGRADE = `${VERSION}-upgrade.1`;
 /** The GitHub repository the script downloads from by default, read from the script itself. */
@@ -48,7 +48,7 @@ function flipByte(file: string): void {
 }
 
 Installer.before(async (context) => {
-  assert.ok(REPO, "src/install.sh names its default GitHub releases URL");
+  assert.ok(REPO, "src/install/install.sh names its default GitHub releases URL");
   context.scratch = mkdtempSync("/tmp/bk-install-");
   const dir = (name: string) => {
     const path = join(context.scratch, "releases", name);

@@ -2,8 +2,8 @@
 // an uninstall that gives back every byte.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { parseDefaultsFile } from "../src/config.ts";
-import { defaultsSettings, planInstall, withBlock, withoutBlock, type EmbeddedFile, type FileState, type InstallRequest } from "../src/install.ts";
+import { parseDefaultsFile } from "../src/job/config.ts";
+import { defaultsSettings, planInstall, withBlock, withoutBlock, type EmbeddedFile, type FileState, type InstallRequest } from "../src/install/install.ts";
 
 const HOOK = "/usr/local/lib/bk-ssm-secrets/environment";
 

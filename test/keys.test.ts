@@ -5,8 +5,8 @@ import * as assert from "uvu/assert";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { keyProblem, normaliseKey, planKeys, type KeyInput } from "../src/keys.ts";
-import type { Slug } from "../src/slug.ts";
+import { keyProblem, normaliseKey, planKeys, type KeyInput } from "../src/ssh/keys.ts";
+import type { Slug } from "../src/job/slug.ts";
 
 const base = "/vendors/buildkite";
 const repoSlug: Slug = { kind: "repository", name: "github.com_acme_app.git" };

@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { checkEnvKey, envNameForKey } from "../src/names.ts";
+import { checkEnvKey, envNameForKey } from "../src/job/names.ts";
 
 test("the original mapping: upper-case, - to _", () => {
   assert.is(envNameForKey("access-token"), "ACCESS_TOKEN");

@@ -1,8 +1,8 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { jobIdentity } from "../src/acl.ts";
-import { planJob, type SlugRead } from "../src/plan.ts";
-import type { Slug } from "../src/slug.ts";
+import { jobIdentity } from "../src/job/acl.ts";
+import { planJob, type SlugRead } from "../src/job/plan.ts";
+import type { Slug } from "../src/job/slug.ts";
 
 const base = "/vendors/buildkite";
 const global: Slug = { kind: "default", name: "global" };

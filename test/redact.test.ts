@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { MIN_REDACTED_LENGTH, redactionNeedles, redactorRoute } from "../src/redact.ts";
+import { MIN_REDACTED_LENGTH, redactionNeedles, redactorRoute } from "../src/secrets/redact.ts";
 import { makeFakeAgent } from "./support/fake-buildkite-agent.ts";
 
 test("each value once, trimmed; empty and too-short values skipped", () => {

@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { retryDelay } from "../src/ssm.ts";
+import { retryDelay } from "../src/ssm/client.ts";
 
 test("backoff: full jitter under a capped exponential", () => {
   assert.is(retryDelay(1, () => 1), 200);

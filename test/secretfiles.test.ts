@@ -3,11 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { createLogger } from "../src/log.ts";
-import type { FileAssignment } from "../src/plan.ts";
-import { resolveConfig } from "../src/config.ts";
-import type { Logger } from "../src/log.ts";
-import { FILES_DIR_VARIABLE, removeJobSecretFiles, secretFilesBase, writeSecretFiles } from "../src/secretfiles.ts";
+import { createLogger } from "../src/core/log.ts";
+import type { FileAssignment } from "../src/job/plan.ts";
+import { resolveConfig } from "../src/job/config.ts";
+import type { Logger } from "../src/core/log.ts";
+import { FILES_DIR_VARIABLE, removeJobSecretFiles, secretFilesBase, writeSecretFiles } from "../src/secrets/secretfiles.ts";
 
 /** pre-exit's step on its own. */
 const removeSecretFiles = (env: Record<string, string | undefined>, log: Logger) => removeJobSecretFiles.run({ env, log, config: resolveConfig({}) });

@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { isSshRepository, jobSlugs, repositorySlug } from "../src/slug.ts";
+import { isSshRepository, jobSlugs, repositorySlug } from "../src/job/slug.ts";
 
 // The original hook's vectors (BEHAVIOUR.md): a compatibility contract.
 const ORIGINAL_VECTORS: Array<[string, string]> = [

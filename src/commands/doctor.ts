@@ -3,20 +3,21 @@
 // environment phase, and a check of this machine. It reports names and
 // reasons, never a value, and exits 0 only when the job would succeed.
 import { existsSync } from "node:fs";
-import { jobIdentity } from "../acl.ts";
-import { defaultsFilePath, slugPath, type Config, type Env } from "../config.ts";
-import { withDeadline, type PhaseContext } from "../context.ts";
-import { gatherMachineFacts } from "../doctor/machine.ts";
-import { buildReport, renderReport, type JobFact, type JobFacts, type SlugOutcome } from "../doctor/report.ts";
-import { jobCredentials } from "../gitcredentials.ts";
-import { planJobKeys, type KeyInput } from "../keys.ts";
-import type { Logger } from "../log.ts";
-import { renderJson, stdoutColor } from "../output.ts";
-import { planJob, type SlugRead } from "../plan.ts";
-import { readGlobalKeys } from "../read.ts";
-import { jobSlugs, type Slug } from "../slug.ts";
-import { StoreError, type SecretStore } from "../store.ts";
-import { createSsmStore } from "../ssm.ts";
+import { jobIdentity } from "../job/acl.ts";
+import type { Env } from "../core/env.ts";
+import { defaultsFilePath, slugPath, type Config } from "../job/config.ts";
+import { withDeadline, type PhaseContext } from "../job/context.ts";
+import { gatherMachineFacts } from "./doctor/machine.ts";
+import { buildReport, renderReport, type JobFact, type JobFacts, type SlugOutcome } from "./doctor/report.ts";
+import { jobCredentials } from "../secrets/gitcredentials.ts";
+import { planJobKeys, type KeyInput } from "../ssh/keys.ts";
+import type { Logger } from "../core/log.ts";
+import { renderJson, stdoutColor } from "./output.ts";
+import { planJob, type SlugRead } from "../job/plan.ts";
+import { readGlobalKeys } from "../job/read.ts";
+import { jobSlugs, type Slug } from "../job/slug.ts";
+import { StoreError, type SecretStore } from "../ssm/store.ts";
+import { createSsmStore } from "../ssm/client.ts";
 import type { CommandResult } from "./operator.ts";
 
 export interface DoctorFlags {

@@ -3,9 +3,9 @@
 // the agent as it found it.
 import { chmodSync, chownSync, mkdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { ConfigError, defaultsFilePath } from "../config.ts";
-import { EMBEDDED_HOOKS } from "../embedded-hooks.ts";
-import { DEFAULT_HOOKS_DIR, DEFAULT_INSTALL_DIR, defaultsSettings, pathsToRead, planInstall, type Change, type FileState, type InstallRequest } from "../install.ts";
+import { ConfigError, defaultsFilePath } from "../job/config.ts";
+import { EMBEDDED_HOOKS } from "../install/embedded-hooks.ts";
+import { DEFAULT_HOOKS_DIR, DEFAULT_INSTALL_DIR, defaultsSettings, pathsToRead, planInstall, type Change, type FileState, type InstallRequest } from "../install/install.ts";
 
 export interface InstallOptions {
   hooksDir?: string;

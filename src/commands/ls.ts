@@ -1,10 +1,10 @@
 // `bk-ssm-secrets ls --pipeline SLUG|--repo URL|--global [--json]`: what a
 // slug holds: names, types, tiers, versions and dates, never a value.
-import { withDeadline, type PhaseContext } from "../context.ts";
-import { asRow, formatDate, renderJson, renderTable, stdoutColor, type Column } from "../output.ts";
-import type { ParameterInfo } from "../store.ts";
-import { createSsmStore } from "../ssm.ts";
-import { resolveTarget, type TargetFlags } from "../target.ts";
+import { withDeadline, type PhaseContext } from "../job/context.ts";
+import { asRow, formatDate, renderJson, renderTable, stdoutColor, type Column } from "./output.ts";
+import type { ParameterInfo } from "../ssm/store.ts";
+import { createSsmStore } from "../ssm/client.ts";
+import { resolveTarget, type TargetFlags } from "../job/target.ts";
 import type { CommandResult } from "./operator.ts";
 
 export interface LsFlags extends TargetFlags {

@@ -2,16 +2,12 @@
 // result, usage errors, and the two ways they talk to a person: a value on
 // stdin and a confirmation on the terminal.
 import { closeSync, openSync, readSync, writeSync } from "node:fs";
+import { UsageError } from "../core/errors.ts";
 
 /** What a command prints on stdout, and its exit status. */
 export interface CommandResult {
   output: string;
   status: number;
-}
-
-/** The command line asks for something impossible: one line, exit status 2. */
-export class UsageError extends Error {
-  override name = "UsageError";
 }
 
 /**

@@ -3,12 +3,13 @@
 // (or, for an ssh key, a file), never from argv; the SSM name is computed from
 // the slug rules and printed before anything is written.
 import { readFileSync } from "node:fs";
-import { withDeadline, type PhaseContext } from "../context.ts";
-import { publicKeyOf } from "../private-key.ts";
-import { entryFor, STANDARD_TIER_LIMIT, valueFor, type Entry } from "../secret-kinds.ts";
-import { createSsmStore } from "../ssm.ts";
-import { resolveTarget, type TargetFlags } from "../target.ts";
-import { confirm, decodeValue, readValueFromStdin, UsageError, type CommandResult } from "./operator.ts";
+import { withDeadline, type PhaseContext } from "../job/context.ts";
+import { publicKeyOf } from "../ssh/private-key.ts";
+import { entryFor, STANDARD_TIER_LIMIT, valueFor, type Entry } from "../secrets/secret-kinds.ts";
+import { createSsmStore } from "../ssm/client.ts";
+import { resolveTarget, type TargetFlags } from "../job/target.ts";
+import { UsageError } from "../core/errors.ts";
+import { confirm, decodeValue, readValueFromStdin, type CommandResult } from "./operator.ts";
 
 export interface PutFlags extends TargetFlags {
   kmsKey?: string;

@@ -1,9 +1,9 @@
 // `bk-ssm-secrets rm KIND [NAME] --pipeline SLUG|--repo URL|--global`:
 // delete one parameter, named by the same rules as `put`.
-import { withDeadline, type PhaseContext } from "../context.ts";
-import { entryFor } from "../secret-kinds.ts";
-import { createSsmStore } from "../ssm.ts";
-import { resolveTarget, type TargetFlags } from "../target.ts";
+import { withDeadline, type PhaseContext } from "../job/context.ts";
+import { entryFor } from "../secrets/secret-kinds.ts";
+import { createSsmStore } from "../ssm/client.ts";
+import { resolveTarget, type TargetFlags } from "../job/target.ts";
 import { confirm, type CommandResult } from "./operator.ts";
 
 export interface RmFlags extends TargetFlags {

@@ -3,21 +3,21 @@
 // redactor, write its secret files, start its ssh-agents, and print it all as
 // shell code for the hook to eval. All or nothing: any failure or denial
 // prints no variable at all and leaves no file or agent behind.
-import { jobIdentity } from "../acl.ts";
-import { exportAgents } from "../agents.ts";
-import { JobError, withDeadline, type PhaseContext } from "../context.ts";
-import { gitCredentialSetup, selfCommand } from "../gitcredentials.ts";
-import { undoChangesOnInterrupt } from "../interrupt.ts";
-import { planJobKeys } from "../keys.ts";
-import { planJob } from "../plan.ts";
-import { readGlobalKeys, readSlugs } from "../read.ts";
-import { receivedLines } from "../received.ts";
-import { registerRedactions } from "../redact.ts";
-import { secretFilesBase, writeSecretFiles } from "../secretfiles.ts";
-import { exportStatement } from "../shell.ts";
-import { jobSlugs } from "../slug.ts";
-import { createSsmStore } from "../ssm.ts";
-import { startAgents } from "../sshagent.ts";
+import { jobIdentity } from "../job/acl.ts";
+import { exportAgents } from "../ssh/agents.ts";
+import { JobError, withDeadline, type PhaseContext } from "../job/context.ts";
+import { gitCredentialSetup, selfCommand } from "../secrets/gitcredentials.ts";
+import { undoChangesOnInterrupt } from "../core/interrupt.ts";
+import { planJobKeys } from "../ssh/keys.ts";
+import { planJob } from "../job/plan.ts";
+import { readGlobalKeys, readSlugs } from "../job/read.ts";
+import { receivedLines } from "../secrets/received.ts";
+import { registerRedactions } from "../secrets/redact.ts";
+import { secretFilesBase, writeSecretFiles } from "../secrets/secretfiles.ts";
+import { exportStatement } from "../core/shell.ts";
+import { jobSlugs } from "../job/slug.ts";
+import { createSsmStore } from "../ssm/client.ts";
+import { startAgents } from "../ssh/sshagent.ts";
 
 const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? "" : "s"}`;
 

@@ -4,9 +4,9 @@
 // cached on disk) and answers with the matching entry, or with nothing so git
 // tries its next helper. `store` and `erase` have nothing to do: the tokens
 // live in SSM. Its stdout goes to git, its stderr to the job's log.
-import { withDeadline, type PhaseContext } from "../context.ts";
-import { credentialResponse, findCredential, parseCredentialRequest, parseGitCredentials, type GitCredential } from "../gitcredentials.ts";
-import { createSsmStore } from "../ssm.ts";
+import { withDeadline, type PhaseContext } from "../job/context.ts";
+import { credentialResponse, findCredential, parseCredentialRequest, parseGitCredentials, type GitCredential } from "../secrets/gitcredentials.ts";
+import { createSsmStore } from "../ssm/client.ts";
 
 export async function run({ env, config, log }: PhaseContext, operation: string, parameters: string[]): Promise<string> {
   // Read the request even when ignoring it: git writes it before reading an answer.

@@ -2,10 +2,10 @@
 // the slug agent when its keys can reach the repository, so the checkout
 // uses the repository's own deploy key rather than a global one.
 import { existsSync } from "node:fs";
-import { decideSwitch, saveCurrentAgent, switchTo } from "../agents.ts";
-import type { PhaseContext } from "../context.ts";
-import { probeRepository } from "../git.ts";
-import { isSshRepository } from "../slug.ts";
+import { decideSwitch, saveCurrentAgent, switchTo } from "../ssh/agents.ts";
+import type { PhaseContext } from "../job/context.ts";
+import { probeRepository } from "../ssh/git.ts";
+import { isSshRepository } from "../job/slug.ts";
 
 export async function run({ env, config, log }: PhaseContext): Promise<string> {
   const repository = env.BUILDKITE_REPO ?? "";

@@ -7,7 +7,7 @@ import { cpus, totalmem } from "node:os";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { binaryPath, compile, DIST } from "../../build.ts";
-import { retryDelay } from "../../src/ssm.ts";
+import { retryDelay } from "../../src/ssm/client.ts";
 import { sdkEnv, startSsmServer, type SeedParam, type SsmServer } from "../support/ssm-server.ts";
 
 const args = process.argv.slice(2);
@@ -297,7 +297,7 @@ for (const size of FLEET_SIZES) {
     say(`| ${size} | ${label} | ${ok.length}/${size} (${((100 * ok.length) / size).toFixed(0)}%) | ${fmt(times.median)} | ${fmt(times.p99!)} | ${server.callCount()} |`);
   }
   const simulated = simulateFleet(size);
-  say(`| ${size} | simulated: the same backoff (\`retryDelay\` from src/ssm.ts) and bucket, 2 ms round trips, no CPU contention | ${simulated.ok}/${size} | ${fmt(simulated.p50)} | ${fmt(simulated.p99)} | ${simulated.calls} |`);
+  say(`| ${size} | simulated: the same backoff (\`retryDelay\` from src/ssm/client.ts) and bucket, 2 ms round trips, no CPU contention | ${simulated.ok}/${size} | ${fmt(simulated.p50)} | ${fmt(simulated.p99)} | ${simulated.calls} |`);
 }
 say();
 say(
@@ -312,7 +312,7 @@ const TRIED = `## 6. What was tried
 - **Kept: \`bun build --compile --splitting\`.** Each lazily imported module is a chunk loaded only when a phase imports it, so the phases that never talk to AWS do not load the SDK's bytecode; with a single bundle they all paid for it at start-up. Compare \`--version\` and the non-AWS phases with the floor in section 1.
 - **Kept: \`--compile-jit-policy=10\`**: a phase lives for tens of milliseconds, so JIT tiers that pay off later only cost CPU; tiering up ten times later cuts \`environment\`'s CPU, which matters most when a fleet's jobs share machines.
 - **Kept: \`--bytecode\`**, which stores the SDK's compiled bytecode in the binary so \`environment\` does not parse it at every start.
-- **Kept: retrying until the phase deadline with full-jitter backoff capped at 2 s** (\`retryDelay\` in src/ssm.ts, through the SDK's own ConfiguredRetryStrategy). The fleet rows "retries capped at the SDK's default 3 attempts" show what giving up early costs when a fleet shares one quota.
+- **Kept: retrying until the phase deadline with full-jitter backoff capped at 2 s** (\`retryDelay\` in src/ssm/client.ts, through the SDK's own ConfiguredRetryStrategy). The fleet rows "retries capped at the SDK's default 3 attempts" show what giving up early costs when a fleet shares one quota.
 - **Tried, not kept: shorter backoff caps (1 s, 0.5 s).** More throttled requests competed for the same two cores and the fleet finished later, and at 0.5 s a job ran out of attempts.
 - **Tried, not kept: Bun's \`--smol\` runtime flag** (no lower peak RSS for \`environment\`), and **the SDK's fetch-based request handler** (a few milliseconds faster and lighter in one trial, but not yet run through the fault tests, so the handler the SDK picks for Node stays).
 - **The fleet p99 target is missed on this machine**, not by the backoff: the quota's own floor for 200 jobs is 14 s, the simulation of the same backoff without CPU contention lands just above it, and the measured run adds the cost of starting 200 processes and thousands of signed retries on 2 shared cores (the no-rate-limit row), which a real fleet spreads over 200 agents.

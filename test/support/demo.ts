@@ -7,7 +7,7 @@
 // names, masked values, and the slug each came from.
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { repositorySlug } from "../../src/slug.ts";
+import { repositorySlug } from "../../src/job/slug.ts";
 import { makeCertificate, makeRepository, startGitHttpServer } from "./git-http-server.ts";
 import { startJobApiServer } from "./job-api-server.ts";
 import { runLifecycle } from "./lifecycle.ts";

@@ -1,8 +1,8 @@
 // The SSM Parameter Store edge. The AWS SDK is imported here and only here,
 // lazily, so phases that never talk to AWS never pay for loading it.
-import type { Env } from "./config.ts";
+import type { Env } from "../core/env.ts";
 import type { SSMClient } from "@aws-sdk/client-ssm";
-import type { Logger } from "./log.ts";
+import type { Logger } from "../core/log.ts";
 import { StoreError, type Parameter, type ParameterAdmin, type ParameterInfo, type SecretStore } from "./store.ts";
 
 /** SSM's largest page for GetParametersByPath and GetParameters. */

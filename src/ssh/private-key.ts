@@ -2,7 +2,7 @@
 // a job cannot type a passphrase: keys.ts decides that, for `put` and the
 // environment phase alike). The key reaches ssh-keygen on its stdin,
 // never in argv or a file.
-import { UsageError } from "./commands/operator.ts";
+import { UsageError } from "../core/errors.ts";
 import { isPassphraseProtected } from "./keys.ts";
 
 /**

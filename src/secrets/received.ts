@@ -2,8 +2,8 @@
 // which slug each came from, by name only. Pure; never sees a value it could
 // print, since it only reads names, paths and slugs.
 import type { GitCredential } from "./gitcredentials.ts";
-import type { JobPlan } from "./plan.ts";
-import type { Slug } from "./slug.ts";
+import type { JobPlan } from "../job/plan.ts";
+import type { Slug } from "../job/slug.ts";
 
 function origin(slug: Slug, path: string, overrides?: Slug): string {
   return `from ${slug.name} (${path})${overrides ? `, overriding ${overrides.name}` : ""}`;

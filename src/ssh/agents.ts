@@ -1,10 +1,10 @@
 // The job's ssh-agents across the hook phases: the variables that name them,
 // when the job switches to the slug agent and back, and which agents pre-exit
 // may stop. Pure: sshagent.ts handles the processes, the phases the order.
-import type { Env } from "./config.ts";
+import type { Env } from "../core/env.ts";
 import { basename, dirname, isAbsolute, join } from "node:path";
 import type { AgentRole } from "./keys.ts";
-import { exportStatement, unsetStatement } from "./shell.ts";
+import { exportStatement, unsetStatement } from "../core/shell.ts";
 
 /** The variables of the original hook: the compatibility contract. */
 export const AGENT_VARIABLES = {

@@ -5,8 +5,8 @@
 // and `--uninstall` an exact undo: only the block is removed, and a file the
 // install created is deleted.
 import { basename, dirname, join, resolve } from "node:path";
-import { ConfigError, resolveConfig, SETTINGS } from "./config.ts";
-import { shellQuote } from "./shell.ts";
+import { ConfigError, resolveConfig, SETTINGS } from "../job/config.ts";
+import { shellQuote } from "../core/shell.ts";
 
 export const DEFAULT_HOOKS_DIR = "/etc/buildkite-agent/hooks";
 export const DEFAULT_INSTALL_DIR = "/usr/local/lib/bk-ssm-secrets";

@@ -4,7 +4,7 @@
 import { decideAccess, parseAccessList, type AccessDecision, type AccessLists, type JobIdentity } from "./acl.ts";
 import { checkEnvKey } from "./names.ts";
 import type { Slug } from "./slug.ts";
-import type { Parameter } from "./store.ts";
+import type { Parameter } from "../ssm/store.ts";
 
 export interface SlugRead {
   slug: Slug;

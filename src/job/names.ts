@@ -2,7 +2,7 @@
 // ACCESS_TOKEN, as in the original hook. Names are validated before they can
 // reach shell code, and names that would let a secret steer the hooks, the
 // agent, git or the dynamic linker are refused.
-import { isShellIdentifier } from "./shell.ts";
+import { isShellIdentifier } from "../core/shell.ts";
 
 /** The original hook's mapping: upper-case, `-` to `_`. */
 export function envNameForKey(key: string): string {

@@ -1,13 +1,13 @@
 // The facts doctor gathers about the agent machine: AWS region and
 // credentials as the SDK resolves them, the programs a job runs, the binary
 // and the agent hooks. Reading only; the report judges them.
-import type { Env } from "../config.ts";
+import type { Env } from "../../core/env.ts";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { EMBEDDED_HOOKS } from "../embedded-hooks.ts";
-import { DEFAULT_HOOKS_DIR, sourcedByBlock } from "../install.ts";
-import type { Logger } from "../log.ts";
-import { resolveAwsSetup } from "../ssm.ts";
+import { EMBEDDED_HOOKS } from "../../install/embedded-hooks.ts";
+import { DEFAULT_HOOKS_DIR, sourcedByBlock } from "../../install/install.ts";
+import type { Logger } from "../../core/log.ts";
+import { resolveAwsSetup } from "../../ssm/client.ts";
 import type { HookFact, MachineFacts } from "./report.ts";
 
 /** The agent hooks `bk-ssm-secrets install` adds its block to, and the library our hooks source. */

@@ -1,11 +1,11 @@
 // What an operator can put in a slug, where each kind lives below it, and
 // which values each kind accepts. Pure: `put` and `rm` do the I/O. Every check
 // reports line numbers and paths, never the content it refused.
-import { SLUG_NAME } from "./config.ts";
-import { UsageError } from "./commands/operator.ts";
+import { SLUG_NAME } from "../job/config.ts";
+import { UsageError } from "../core/errors.ts";
 import { parseGitCredentials } from "./gitcredentials.ts";
-import { checkEnvKey } from "./names.ts";
-import type { Slug } from "./slug.ts";
+import { checkEnvKey } from "../job/names.ts";
+import type { Slug } from "../job/slug.ts";
 
 export const KINDS = ["env", "ssh-key", "git-credentials", "file", "allowed-pipelines", "allowed-teams"] as const;
 export type Kind = (typeof KINDS)[number];

@@ -3,12 +3,12 @@
 // slug's read and access decision, the plan (what the job would get), and the
 // machine's facts. Each section is a list of items with a status; the report
 // is rendered as tables or as JSON from the same items. Names only, never a value.
-import { SETTINGS, type Config, type SettingName } from "../config.ts";
-import type { JobCredentials } from "../gitcredentials.ts";
-import type { KeyPlan } from "../keys.ts";
+import { SETTINGS, type Config, type SettingName } from "../../job/config.ts";
+import type { JobCredentials } from "../../secrets/gitcredentials.ts";
+import type { KeyPlan } from "../../ssh/keys.ts";
 import { colors, renderTable, type Column, type Tone } from "../output.ts";
-import type { EnvAssignment, FileAssignment, JobPlan } from "../plan.ts";
-import { repositorySlug, type Slug } from "../slug.ts";
+import type { EnvAssignment, FileAssignment, JobPlan } from "../../job/plan.ts";
+import { repositorySlug, type Slug } from "../../job/slug.ts";
 
 /** One line of a section. `detail`, the last column, says why; a failing item's detail says what to do. */
 export type Item = { status: Tone; detail: string } & Record<string, string>;

@@ -2,7 +2,7 @@
 // or `--global`, exactly one, turned into the slug and its SSM path by the
 // same rules a job uses.
 import { SLUG_NAME, slugPath, type Config } from "./config.ts";
-import { UsageError } from "./commands/operator.ts";
+import { UsageError } from "../core/errors.ts";
 import { repositorySlug, type Slug } from "./slug.ts";
 
 /** The flags that pick a slug. */

@@ -3,15 +3,16 @@
 // TMPDIR and never inside the checkout, and NAME is exported with the file's
 // path. The directory's path travels to pre-exit in FILES_DIR_VARIABLE, and
 // pre-exit removes it.
-import type { CleanupStep } from "./cleanup.ts";
+import type { CleanupStep } from "../job/cleanup.ts";
 import { closeSync, fchmodSync, lstatSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
 import { basename, isAbsolute, join, relative, resolve } from "node:path";
-import type { Config, Env } from "./config.ts";
-import { undoOnInterrupt } from "./interrupt.ts";
-import { JobError } from "./context.ts";
-import type { Logger } from "./log.ts";
-import type { FileAssignment } from "./plan.ts";
-import { exportStatement, isShellIdentifier, unsetStatement } from "./shell.ts";
+import type { Env } from "../core/env.ts";
+import type { Config } from "../job/config.ts";
+import { undoOnInterrupt } from "../core/interrupt.ts";
+import { JobError } from "../job/context.ts";
+import type { Logger } from "../core/log.ts";
+import type { FileAssignment } from "../job/plan.ts";
+import { exportStatement, isShellIdentifier, unsetStatement } from "../core/shell.ts";
 
 /** Exported to the job so pre-exit knows what to remove; the protected prefix keeps secrets from setting it. */
 export const FILES_DIR_VARIABLE = "BK_SSM_SECRETS_FILES_DIR";

@@ -5,8 +5,8 @@
 // parsing the lines, matching git's request, and the GIT_CONFIG_PARAMETERS
 // entries. The protocol's I/O is in phases/git-credential.ts.
 import { isAbsolute, resolve } from "node:path";
-import type { GitCredentialsParameter } from "./plan.ts";
-import { exportStatement, shellQuote } from "./shell.ts";
+import type { GitCredentialsParameter } from "../job/plan.ts";
+import { exportStatement, shellQuote } from "../core/shell.ts";
 
 export interface GitCredential {
   protocol: "https" | "http";

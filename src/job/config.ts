@@ -2,6 +2,7 @@
 // defaults, plus the defaults file an install step writes. The job's own
 // environment wins over the file, the file over the built-in default.
 import { readFileSync } from "node:fs";
+import type { Env } from "../core/env.ts";
 
 export const DEFAULTS_FILE = "/etc/bk-ssm-secrets/defaults.env";
 
@@ -44,9 +45,6 @@ export interface Config {
 export class ConfigError extends Error {
   override name = "ConfigError";
 }
-
-/** A process environment as the phases see it. */
-export type Env = Record<string, string | undefined>;
 
 /**
  * Read a defaults file of `export NAME="value"` / `NAME=value` lines, as the

@@ -1,6 +1,6 @@
 // The pre-checkout probe: can git reach the repository with this ssh-agent?
 // `git ls-remote` with no way to prompt, bounded by a deadline.
-import type { Env } from "./config.ts";
+import type { Env } from "../core/env.ts";
 import type { AgentRef } from "./agents.ts";
 
 export type ProbeResult = { ok: true } | { ok: false; reason: string };

@@ -1,7 +1,7 @@
 // What every phase starts from: the job's environment, the configuration in
 // force, and a logger set up from it.
 import { loadConfig, type Config } from "./config.ts";
-import { stderrLogger, type Logger } from "./log.ts";
+import { stderrLogger, type Logger } from "../core/log.ts";
 
 export interface PhaseContext {
   env: Record<string, string | undefined>;

@@ -1,10 +1,10 @@
 // Deploy keys: which key goes into which ssh-agent, whether a key can be
 // loaded at all, and what to tell the operator when a job has none. Pure:
 // sshagent.ts starts the agents this plans.
-import { slugPath, type Config } from "./config.ts";
-import type { SlugKey } from "./plan.ts";
-import { isSshRepository, type Slug, type SlugKind } from "./slug.ts";
-import type { Parameter } from "./store.ts";
+import { slugPath, type Config } from "../job/config.ts";
+import type { SlugKey } from "../job/plan.ts";
+import { isSshRepository, type Slug, type SlugKind } from "../job/slug.ts";
+import type { Parameter } from "../ssm/store.ts";
 
 /**
  * Git hosts accept the first key that authenticates at all, so the slug's

@@ -2,7 +2,7 @@
 // JSON for scripts. Colour only on a terminal and never with NO_COLOR, so a
 // table piped into another program is plain text.
 import { createColors } from "picocolors";
-import { colorWanted } from "./log.ts";
+import { colorWanted } from "../core/log.ts";
 
 export interface Column {
   /** The field of each row this column shows; also its name in JSON. */

@@ -1,15 +1,15 @@
 // The ssh-agent edge: start agents bound to sockets in a per-job 0700
 // directory, load keys into them through stdin, and stop them again once
 // /proc confirms a pid still belongs to the agent on our socket.
-import type { Env } from "./config.ts";
+import type { Env } from "../core/env.ts";
 import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { basename, join } from "node:path";
 import { AGENT_DIRECTORY_PREFIX, agentDirectoryParent, planAgentCleanup, socketPath, type AgentRef, type RunningAgent } from "./agents.ts";
-import type { CleanupStep } from "./cleanup.ts";
-import { JobError } from "./context.ts";
+import type { CleanupStep } from "../job/cleanup.ts";
+import { JobError } from "../job/context.ts";
 import { normaliseKey, type AgentPlan, type DeployKey } from "./keys.ts";
-import { undoOnInterrupt } from "./interrupt.ts";
-import type { Logger } from "./log.ts";
+import { undoOnInterrupt } from "../core/interrupt.ts";
+import type { Logger } from "../core/log.ts";
 
 /** ssh-agent forks as soon as its socket is bound, and ssh-add talks to a local socket: both are quick or broken. */
 const TOOL_TIMEOUT_MS = 10_000;

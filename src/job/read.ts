@@ -1,10 +1,10 @@
 // Reading a job's slugs (one recursive walk per slug) and the deploy keys
 // every job gets; the environment phase runs them all at once.
 import { slugPath, type Config } from "./config.ts";
-import type { Logger } from "./log.ts";
+import type { Logger } from "../core/log.ts";
 import type { SlugRead } from "./plan.ts";
 import type { Slug } from "./slug.ts";
-import type { Parameter, SecretStore } from "./store.ts";
+import type { Parameter, SecretStore } from "../ssm/store.ts";
 
 export async function readSlugs(store: SecretStore, config: Config, slugs: Slug[], log: Logger): Promise<SlugRead[]> {
   return Promise.all(

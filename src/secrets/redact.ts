@@ -6,9 +6,9 @@
 // as it would have with the original hook, which never redacted. An agent
 // that has a redactor but refuses the values fails the phase instead: the
 // secrets are not handed out unprotected.
-import type { Env } from "./config.ts";
-import { JobError, withDeadline } from "./context.ts";
-import type { Logger } from "./log.ts";
+import type { Env } from "../core/env.ts";
+import { JobError, withDeadline } from "../job/context.ts";
+import type { Logger } from "../core/log.ts";
 
 /** The agent ignores shorter values of its own redacted variables: they would blank out common words in the log. */
 export const MIN_REDACTED_LENGTH = 6;
