@@ -26,6 +26,8 @@ export interface InstallRequest {
   /** Where this project's hooks go; a directory of their own. */
   installDir: string;
   defaultsFile: string;
+  /** The binary the hooks run, recorded in them with the defaults file; undefined to find it on PATH (running from source). */
+  binary?: string;
   /** Values for the defaults file, by flag name, as given. */
   settings: { basePath?: string; defaultKey?: string; globalSsh?: string };
   uninstall: boolean;
@@ -99,6 +101,17 @@ export function sourcedByBlock(content: string): string | undefined {
   return quoted?.slice(1, -1).replaceAll("'\\''", "'");
 }
 
+/** The line of hooks/lib/run-phase.bash where the install records the binary's and the defaults file's absolute paths. */
+const RECORDED_PATHS = "  local bin='' defaults_file=''\n";
+
+/** An embedded file as installed: the shared hook library gets the paths recorded. */
+export function installedContent(file: EmbeddedFile, request: Pick<InstallRequest, "binary" | "defaultsFile">): string {
+  if (file.name !== "lib/run-phase.bash") return file.content;
+  if (!file.content.includes(RECORDED_PATHS)) throw new Error("hooks/lib/run-phase.bash has no line for the recorded paths");
+  const bin = request.binary ? resolve(request.binary) : "";
+  return file.content.replace(RECORDED_PATHS, `  local bin=${shellQuote(bin)} defaults_file=${shellQuote(resolve(request.defaultsFile))}\n`);
+}
+
 /** `export NAME="value"` lines, as the original install wrote and config.ts reads. */
 function defaultsFile(settings: Array<[string, string]>): string {
   const quote = (value: string) => `"${value.replace(/(["\\$`])/g, "\\$1")}"`;
@@ -162,7 +175,7 @@ export function planInstall(
   for (const file of files) {
     const path = join(request.installDir, file.name);
     if (request.uninstall) remove(path, `removed ${path}`);
-    else write(path, file.content, file.isHook ? HOOK_MODE : DATA_MODE, `wrote ${path}`);
+    else write(path, installedContent(file, request), file.isHook ? HOOK_MODE : DATA_MODE, `wrote ${path}`);
   }
   for (const file of files.filter((entry) => entry.isHook)) {
     const path = join(request.hooksDir, file.name);

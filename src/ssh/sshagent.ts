@@ -2,11 +2,12 @@
 // directory, load keys into them through stdin, and stop them again once
 // /proc confirms a pid still belongs to the agent on our socket.
 import type { Env } from "../core/env.ts";
-import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { basename, join } from "node:path";
+import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { basename } from "node:path";
 import { AGENT_DIRECTORY_PREFIX, agentDirectoryParent, planAgentCleanup, socketPath, type AgentRef, type RunningAgent } from "./agents.ts";
 import type { CleanupStep } from "../job/cleanup.ts";
 import { JobError } from "../job/context.ts";
+import { newDirectoryPath } from "../job/state.ts";
 import { normaliseKey, type AgentPlan, type DeployKey } from "./keys.ts";
 import { undoOnInterrupt } from "../core/interrupt.ts";
 import type { Logger } from "../core/log.ts";
@@ -49,10 +50,15 @@ async function runTool(argv: string[], env: Record<string, string>, stdin?: stri
   // Its own session (detached), so its process group is its pid: an
   // interruption kills it before ssh-agent can fork an agent nobody knows of.
   const forget = undoOnInterrupt(() => {
-    try {
-      process.kill(-proc.pid, "SIGKILL");
-    } catch {
-      // It exited between the signal and here: nothing to stop.
+    // The child itself too: until it has called setsid() its process group
+    // does not exist yet, and it would go on to start an agent after the
+    // clean-up looked for one.
+    for (const target of [proc.pid, -proc.pid]) {
+      try {
+        process.kill(target, "SIGKILL");
+      } catch {
+        // It exited between the signal and here: nothing to stop.
+      }
     }
   });
   if (proc.stdin) {
@@ -72,9 +78,9 @@ function lastLine(text: string): string {
   return text.trim().split("\n").pop()?.trim() || "no message";
 }
 
-/** A 0700 directory of its own for this job's agent sockets. */
-function createAgentDirectory(env: Env): string {
-  return mkdtempSync(join(agentDirectoryParent(env.TMPDIR), AGENT_DIRECTORY_PREFIX));
+/** Where this job's agent sockets will live, a 0700 directory of its own: chosen, and recorded, before it is made. */
+export function agentDirectory(env: Env): string {
+  return newDirectoryPath(agentDirectoryParent(env.TMPDIR), AGENT_DIRECTORY_PREFIX);
 }
 
 async function startAgent(directory: string, role: AgentPlan["role"], env: Env): Promise<RunningAgent> {
@@ -100,9 +106,9 @@ async function addKey(agent: RunningAgent, key: DeployKey, env: Env): Promise<vo
  * Start one agent per plan and load its keys, in order. All or nothing: when
  * a key fails, every agent started here is stopped before the error goes on.
  */
-export async function startAgents(plans: AgentPlan[], env: Env, log: Logger): Promise<RunningAgent[]> {
+export async function startAgents(plans: AgentPlan[], directory: string, env: Env, log: Logger): Promise<RunningAgent[]> {
   if (plans.length === 0) return [];
-  const directory = createAgentDirectory(env);
+  mkdirSync(directory, { mode: 0o700 });
   // Interrupted half-way, an agent may be running before its pid is known: find each by its socket.
   undoOnInterrupt(async () => {
     await Promise.all(plans.map((plan) => stopAgent({ socket: socketPath(directory, plan.role) })));
@@ -189,8 +195,8 @@ export function removeAgentDirectory(directory: string, log: Logger): void {
 /** pre-exit: stop every agent this job started, and only those, then remove their directories and forget them. */
 export const stopJobAgents: CleanupStep = {
   name: "the job's ssh-agents",
-  async run({ env, log }) {
-    const cleanup = planAgentCleanup(env);
+  async run({ env, log }, record) {
+    const cleanup = planAgentCleanup(env, record);
     for (const agent of cleanup.agents) {
       log.debug(`ssh-agent on ${agent.socket}: ${await stopAgent(agent)}`);
     }
