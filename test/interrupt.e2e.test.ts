@@ -12,12 +12,13 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { BASE, startJobFixture, type JobFixture } from "./support/fixture.ts";
 import { generateKey } from "./support/git-ssh-server.ts";
-import { assertNoSecretIn, compiledBinary, runHook, type Env } from "./support/job.ts";
+import { assertNoSecretIn, compiledBinary, installedAgent, runHook, type Env } from "./support/job.ts";
 import { agentsUnder, assertJobLeftNothing, jobScratch, plantKey, socketsUnder } from "./support/ssh-job.ts";
 
 const REPO_KEY = generateKey("interrupt-repo");
 const GLOBAL_KEY = generateKey("interrupt-global");
 const GLOBAL_KEY_PATH = `${BASE}/keys/interrupt`;
+const AGENT = { AWS_PARAMSTORE_SECRETS_GLOBAL_SSH: GLOBAL_KEY_PATH };
 
 const Interrupt = suite<{ fixture: JobFixture }>("interrupt", {} as { fixture: JobFixture });
 
@@ -83,11 +84,10 @@ async function interruptAt(fixture: JobFixture, point: "reading SSM" | "ssh-agen
       PATH: `${tools ? `${tools.dir}:` : ""}${process.env.PATH}`,
       BUILDKITE_REPO: "git@github.com:acme/app.git",
       BUILDKITE_PIPELINE_SLUG: "app",
-      AWS_PARAMSTORE_SECRETS_GLOBAL_SSH: GLOBAL_KEY_PATH,
     });
     if (point === "reading SSM") fixture.server.inject({ kind: "delay", delayMs: 20_000, times: 1 });
     const calls = fixture.server.callCount();
-    const proc = Bun.spawn([compiledBinary(), "environment"], { env, stdout: "pipe", stderr: "pipe" });
+    const proc = Bun.spawn([compiledBinary(), "environment", "--defaults-file", installedAgent(AGENT).defaultsFile], { env, stdout: "pipe", stderr: "pipe" });
     const output = Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
     if (tools) await until(() => existsSync(tools.reached), `the ${point} wrapper`);
     else await until(() => fixture.server.callCount() > calls, "the SSM request");
@@ -105,7 +105,7 @@ async function interruptAt(fixture: JobFixture, point: "reading SSM" | "ssh-agen
     assert.match(errors[0]!, new RegExp(`interrupted by ${signal}`));
     // What the phase itself left: nothing, before pre-exit even runs.
     const left = { agents: agentsUnder(scratch.root).length, entries: readdirSync(scratch.tmp), sockets: socketsUnder(scratch.root) };
-    const preExit = await runHook("pre-exit", env);
+    const preExit = await runHook("pre-exit", env, { agent: AGENT });
     assert.is(preExit.status, 0, preExit.stderr);
     assertJobLeftNothing(scratch, [REPO_KEY, GLOBAL_KEY]);
     assert.equal(readdirSync(scratch.tmp), [], "no secret-files or agent directory");
