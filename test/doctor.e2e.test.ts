@@ -165,7 +165,8 @@ Doctor("an allowed job: exit 0, every slug allowed, the variables the hook would
   const scratch = jobScratch();
   try {
     const before = { ...agentEnv(context, { AWS_SSM_SECRETS_PLUGIN_ENABLED: "1" }), ...scratch.env() };
-    const hook = await runHook("environment", before);
+    // The hook takes the global keys from its agent's defaults file; doctor, an operator's command, from the environment.
+    const hook = await runHook("environment", before, { agent: { AWS_PARAMSTORE_SECRETS_GLOBAL_SSH: JOB.AWS_PARAMSTORE_SECRETS_GLOBAL_SSH! } });
     assert.is(hook.status, 0, hook.stderr);
     const changed = envChanges(before, hook.env);
     const agentVariables = ["SSH_AUTH_SOCK", "SSH_AGENT_PID", "AWS_PARAMSTORE_SECRETS_AUTH_SOCK", "AWS_PARAMSTORE_SECRETS_AGENT_PID", "GIT_CONFIG_PARAMETERS"];

@@ -101,7 +101,13 @@ export function removeJobRecord(path: string): void {
   rmSync(path, { force: true });
 }
 
-/** A fresh path `<parent>/<prefix>XXXXXXXX` for a directory that does not exist yet: chosen first so it can be recorded before it is made. */
+const NAME_CHARACTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/**
+ * A fresh path `<parent>/<prefix>XXXXXX`, as mkdtemp names it, for a
+ * directory chosen first so it can be recorded before it is made; making it
+ * (mkdir, not recursive) fails if it exists.
+ */
 export function newDirectoryPath(parent: string, prefix: string): string {
-  return join(parent, `${prefix}${randomBytes(6).toString("base64url")}`);
+  return join(parent, `${prefix}${Array.from(randomBytes(6), (byte) => NAME_CHARACTERS[byte % NAME_CHARACTERS.length]).join("")}`);
 }

@@ -62,7 +62,7 @@ export async function run({ env, config, log }: PhaseContext): Promise<string> {
   // killed; and what git's credential helper may read, and how.
   const filesDirectory = plan.files.length ? secretFilesDirectory(secretFilesBase(env, config), env.BUILDKITE_JOB_ID) : undefined;
   const agentsDirectory = keys.agents.length ? agentDirectory(env) : undefined;
-  if (recordPath) {
+  if (recordPath && (filesDirectory || agentsDirectory || git.parameters.length)) {
     addToJobRecord(recordPath, {
       filesDirectories: filesDirectory ? [filesDirectory] : [],
       agentDirectories: agentsDirectory ? [agentsDirectory] : [],
