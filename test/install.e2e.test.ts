@@ -91,7 +91,7 @@ Install("what install writes: embedded hooks 0755, the library and defaults file
     assert.is(files["etc/bk-ssm-secrets"], "dir 755");
     assert.is(
       readFileSync(agent.defaultsFile, "utf8"),
-      "# bk-ssm-secrets defaults, written by `bk-ssm-secrets install`. The job's environment overrides them.\n" +
+      "# bk-ssm-secrets defaults, written by `bk-ssm-secrets install`. A job's environment cannot change the base path, default key, global SSH keys or files dir unless BK_SSM_SECRETS_PIPELINE_OVERRIDES lists them.\n" +
         'export AWS_PARAMSTORE_SECRETS_SECRETS_PATH="/legacy/base"\nexport AWS_PARAMSTORE_SECRETS_DEFAULT_KEY="shared"\n',
     );
     assert.ok(files["etc/bk-ssm-secrets/defaults.env"]!.startsWith("file 644 "));

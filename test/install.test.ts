@@ -85,6 +85,11 @@ test("uninstall keeps a defaults file an operator wrote by hand", () => {
   assert.equal(applyPlan(handWritten, { ...request, uninstall: true }), handWritten);
 });
 
+test("uninstall removes a defaults file an older install wrote, whose header said more", () => {
+  const older = new Map<string, FileState>([["/etc/bk-ssm-secrets/defaults.env", { content: "# bk-ssm-secrets defaults, written by `bk-ssm-secrets install`. The job's environment overrides them.\nexport A=1\n", mode: 0o644 }]]);
+  assert.equal(applyPlan(older, { ...request, uninstall: true }), new Map());
+});
+
 test("the hook scripts may not go into the agent's hooks directory itself", () => {
   assert.throws(() => planInstall({ ...request, installDir: "/agent/hooks/" }, files, [], () => undefined), /need a directory of their own/);
 });

@@ -54,7 +54,9 @@ const END = "# <<< bk-ssm-secrets <<<";
 const BLOCK = /^# >>> bk-ssm-secrets >>>.*\n[\s\S]*?^# <<< bk-ssm-secrets <<<(?:\n|$)/m;
 /** The start of an agent hook the install had to create; deleted again when only this is left. */
 const CREATED_HOOK = "#!/usr/bin/env bash\n# Created by `bk-ssm-secrets install`; `bk-ssm-secrets install --uninstall` deletes it.\n";
-const DEFAULTS_HEADER = "# bk-ssm-secrets defaults, written by `bk-ssm-secrets install`. The job's environment overrides them.\n";
+/** How a defaults file the install wrote starts (older installs went on with another sentence on the same line). */
+const DEFAULTS_MARK = "# bk-ssm-secrets defaults, written by `bk-ssm-secrets install`.";
+const DEFAULTS_HEADER = `${DEFAULTS_MARK} A job's environment cannot change the base path, default key, global SSH keys or files dir unless BK_SSM_SECRETS_PIPELINE_OVERRIDES lists them.\n`;
 
 function block(ourHook: string, joined: boolean): string {
   return [
@@ -191,7 +193,7 @@ export function planInstall(
   }
   if (request.uninstall) {
     // Only a defaults file this install wrote: one an operator wrote by hand stays.
-    if (current(request.defaultsFile)?.content.startsWith(DEFAULTS_HEADER)) remove(request.defaultsFile, `removed ${request.defaultsFile}`);
+    if (current(request.defaultsFile)?.content.startsWith(DEFAULTS_MARK)) remove(request.defaultsFile, `removed ${request.defaultsFile}`);
     const directories = new Set(files.map((file) => dirname(join(request.installDir, file.name))));
     for (const directory of [...directories].sort((a, b) => b.length - a.length)) changes.push({ kind: "remove-directory-if-empty", path: directory });
     // The default /etc/bk-ssm-secrets is ours; a directory of another name may hold more than this file.
