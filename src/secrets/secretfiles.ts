@@ -47,7 +47,8 @@ function unsafeDirectory(dir: string): string | undefined {
   if (!stat) return undefined;
   if (!stat.isDirectory()) return `${dir} is not a directory`;
   if (stat.uid !== 0 && stat.uid !== process.getuid?.()) return `${dir} belongs to user ${stat.uid}, not to the agent's user`;
-  if (stat.mode & 0o022 && !(stat.mode & 0o1000)) return `others may write to ${dir} (mode ${(stat.mode & 0o7777).toString(8)}) and it has no sticky bit`;
+  // Group write is the operator's choice of who shares the agent's directories; world write is anyone's.
+  if (stat.mode & 0o002 && !(stat.mode & 0o1000)) return `others may write to ${dir} (mode ${(stat.mode & 0o7777).toString(8)}) and it has no sticky bit`;
   return undefined;
 }
 
