@@ -88,6 +88,8 @@ export function addToJobRecord(path: string, addition: Partial<JobRecord>): void
     grant: addition.grant ?? record.grant,
   };
   const temporary = `${path}.${process.pid}.new`;
+  // Left by a process of the same pid that was killed half-way, if any.
+  rmSync(temporary, { force: true });
   const fd = openSync(temporary, "wx", 0o600);
   try {
     writeSync(fd, JSON.stringify(merged));
