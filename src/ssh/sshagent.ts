@@ -49,7 +49,7 @@ async function runTool(argv: string[], env: Record<string, string>, stdin?: stri
   const timer = setTimeout(() => proc.kill("SIGKILL"), TOOL_TIMEOUT_MS);
   // Its own session (detached), so its process group is its pid: an
   // interruption kills it before ssh-agent can fork an agent nobody knows of.
-  const forget = undoOnInterrupt(() => {
+  const forget = undoOnInterrupt(async () => {
     // The child itself too: until it has called setsid() its process group
     // does not exist yet, and it would go on to start an agent after the
     // clean-up looked for one.
@@ -60,6 +60,9 @@ async function runTool(argv: string[], env: Record<string, string>, stdin?: stri
         // It exited between the signal and here: nothing to stop.
       }
     }
+    // A killed process is listed until the kernel has torn it down: the
+    // clean-up that follows, and whoever looks next, must not find it.
+    await waitUntil(() => isGone(proc.pid) && !groupAlive(proc.pid));
   });
   if (proc.stdin) {
     proc.stdin.write(stdin!);
@@ -149,14 +152,40 @@ function findAgentBoundTo(socket: string): number | undefined {
   return pid === undefined ? undefined : Number(pid);
 }
 
-function isGone(pid: number): boolean {
+/** A process's state letter and process group, from /proc; undefined once it is gone. */
+function processStat(pid: number): { state: string; group: number } | undefined {
   try {
-    // A zombie has exited; only its parent's wait is missing.
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
+    // After the command name in parentheses: state, ppid, pgrp.
+    const [state = "", , group = ""] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return { state, group: Number(group) };
   } catch {
-    return true;
+    return undefined;
   }
+}
+
+function isGone(pid: number): boolean {
+  // A zombie has exited; only its parent's wait is missing.
+  const stat = processStat(pid);
+  return !stat || stat.state === "Z";
+}
+
+/** True while a live process is left in process group `group`: a walk of /proc, only when undoing an interrupted phase. */
+function groupAlive(group: number): boolean {
+  return readdirSync("/proc").some((entry) => {
+    const stat = /^\d+$/.test(entry) ? processStat(Number(entry)) : undefined;
+    return stat?.group === group && stat.state !== "Z";
+  });
+}
+
+/** Wait, a millisecond at a time, until `done()` or STOP_WAIT_MS have passed; true when it is done. */
+async function waitUntil(done: () => boolean): Promise<boolean> {
+  const deadline = performance.now() + STOP_WAIT_MS;
+  while (!done()) {
+    if (performance.now() > deadline) return false;
+    await Bun.sleep(1);
+  }
+  return true;
 }
 
 export type StopResult = "stopped" | "not running";
@@ -166,13 +195,9 @@ export async function stopAgent(ref: AgentRef): Promise<StopResult> {
   const pid = ref.pid !== undefined && isAgentBoundTo(ref.pid, ref.socket) ? ref.pid : findAgentBoundTo(ref.socket);
   if (pid === undefined) return "not running";
   process.kill(pid, "SIGTERM");
-  const deadline = performance.now() + STOP_WAIT_MS;
-  while (!isGone(pid)) {
-    if (performance.now() > deadline) {
-      process.kill(pid, "SIGKILL");
-      break;
-    }
-    await Bun.sleep(1);
+  if (!(await waitUntil(() => isGone(pid)))) {
+    process.kill(pid, "SIGKILL");
+    await waitUntil(() => isGone(pid));
   }
   return "stopped";
 }
