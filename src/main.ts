@@ -7,6 +7,7 @@ import { cac } from "cac";
 import type { CommandResult } from "./commands/operator.ts";
 import type { PhaseContext } from "./job/context.ts";
 import { unlessInterrupted } from "./core/interrupt.ts";
+import { colorWanted, errorText, inJob } from "./core/log.ts";
 import { writeAll } from "./core/stdio.ts";
 import { COMMIT, TARGET, VERSION } from "./core/version.ts";
 
@@ -25,7 +26,7 @@ const EXPECTED_ERRORS = ["JobError", "ConfigError", "StoreError", "CACError", "U
 
 function fail(error: unknown, code: number): never {
   const message = error instanceof Error ? error.message : String(error);
-  writeAll(2, `+++ :no_entry: bk-ssm-secrets: ${message}\n`);
+  writeAll(2, errorText(message, { job: inJob(process.env), color: colorWanted(process.env, Boolean(process.stderr.isTTY)) }));
   if (error instanceof Error && !EXPECTED_ERRORS.includes(error.name) && error.stack) writeAll(2, `${error.stack}\n`);
   process.exit(code);
 }
