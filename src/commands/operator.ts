@@ -2,6 +2,8 @@
 // result, usage errors, and the two ways they talk to a person: a value on
 // stdin and a confirmation on the terminal.
 import { closeSync, openSync, readSync, writeSync } from "node:fs";
+import { ConfigError, normaliseBasePath } from "../job/config.ts";
+import type { PhaseContext } from "../job/context.ts";
 import { UsageError } from "../core/errors.ts";
 
 /** What a command prints on stdout, and its exit status. */
@@ -61,4 +63,17 @@ function readLine(fd: number): string {
   const bytes: number[] = [];
   while (readSync(fd, byte, 0, 1, null) === 1 && byte[0] !== 0x0a) bytes.push(byte[0]!);
   return new TextDecoder().decode(new Uint8Array(bytes));
+}
+
+/** The context with `--base-path`, when given, in place of the configured base path; a bad one is bad usage. */
+export function withBasePath(context: PhaseContext, flag: string | undefined): PhaseContext {
+  if (flag === undefined) return context;
+  let basePath: string;
+  try {
+    basePath = normaliseBasePath(flag, "--base-path");
+  } catch (error) {
+    throw error instanceof ConfigError ? new UsageError(error.message) : error;
+  }
+  const { config } = context;
+  return { ...context, config: { ...config, basePath, sources: { ...config.sources, basePath: "command line" } } };
 }

@@ -28,7 +28,7 @@ export interface SecretStore {
 export interface PutRequest {
   name: string;
   value: string;
-  type: "SecureString" | "String";
+  type: "SecureString" | "String" | "StringList";
   /** The KMS key for a SecureString; SSM's default key (alias/aws/ssm) when absent. */
   keyId?: string;
   /** Replace an existing parameter; without it, an existing one is an error. */
