@@ -171,6 +171,8 @@ withBasePath(cli.command("doctor", "Show what a job would get, and why, without 
   .option("--teams <teams>", "The build's teams, T1:T2 (default: BUILDKITE_BUILD_CREATOR_TEAMS and BUILDKITE_UNBLOCKER_TEAMS)")
   .option("--source <source>", "The build's source, e.g. schedule (default: BUILDKITE_SOURCE)")
   .option("--json", "Print the report as JSON")
+  .option("--short", "Workstation mode: check AWS access and the job, not this machine's hooks and programs (the default off an agent)")
+  .option("--full", "Also check the agent's hooks, programs and binary (the default on an agent)")
   .example("bk-ssm-secrets doctor --pipeline app --repo git@github.com:acme/app.git --teams dev")
   .action((flags: CliFlags) =>
     runCommand(async (context) =>
@@ -180,6 +182,8 @@ withBasePath(cli.command("doctor", "Show what a job would get, and why, without 
         teams: textOption("teams"),
         source: textOption("source"),
         json: Boolean(flags.json),
+        short: Boolean(flags.short),
+        full: Boolean(flags.full),
       }),
     ),
   );
