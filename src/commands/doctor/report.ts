@@ -7,14 +7,11 @@ import { SETTINGS, type Config, type SettingName } from "../../job/config.ts";
 import type { JobCredentials } from "../../secrets/gitcredentials.ts";
 import type { KeyPlan } from "../../ssh/keys.ts";
 import { colors, renderTable, type Column, type Tone } from "../output.ts";
+import { CAUSES, causeCount, failingByCause, groupByCause, MACHINE_TITLE, storeErrorCause } from "./causes.ts";
 import type { EnvAssignment, FileAssignment, JobPlan } from "../../job/plan.ts";
 import { repositorySlug, type Slug } from "../../job/slug.ts";
 
-/**
- * One line of a section. `detail`, the last column, says why; a failing
- * item's detail says what to do, and its `cause` (when the section's own
- * concern is not the cause) groups it with the problems that share a fix.
- */
+/** One line of a section. `detail`, the last column, says why; a failing item's detail says what to do, its `cause` (if not its section's) what to fix. */
 export type Item = { status: Tone; detail: string; cause?: string } & Record<string, string>;
 
 export interface Section {
@@ -126,7 +123,7 @@ export function buildReport(input: DoctorInput): DoctorReport {
     skippedSection(input.plan),
     machineSection(input.machine, input.keys.agents.length > 0, input.short ?? false),
   ];
-  const failing = sections.flatMap((section) => section.items.filter((entry) => entry.status === "fail").map((entry) => ({ detail: entry.detail, cause: entry.cause ?? sectionCause(section) })));
+  const failing = failingByCause(sections);
   const problems = failing.map((entry) => entry.detail);
   const warnings = sections.reduce((count, section) => count + section.items.filter((entry) => entry.status === "warn").length, 0);
   const pipeline = input.job.pipeline.value;
@@ -135,44 +132,6 @@ export function buildReport(input: DoctorInput): DoctorReport {
     ? `${job} would fail: ${plural(problems.length, "problem")}${causeCount(failing)}`
     : `${job} would succeed and get ${received(input)} from ${plural(input.outcomes.length, "slug")}${warnings ? ` (${plural(warnings, "warning")})` : ""}`;
   return { ok: problems.length === 0, verdict, problems, causes: groupByCause(failing), sections };
-}
-
-/** The causes doctor groups problems under, each phrased as what to look at. */
-export const CAUSES = {
-  aws: "AWS credentials and region",
-  iam: "IAM and KMS permissions",
-  network: "reaching SSM",
-  access: "access lists",
-  keys: "deploy keys",
-  machine: "this machine (programs, binary, hooks)",
-} as const;
-
-/** A failed SSM call's cause, from its StoreError code. */
-export function storeErrorCause(code: string | undefined): string {
-  if (!code) return "reading SSM";
-  if (/^(CredentialsProviderError|UnrecognizedClientException|InvalidSignatureException|ExpiredTokenException|Region\w*)$/.test(code)) return CAUSES.aws;
-  if (code === "AccessDeniedException" || /kms/i.test(code)) return CAUSES.iam;
-  if (/^(Timeout|ThrottlingException)$|^E[A-Z]+$/.test(code)) return CAUSES.network;
-  return "reading SSM";
-}
-
-/** A failing item's cause when it sets none: what its section is about. */
-function sectionCause(section: Section): string {
-  if (section.title.startsWith("Slugs")) return CAUSES.access;
-  if (section.title.startsWith("Deploy keys")) return CAUSES.keys;
-  if (section.title.startsWith(MACHINE_TITLE)) return CAUSES.machine;
-  return section.title.toLowerCase();
-}
-
-function causeCount(failing: Array<{ cause: string }>): string {
-  const causes = new Set(failing.map((entry) => entry.cause)).size;
-  return causes > 1 ? ` from ${causes} causes` : "";
-}
-
-function groupByCause(failing: Array<{ detail: string; cause: string }>): DoctorReport["causes"] {
-  const groups = new Map<string, string[]>();
-  for (const { detail, cause } of failing) groups.set(cause, [...(groups.get(cause) ?? []), detail]);
-  return [...groups].map(([cause, problems]) => ({ cause, problems }));
 }
 
 /** "3 variables", then whichever of files, keys and git hosts the job gets. */
@@ -408,32 +367,21 @@ export function credentialSource(features: string[], profile: string): string {
   return "the AWS SDK's default credential chain";
 }
 
-const MACHINE_TITLE = "This machine";
-const COLUMNS_CHECK: Column[] = [
-  { key: "check", title: "CHECK" },
-  { key: "value", title: "VALUE" },
-];
+const COLUMNS_CHECK: Column[] = [{ key: "check", title: "CHECK" }, { key: "value", title: "VALUE" }];
 
 /** The machine's checks; `short` (a workstation) keeps only its AWS access, since the agent's hooks and programs are elsewhere. */
 export function machineSection(machine: MachineFacts, hasKeys: boolean, short = false): Section {
   const check = (status: Tone, name: string, value: string, detail: string) => item(status, { check: name, value }, detail);
-  const aws = (entry: Item): Item => (entry.status === "fail" ? { ...entry, cause: CAUSES.aws } : entry);
   const items: Item[] = [
-    aws(
-      machine.region
-        ? check("ok", "AWS region", machine.region, `from ${machine.regionFrom}`)
-        : check("fail", "AWS region", "", machine.regionError ?? "no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION)"),
-    ),
-    aws(
-      machine.credentialFeatures
-        ? check("ok", "AWS credentials", "found", `from ${credentialSource(machine.credentialFeatures, machine.profile)}`)
-        : check("fail", "AWS credentials", "missing", machine.credentialsError ?? "no AWS credentials found"),
-    ),
-  ];
+    machine.region
+      ? check("ok", "AWS region", machine.region, `from ${machine.regionFrom}`)
+      : check("fail", "AWS region", "", machine.regionError ?? "no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION)"),
+    machine.credentialFeatures
+      ? check("ok", "AWS credentials", "found", `from ${credentialSource(machine.credentialFeatures, machine.profile)}`)
+      : check("fail", "AWS credentials", "missing", machine.credentialsError ?? "no AWS credentials found"),
+  ].map((entry) => (entry.status === "fail" ? { ...entry, cause: CAUSES.aws } : entry));
   if (machine.endpoint) items.push(check("info", "SSM endpoint", machine.endpoint, "from AWS_ENDPOINT_URL_SSM"));
-  if (short) {
-    return { title: `${MACHINE_TITLE}: AWS access only (workstation mode: the agent's hooks, programs and binary are not checked; doctor --full checks them)`, columns: COLUMNS_CHECK, items, empty: "" };
-  }
+  if (short) return { title: `${MACHINE_TITLE}: AWS access only (workstation mode: the agent's hooks, programs and binary are not checked; doctor --full checks them)`, columns: COLUMNS_CHECK, items, empty: "" };
 
   for (const [program, path] of Object.entries(machine.programs)) {
     if (path) {
