@@ -9,7 +9,7 @@ import type { PhaseContext } from "./job/context.ts";
 import { UsageError } from "./core/errors.ts";
 import { unlessInterrupted } from "./core/interrupt.ts";
 import { colorWanted, errorText, inJob } from "./core/log.ts";
-import { didYouMean, nearest } from "./core/nearest.ts";
+import { didYouMean, nearest } from "./core/closest.ts";
 import { writeAll } from "./core/stdio.ts";
 import { COMMIT, TARGET, VERSION } from "./core/version.ts";
 import { KIND_USAGE, valueOnStdinHint } from "./secrets/kinds.ts";

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { jobIdentity } from "../src/job/acl.ts";
 import { imagineJob } from "../src/commands/doctor.ts";
 import { editedList, tierFor } from "../src/commands/put.ts";
-import { editDistance, nearest } from "../src/core/nearest.ts";
+import { editDistance, nearest } from "../src/core/closest.ts";
 import { resolveConfig } from "../src/job/config.ts";
 import { jobCredentials } from "../src/secrets/gitcredentials.ts";
 import { isPassphraseProtected, planJobKeys } from "../src/ssh/keys.ts";

@@ -6,7 +6,7 @@ import { UsageError } from "../core/errors.ts";
 import { parseGitCredentials } from "./gitcredentials.ts";
 import { checkEnvKey } from "../job/names.ts";
 import type { Slug } from "../job/slug.ts";
-import { didYouMean } from "../core/nearest.ts";
+import { didYouMean } from "../core/closest.ts";
 import { KINDS, valueOnStdinHint, type Kind } from "./kinds.ts";
 
 
