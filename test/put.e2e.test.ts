@@ -478,4 +478,23 @@ Put("outside a job (no BUILDKITE), errors and warnings are plain lines for a ter
   assert.not.match(warned.stderr, /\^\^\^|\+\+\+|:warning:|~~~/);
 });
 
+Put("colour: on a terminal, warning: and error: are coloured; never with NO_COLOR", async (context) => {
+  const { BUILDKITE: _, NO_COLOR: __, ...terminal } = context.env;
+  plantSecret("coloured-warning-value\n");
+  const onTerminal = async (env: Env) => {
+    const command = `printf '%s\\n' coloured-warning-value | "$BK_SSM_SECRETS_BIN" put env COLOURED --pipeline app --yes --overwrite; "$BK_SSM_SECRETS_BIN" put env PATH --pipeline app --yes < /dev/null`;
+    const proc = Bun.spawn(["script", "-qec", command, "/dev/null"], { env: { ...env, SHELL: "/bin/sh" }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const [output] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
+    assertNoSecretIn(output, "the terminal");
+    return output;
+  };
+  const coloured = await onTerminal(terminal);
+  assert.match(coloured, /\x1b\[33mwarning:\x1b\[39m the value for \S+COLOURED ends with a newline/);
+  assert.match(coloured, /\x1b\[31merror:\x1b\[39m cannot use env "PATH"/);
+  const plain = await onTerminal({ ...terminal, NO_COLOR: "1" });
+  assert.match(plain, /warning: the value for \S+COLOURED ends with a newline/);
+  assert.match(plain, /error: cannot use env "PATH"/);
+  assert.not.match(plain, /\x1b\[/);
+});
+
 Put.run();
