@@ -296,9 +296,18 @@ Put("rm: every kind, named as put names it; what is not there is an error", asyn
     assert.match(run.stderr, new RegExp(`Deleted ${BASE}/doomed/${relative}`));
     assert.is(context.fixture.server.get(`${BASE}/doomed/${relative}`), undefined, relative);
   }
+  context.fixture.server.resetCalls();
   const again = await runOperator(["rm", "env", "GONE", "--pipeline", "doomed", "--yes"], context.env);
   assert.is(again.status, 1);
   assert.is(failureLine(again.stderr), `:no_entry: bk-ssm-secrets: ${BASE}/doomed/env/GONE does not exist: nothing to delete (bk-ssm-secrets ls shows what is there)`);
+  assert.not.match(again.stderr, /Deleting/, "refused before the Deleting line");
+  assert.is(context.fixture.server.callCount("DeleteParameter"), 0);
+  // Without ssm:DescribeParameters, rm goes ahead and SSM's own answer says the same.
+  context.fixture.server.inject({ kind: "access-denied", action: "DescribeParameters" });
+  const unlisted = await runOperator(["rm", "env", "GONE", "--pipeline", "doomed", "--yes"], context.env);
+  assert.is(unlisted.status, 1);
+  assert.match(unlisted.stderr, /Cannot list \/vendors\/buildkite\/doomed to check the parameter first \(AccessDeniedException\)/);
+  assert.match(failureLine(unlisted.stderr), /GONE does not exist: nothing to delete/);
 });
 
 Put("a command that prints nothing leaves a file its stdout is redirected to as it was", async (context) => {

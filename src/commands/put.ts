@@ -3,19 +3,17 @@
 // (or, for an ssh key, a file), never from argv; every check that can refuse
 // runs before the SSM name is printed as "Writing …" and anything is written.
 import { readFileSync } from "node:fs";
-import { withDeadline, type PhaseContext } from "../job/context.ts";
+import type { PhaseContext } from "../job/context.ts";
 import { parseAccessList } from "../job/acl.ts";
 import { SLUG_NAME } from "../job/config.ts";
 import { envNameForKey } from "../job/names.ts";
 import { publicKeyOf } from "../ssh/private-key.ts";
 import { valueOnStdinHint } from "../secrets/kinds.ts";
 import { entryFor, STANDARD_TIER_LIMIT, valueFor, type Entry } from "../secrets/secret-kinds.ts";
-import { createSsmStore } from "../ssm/client.ts";
-import { StoreError, type ParameterInfo, type PutRequest } from "../ssm/store.ts";
+import type { ParameterInfo, PutRequest } from "../ssm/store.ts";
 import { resolveTarget, type Target, type TargetFlags } from "../job/target.ts";
 import { UsageError } from "../core/errors.ts";
-import type { Logger } from "../core/log.ts";
-import { confirm, decodeValue, readValueFromStdin, type CommandResult } from "./operator.ts";
+import { confirm, decodeValue, listSlug, readValueFromStdin, withStore, type CommandResult } from "./operator.ts";
 
 export interface PutFlags extends TargetFlags {
   kmsKey?: string;
@@ -62,28 +60,6 @@ export async function run(context: PhaseContext, kind: string, argument: string 
   log.info(`Stored ${name}, version ${stored.version} (${stored.tier} tier)`);
   // The public half is not secret; on stdout it can go straight to the git host's deploy keys.
   return { output: publicKey ? `${publicKey}\n` : "", status: 0 };
-}
-
-type Store = Awaited<ReturnType<typeof createSsmStore>>;
-
-/** One piece of SSM work under the configured deadline. Confirmation happens between two of them, never inside one. */
-function withStore<T>({ env, config, log }: PhaseContext, work: (store: Store) => Promise<T>): Promise<T> {
-  return withDeadline(config.timeoutMs, async (signal) => work(await createSsmStore({ signal, timeoutMs: config.timeoutMs, log, env })));
-}
-
-/**
- * What the slug holds (names only), to refuse or warn before writing. Without
- * ssm:DescribeParameters the checks are skipped: SSM itself still refuses to
- * replace a parameter without --overwrite.
- */
-async function listSlug(store: Store, target: Target, log: Logger): Promise<ParameterInfo[] | undefined> {
-  try {
-    return await store.listTree(target.path);
-  } catch (error) {
-    if (!(error instanceof StoreError)) throw error;
-    log.info(`Cannot list ${target.path} to check for an existing parameter (${error.code}): continuing; SSM refuses to replace one without --overwrite`);
-    return undefined;
-  }
 }
 
 /**

@@ -57,3 +57,8 @@ export class StoreError extends Error {
     super(message);
   }
 }
+
+/** The one way to say a parameter is not there, whether SSM said so or a listing showed it. */
+export function parameterNotFound(path: string, nothingTo: string): StoreError {
+  return new StoreError(`${path} does not exist: nothing to ${nothingTo} (bk-ssm-secrets ls shows what is there)`, path, "ParameterNotFound");
+}
