@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { withDeadline, type PhaseContext } from "../job/context.ts";
 import { publicKeyOf } from "../ssh/private-key.ts";
-import { entryFor, STANDARD_TIER_LIMIT, valueFor, type Entry } from "../secrets/secret-kinds.ts";
+import { entryFor, referenceSummary, STANDARD_TIER_LIMIT, valueFor, type Entry } from "../secrets/secret-kinds.ts";
 import { createSsmStore } from "../ssm/client.ts";
 import { resolveTarget, type TargetFlags } from "../job/target.ts";
 import { UsageError } from "../core/errors.ts";
@@ -32,13 +32,17 @@ export async function run({ env, config, log }: PhaseContext, kind: string, argu
   }
 
   const tier = tierFor(value);
+  // A Secrets Manager reference names a secret without holding it: a plain String, shown in full.
+  const reference = entry.kind === "secretsmanager";
+  if (reference && flags.kmsKey !== undefined) throw new UsageError("--kms-key is for values: a secretsmanager reference is stored as a String, and the secret keeps its own key");
   const key = flags.kmsKey ?? "the account's default key, alias/aws/ssm";
-  log.info(`${flags.overwrite ? "Writing (replacing if present)" : "Writing"} ${name}: SecureString encrypted with ${key}${tier ? `, ${tier} tier` : ""}; ${entry.effect}`);
+  const how = reference ? `a String naming ${referenceSummary(value)}` : `SecureString encrypted with ${key}${tier ? `, ${tier} tier` : ""}`;
+  log.info(`${flags.overwrite ? "Writing (replacing if present)" : "Writing"} ${name}: ${how}; ${entry.effect}`);
   confirm(`write ${name}`, flags.yes);
 
   const stored = await withDeadline(config.timeoutMs, async (signal) => {
     const store = await createSsmStore({ signal, timeoutMs: config.timeoutMs, log, env });
-    return store.put({ name, value, type: "SecureString", overwrite: Boolean(flags.overwrite), ...(flags.kmsKey ? { keyId: flags.kmsKey } : {}), ...(tier ? { tier } : {}) });
+    return store.put({ name, value, type: reference ? "String" : "SecureString", overwrite: Boolean(flags.overwrite), ...(flags.kmsKey ? { keyId: flags.kmsKey } : {}), ...(tier ? { tier } : {}) });
   });
   log.info(`Stored ${name}, version ${stored.version} (${stored.tier} tier)`);
   // The public half is not secret; on stdout it can go straight to the git host's deploy keys.
