@@ -103,7 +103,7 @@ Exec("SIGTERM to exec reaches the command, and the files are removed", async (co
 
 Exec("inside a Buildkite job exec refuses with one line and runs nothing", async (context) => {
   context.fixture.server.resetCalls();
-  for (const job of [{ BUILDKITE: "true" }, { BUILDKITE_JOB_ID: "0190-job" }]) {
+  for (const job of [{ BUILDKITE: "true" }, { BUILDKITE_JOB_ID: "0190-job" }] as Env[]) {
     const marker = join(context.tmp, "ran");
     const run = await exec(context, ["--pipeline", "app", "--", "touch", marker], job);
     assert.is.not(run.status, 0);

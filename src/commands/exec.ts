@@ -25,7 +25,6 @@ import type { CommandResult } from "./operator.ts";
 export type ExecFlags = Omit<DoctorFlags, "json">;
 
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
-type Signal = (typeof SIGNALS)[number];
 
 /** Why exec may not run here, or undefined when it may. */
 export function refusal(env: Env): string | undefined {
@@ -56,18 +55,14 @@ export async function run({ env, config, log }: PhaseContext, command: string[],
   if (referenceProblem) throw new JobError(referenceProblem);
   for (const assignment of [...plan.env, ...plan.files]) log.debug(`${assignment.name} from ${assignment.path}`);
 
-  // From here on a signal must not end exec before the files are gone: it is passed on to COMMAND, or, before COMMAND runs, ends exec after clean-up.
+  // From here on a signal must not end exec before the files are gone: it is
+  // passed on to COMMAND, and exec ends when COMMAND does, after the clean-up.
+  // (Nothing is awaited between writing the files and starting COMMAND, so a
+  // signal is only ever handled once COMMAND runs, or after it failed to start.)
   let child: Subprocess | undefined;
-  let removeFiles = () => {};
-  const onSignal = (signal: Signal) => {
-    if (child) return void child.kill(signal);
-    removeFiles();
-    process.exit(128 + constants.signals[signal]);
-  };
-  for (const signal of SIGNALS) process.on(signal, onSignal);
+  for (const signal of SIGNALS) process.on(signal, () => child?.kill(signal));
 
   const files = writeSecretFiles(plan.files, secretFilesBase(env, config));
-  removeFiles = files.remove;
   try {
     const childEnv: Record<string, string> = {};
     for (const [name, value] of Object.entries(env)) if (value !== undefined) childEnv[name] = value;
