@@ -196,7 +196,7 @@ withTarget(cli.command("ls", "List a slug's parameters: names, types, versions a
   .example("bk-ssm-secrets ls --repo git@github.com:acme/app.git")
   .action((flags: CliFlags) => runCommand(async (context) => (await import("./commands/ls.ts")).run(context, { ...targetFlags(flags), json: Boolean(flags.json) })));
 
-withTarget(cli.command("put <kind> [name]", "Store a value from stdin: env NAME, secretsmanager NAME, ssh-key [FILE], git-credentials, file NAME, allowed-pipelines, allowed-teams"))
+withTarget(cli.command("put <kind> [name]", "Store a value from stdin: env NAME, ssh-key [FILE], git-credentials, file NAME, allowed-pipelines, allowed-teams, secretsmanager NAME (a reference)"))
   .option("--kms-key <key>", "Encrypt with this KMS key (id, ARN or alias/NAME) instead of alias/aws/ssm")
   .option("--overwrite", "Replace the parameter if it exists")
   .option("--yes", "Do not ask for confirmation (needed when there is no terminal)")

@@ -8,7 +8,7 @@ import { checkEnvKey } from "../job/names.ts";
 import { describeReference, parseReference, REFERENCE_SYNTAX } from "./secretsmanager.ts";
 import type { Slug } from "../job/slug.ts";
 
-export const KINDS = ["env", "secretsmanager", "ssh-key", "git-credentials", "file", "allowed-pipelines", "allowed-teams"] as const;
+export const KINDS = ["env", "ssh-key", "git-credentials", "file", "allowed-pipelines", "allowed-teams", "secretsmanager"] as const;
 export type Kind = (typeof KINDS)[number];
 
 /** SSM's largest value (advanced tier); the standard tier holds 4 KB. */
