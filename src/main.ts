@@ -61,14 +61,19 @@ async function runCommand(run: (context: PhaseContext) => Promise<CommandResult>
  * still declares and validates them.
  */
 function textOption(name: string): string | undefined {
+  return textOptions(name).at(-1);
+}
+
+/** Every value given for a repeatable `--name`, as typed. */
+function textOptions(name: string): string[] {
   const args = process.argv.slice(2);
-  let value: string | undefined;
+  const values: string[] = [];
   for (let i = 0; i < args.length && args[i] !== "--"; i++) {
     const arg = args[i]!;
-    if (arg === `--${name}`) value = args[++i];
-    else if (arg.startsWith(`--${name}=`)) value = arg.slice(name.length + 3);
+    if (arg === `--${name}` && i + 1 < args.length) values.push(args[++i]!);
+    else if (arg.startsWith(`--${name}=`)) values.push(arg.slice(name.length + 3));
   }
-  return value;
+  return values;
 }
 
 type CliFlags = Record<string, unknown>;
@@ -197,6 +202,33 @@ withTarget(cli.command("rm <kind> [name]", "Delete a parameter, named as for put
   .example("bk-ssm-secrets rm env API_TOKEN --pipeline app")
   .action((kind: unknown, name: unknown, flags: CliFlags) =>
     runCommand(async (context) => (await import("./commands/rm.ts")).run(context, String(kind), optionalText(name), { ...targetFlags(flags), yes: Boolean(flags.yes) })),
+  );
+
+withTarget(cli.command("history <kind> [name]", "List a parameter's versions: when, by whom, labels; never a value"))
+  .option("--json", "Print the versions as JSON")
+  .example("bk-ssm-secrets history env API_TOKEN --pipeline app")
+  .action((kind: unknown, name: unknown, flags: CliFlags) =>
+    runCommand(async (context) => (await import("./commands/history.ts")).run(context, String(kind), optionalText(name), { ...targetFlags(flags), json: Boolean(flags.json) })),
+  );
+
+withTarget(cli.command("rollback <kind> [name]", "Write an older version's value back as the current one, printing no value"))
+  .option("--to-version <n>", "The version to bring back (see history)")
+  .option("--yes", "Do not ask for confirmation (needed when there is no terminal)")
+  .example("bk-ssm-secrets rollback env API_TOKEN --pipeline app --to-version 3")
+  .action((kind: unknown, name: unknown, flags: CliFlags) =>
+    runCommand(async (context) =>
+      (await import("./commands/rollback.ts")).run(context, String(kind), optionalText(name), { ...targetFlags(flags), toVersion: textOption("to-version"), yes: Boolean(flags.yes) }),
+    ),
+  );
+
+withTarget(cli.command("label <kind> [name]", "Put labels on a version of a parameter (history shows them)"))
+  .option("--on-version <n>", "The version to label")
+  .option("--label <label>", "A label (repeatable); SSM moves it from any other version")
+  .example("bk-ssm-secrets label env API_TOKEN --pipeline app --on-version 3 --label known-good")
+  .action((kind: unknown, name: unknown, flags: CliFlags) =>
+    runCommand(async (context) =>
+      (await import("./commands/label.ts")).run(context, String(kind), optionalText(name), textOptions("label"), { ...targetFlags(flags), onVersion: textOption("on-version") }),
+    ),
   );
 
 cli.command("version", "Print the version, commit and build target").action(() => emit(`bk-ssm-secrets ${VERSION}\ncommit: ${COMMIT}\ntarget: ${TARGET}\n`));

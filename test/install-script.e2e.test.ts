@@ -6,7 +6,7 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { binaryName, binaryPath, build, CHECKSUMS, INSTALLER, packageRelease, sha256, TARGET_NAMES, VERSION, type TargetName } from "../build.ts";
+import { binaryName, binaryPath, build, CHECKSUMS, INSTALLER, packageRelease, sha256, AGENT_TARGETS, VERSION, type TargetName } from "../build.ts";
 import { parseDefaultsFile } from "../src/job/config.ts";
 import { ROOT } from "./support/job.ts";
 import { startReleaseServer, type ReleaseServer } from "./support/release-server.ts";
@@ -58,8 +58,8 @@ Installer.before(async (context) => {
 
   // The release built by `make build`, packaged exactly as the release workflow packages it.
   const current = dir(VERSION);
-  for (const target of TARGET_NAMES) linkOrCopy(binaryPath(target), binaryPath(target, current));
-  packageRelease(current, VERSION);
+  for (const target of AGENT_TARGETS) linkOrCopy(binaryPath(target), binaryPath(target, current));
+  packageRelease(current, VERSION, AGENT_TARGETS);
 
   // A later version to upgrade to: compiled for real, so it reports its own version.
   const upgrade = dir(UPGRADE);
@@ -71,7 +71,7 @@ Installer.before(async (context) => {
   flipByte(join(tampered, `${binaryName(NATIVE)}.gz`));
 
   const rawOnly = dir("raw-only");
-  for (const asset of [CHECKSUMS, ...TARGET_NAMES.map(binaryName)]) linkOrCopy(join(current, asset), join(rawOnly, asset));
+  for (const asset of [CHECKSUMS, ...AGENT_TARGETS.map(binaryName)]) linkOrCopy(join(current, asset), join(rawOnly, asset));
 
   const mislabelled = dir("mislabelled");
   for (const asset of readdirSync(upgrade)) linkOrCopy(join(upgrade, asset), join(mislabelled, asset));

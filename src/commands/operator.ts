@@ -3,6 +3,9 @@
 // stdin and a confirmation on the terminal.
 import { closeSync, openSync, readSync, writeSync } from "node:fs";
 import { UsageError } from "../core/errors.ts";
+import type { Config } from "../job/config.ts";
+import { resolveTarget, type TargetFlags } from "../job/target.ts";
+import { entryFor } from "../secrets/secret-kinds.ts";
 
 /** What a command prints on stdout, and its exit status. */
 export interface CommandResult {
@@ -61,4 +64,16 @@ function readLine(fd: number): string {
   const bytes: number[] = [];
   while (readSync(fd, byte, 0, 1, null) === 1 && byte[0] !== 0x0a) bytes.push(byte[0]!);
   return new TextDecoder().decode(new Uint8Array(bytes));
+}
+
+/** The full SSM name of the parameter `KIND [NAME]` under the slug the flags pick, by the rules `put` stores it under. */
+export function namedParameter(kind: string, name: string | undefined, flags: TargetFlags, config: Pick<Config, "basePath" | "defaultKey">): string {
+  const target = resolveTarget(flags, config);
+  return `${target.path}/${entryFor(kind, name, target.slug).relative}`;
+}
+
+/** A version flag's value (`--to-version 3`) as a number, or a usage error saying what is expected. */
+export function versionNumber(text: string | undefined, flag: string): number {
+  if (text === undefined || !/^[1-9]\d*$/.test(text)) throw new UsageError(`${flag} needs a version number such as 3 (got ${JSON.stringify(text ?? "")}): bk-ssm-secrets history lists them`);
+  return Number(text);
 }

@@ -27,6 +27,13 @@ export const TEST_ACCOUNT_ID = "123456789012";
 
 /** The caller that AccessDenied messages name, as an EC2 instance's role would appear. */
 const CALLER_ARN = `arn:aws:sts::${TEST_ACCOUNT_ID}:assumed-role/test/i-0`;
+/** Who wrote a parameter that a test arranged in-process rather than through the API. */
+export const SEED_USER_ARN = `arn:aws:iam::${TEST_ACCOUNT_ID}:user/test-seed`;
+/** SSM keeps this many versions of a parameter. */
+const MAX_VERSIONS = 100;
+/** And at most this many labels on one version. */
+const MAX_LABELS_PER_VERSION = 10;
+const LABEL = /^[a-zA-Z_.\-][a-zA-Z0-9_.\-]{0,99}$/;
 const DEFAULT_KEY_ID = "alias/aws/ssm";
 const STANDARD_MAX_VALUE = 4096;
 const ADVANCED_MAX_VALUE = 8192;
@@ -91,6 +98,8 @@ export interface StoredParameter {
   tier: ParameterTier;
   keyId?: string;
   description?: string;
+  /** The IAM identity that wrote this version, as GetParameterHistory reports it. */
+  lastModifiedUser: string;
 }
 
 export interface PutOptions {
@@ -288,6 +297,8 @@ interface PutInput {
   keyId?: string;
   description?: string;
   overwrite: boolean;
+  /** Who writes it; the seed user unless the request came through the API. */
+  user?: string;
 }
 
 // KMS ciphertext blobs begin with these version bytes, which is why real
@@ -296,6 +307,10 @@ const KMS_BLOB_HEADER = Buffer.from([0x01, 0x02, 0x02, 0x00, 0x78]);
 
 class ParameterStore {
   private readonly params = new Map<string, StoredParameter>();
+  /** Every version still kept, oldest first; the last is the current one. */
+  private readonly versions = new Map<string, StoredParameter[]>();
+  /** Each parameter's labels and the version each is on. */
+  private readonly labels = new Map<string, Map<string, number>>();
   /** What a SecureString reads as without WithDecryption: fixed per version, like a stored KMS blob. */
   private readonly ciphertexts = new Map<string, string>();
   private readonly key = randomBytes(32);
@@ -350,7 +365,9 @@ class ParameterStore {
       tier,
       ...(keyId ? { keyId } : {}),
       ...(description !== undefined ? { description } : {}),
+      lastModifiedUser: input.user ?? SEED_USER_ARN,
     };
+    this.keepVersion(param);
     this.params.set(param.name, param);
     if (type === "SecureString") this.ciphertexts.set(param.name, this.encrypt(param.value));
     else this.ciphertexts.delete(param.name);
@@ -358,8 +375,80 @@ class ParameterStore {
   }
 
   delete(name: string): boolean {
+    // Deleting a parameter deletes its history and labels too, as in SSM.
+    this.versions.delete(name);
+    this.labels.delete(name);
     this.ciphertexts.delete(name);
     return this.params.delete(name);
+  }
+
+  /** SSM keeps 100 versions: the oldest goes, unless a label holds it. */
+  private keepVersion(param: StoredParameter): void {
+    const versions = this.versions.get(param.name) ?? [];
+    if (versions.length >= MAX_VERSIONS) {
+      const oldest = versions[0]!;
+      if (this.labelsOf(param.name, oldest.version).length) {
+        throw new SsmError(
+          "ParameterMaxVersionLimitExceeded",
+          `You attempted to create a new version of ${param.name} by calling the PutParameter API with the overwrite flag. Version ${oldest.version}, the oldest version, can't be deleted because it has a label associated with it. Move the label to another version of the parameter, and try again.`,
+        );
+      }
+      versions.shift();
+    }
+    versions.push({ ...param });
+    this.versions.set(param.name, versions);
+  }
+
+  /** The versions of `name`, oldest first. */
+  history(name: string): StoredParameter[] {
+    return (this.versions.get(name) ?? []).map((version) => ({ ...version }));
+  }
+
+  labelsOf(name: string, version: number): string[] {
+    return [...(this.labels.get(name) ?? [])].filter(([, on]) => on === version).map(([label]) => label);
+  }
+
+  /** A `name:version` or `name:label` selector, as GetParameter takes it; a plain name is the current version. */
+  select(selector: string): StoredParameter | undefined {
+    const [name = "", choice] = selector.split(/:(.*)/s);
+    if (choice === undefined) return this.get(name);
+    if (!this.params.has(name)) return undefined;
+    const version = /^\d+$/.test(choice) ? Number(choice) : this.labels.get(name)?.get(choice);
+    const found = this.versions.get(name)?.find((kept) => kept.version === version);
+    if (!found) {
+      throw new SsmError("ParameterVersionNotFound", `Systems Manager could not find version ${choice} of ${name}. Verify the version and try again.`);
+    }
+    return { ...found };
+  }
+
+  /** Put `labels` on a version, moving each from wherever it was; returns the labels SSM would refuse. */
+  label(name: string, version: number | undefined, labels: string[]): { invalid: string[]; version: number } {
+    const current = this.params.get(name);
+    if (!current) throw new SsmError("ParameterNotFound", `Parameter ${name} not found.`);
+    const target = version ?? current.version;
+    if (!this.versions.get(name)?.some((kept) => kept.version === target)) {
+      throw new SsmError("ParameterVersionNotFound", `Systems Manager could not find version ${target} of ${name}. Verify the version and try again.`);
+    }
+    const invalid = labels.filter((label) => !LABEL.test(label) || /^(aws|ssm)/i.test(label));
+    const valid = [...new Set(labels.filter((label) => !invalid.includes(label)))];
+    const onVersion = new Set([...this.labelsOf(name, target), ...valid]);
+    if (onVersion.size > MAX_LABELS_PER_VERSION) {
+      throw new SsmError("ParameterVersionLabelLimitExceeded", `A parameter version can have maximum ${MAX_LABELS_PER_VERSION} labels. Move one or more labels to another version and try again.`);
+    }
+    const byLabel = this.labels.get(name) ?? new Map<string, number>();
+    for (const label of valid) byLabel.set(label, target);
+    this.labels.set(name, byLabel);
+    return { invalid, version: target };
+  }
+
+  /** A version as GetParameterHistory returns it. */
+  historyView(param: StoredParameter, withDecryption: boolean): Json {
+    return {
+      ...this.metadata(param),
+      Value: param.type === "SecureString" && !withDecryption ? this.encrypt(param.value) : param.value,
+      LastModifiedUser: param.lastModifiedUser,
+      Labels: this.labelsOf(param.name, param.version),
+    };
   }
 
   /** A parameter as GetParameter(s)/GetParametersByPath return it. */
@@ -677,7 +766,7 @@ const ACTIONS: Record<string, (ctx: ActionContext, body: Json) => Json> = {
   GetParameter(ctx, body) {
     const name = requiredString(body, "Name");
     const withDecryption = body.WithDecryption === true;
-    const param = ctx.store.get(name);
+    const param = ctx.store.select(name);
     if (!param) throw new SsmError("ParameterNotFound", `Parameter ${name} not found.`);
     if (withDecryption) ctx.checkDecrypt([param]);
     return { Parameter: ctx.store.view(param, withDecryption) };
@@ -724,8 +813,37 @@ const ACTIONS: Record<string, (ctx: ActionContext, body: Json) => Json> = {
     if (tier) input.tier = tier;
     if (keyId !== undefined) input.keyId = keyId;
     if (description !== undefined) input.description = description;
-    const param = ctx.store.put(input, ctx.checkEncrypt);
+    const param = ctx.store.put({ ...input, user: CALLER_ARN }, ctx.checkEncrypt);
     return { Version: param.version, Tier: param.tier };
+  },
+
+  GetParameterHistory(ctx, body) {
+    const name = requiredString(body, "Name");
+    const versions = ctx.store.history(name);
+    if (versions.length === 0) throw new SsmError("ParameterNotFound", `Parameter ${name} not found.`);
+    const withDecryption = body.WithDecryption === true;
+    const limit = maxResults(body, 50);
+    const token = optionalString(body, "NextToken");
+    const after = token === undefined ? 0 : Number(decodeToken(token));
+    const page = versions.filter((version) => version.version > after).slice(0, limit);
+    if (withDecryption) ctx.checkDecrypt(page);
+    const last = page.at(-1);
+    const more = last !== undefined && versions.some((version) => version.version > last.version);
+    return {
+      Parameters: page.map((version) => ctx.store.historyView(version, withDecryption)),
+      ...(more ? { NextToken: Buffer.from(JSON.stringify({ after: String(last.version) })).toString("base64url") } : {}),
+    };
+  },
+
+  LabelParameterVersion(ctx, body) {
+    const name = requiredString(body, "Name");
+    const labels = body.Labels;
+    if (!Array.isArray(labels) || labels.length < 1 || labels.length > MAX_LABELS_PER_VERSION || !labels.every((label) => typeof label === "string")) {
+      throw validation(`1 validation error detected: Value at 'labels' failed to satisfy constraint: Member must have length less than or equal to ${MAX_LABELS_PER_VERSION} and greater than or equal to 1`);
+    }
+    const version = body.ParameterVersion === undefined ? undefined : Number(body.ParameterVersion);
+    const result = ctx.store.label(name, version, labels as string[]);
+    return { InvalidLabels: result.invalid, ParameterVersion: result.version };
   },
 
   DeleteParameter(ctx, body) {
