@@ -7,6 +7,7 @@ import { cac } from "cac";
 import type { CommandResult } from "./commands/operator.ts";
 import type { PhaseContext } from "./job/context.ts";
 import { unlessInterrupted } from "./core/interrupt.ts";
+import { platformRefusal } from "./core/platform.ts";
 import { writeAll } from "./core/stdio.ts";
 import { COMMIT, TARGET, VERSION } from "./core/version.ts";
 
@@ -240,6 +241,8 @@ cli.help();
 cli.option("-v, --version", "Print the version");
 
 try {
+  const refusal = platformRefusal(process.argv[2] ?? "", process.platform);
+  if (refusal) fail(refusal, 2);
   cli.parse();
   if (!cli.matchedCommand && !cli.options.help) {
     if (cli.options.version) emit(`${VERSION}\n`);

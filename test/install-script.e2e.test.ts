@@ -268,6 +268,18 @@ Installer("unknown architecture: one line naming it, nothing downloaded", async 
   assert.is(snapshot(root), before);
 });
 
+Installer("on a Mac: one line pointing to the macOS operator binary, nothing downloaded", async (context) => {
+  const root = newRoot(context);
+  const shims = join(root.dir, "shims");
+  mkdirSync(shims);
+  writeFileSync(join(shims, "uname"), `#!/bin/sh\nif [ "$1" = -s ]; then echo Darwin; else echo arm64; fi\n`, { mode: 0o755 });
+  const before = snapshot(root);
+  const run = await runInstaller(context, root, [], { pathPrefix: shims });
+  assertOneLineFailure(run, /this installs the agent hooks, which run on Linux: on a Mac, download bk-ssm-secrets-darwin-arm64 from the release for the operator commands \(put, ls, doctor\)$/);
+  assert.equal(context.github.requests, []);
+  assert.is(snapshot(root), before);
+});
+
 Installer("aarch64 machines get the arm64 binary", async (context) => {
   const root = newRoot(context);
   const shims = join(root.dir, "shims");
