@@ -232,6 +232,18 @@ withTarget(cli.command("label <kind> [name]", "Put labels on a version of a para
     ),
   );
 
+cli
+  .command("import <source> <dir>", "Write what a synced S3 secrets bucket held (source: s3-secrets-hooks) as parameters, after showing the plan")
+  .option("--kms-key <key>", "Encrypt with this KMS key (id, ARN or alias/NAME) instead of alias/aws/ssm")
+  .option("--overwrite", "Replace parameters that exist")
+  .option("--yes", "Do not ask for confirmation (needed when there is no terminal)")
+  .example("aws s3 sync s3://my-secrets-bucket ./bucket && bk-ssm-secrets import s3-secrets-hooks ./bucket")
+  .action((source: unknown, dir: unknown, flags: CliFlags) =>
+    runCommand(async (context) =>
+      (await import("./commands/import.ts")).run(context, String(source), String(dir), { kmsKey: textOption("kms-key"), overwrite: Boolean(flags.overwrite), yes: Boolean(flags.yes) }),
+    ),
+  );
+
 cli.command("version", "Print the version, commit and build target").action(() => emit(`bk-ssm-secrets ${VERSION}\ncommit: ${COMMIT}\ntarget: ${TARGET}\n`));
 
 cli.addEventListener("command:*", () => fail(`unknown command ${JSON.stringify(cli.args[0])}: run bk-ssm-secrets --help`, 2));
