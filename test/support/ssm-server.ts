@@ -14,6 +14,7 @@ import { createServer } from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { parseArgs } from "node:util";
+import { answerSts, StsError, stsErrorXml, type IssuedCredentials } from "./sts.ts";
 
 /** The credentials and region a server accepts unless told otherwise. */
 export const TEST_CREDENTIALS = {
@@ -112,6 +113,8 @@ export interface PutOptions {
 
 export interface RecordedRequest {
   action: string;
+  /** The ARN whose credentials signed it, once the signature checked out. */
+  caller?: string;
   target: string;
   /** The parsed JSON body, or the raw text when it was not JSON. */
   body: unknown;
@@ -131,6 +134,8 @@ export interface SsmServerOptions {
   credentials?: SsmCredentials;
   /** A session token the server treats as expired (ExpiredTokenException). */
   expiredToken?: string;
+  /** Roles STS lets the test credentials assume (cross-account reading through a profile's role_arn). */
+  roles?: string[];
   params?: SeedParam[];
   latencyMs?: number;
   rateLimit?: RateLimit;
@@ -662,10 +667,12 @@ interface AuthConfig {
   region: string;
   credentials: SsmCredentials;
   expiredToken?: string;
+  /** Temporary credentials STS issued, by access key id. */
+  issued: Map<string, IssuedCredentials>;
 }
 
-/** Checks a request's Authorization header the way AWS does, throwing the error AWS would answer with. */
-function verifySignature(req: IncomingMessage, body: Buffer, auth: AuthConfig): void {
+/** Checks a request's Authorization header the way AWS does, throwing the error AWS would answer with; returns the caller's ARN. */
+function verifySignature(req: IncomingMessage, body: Buffer, auth: AuthConfig, expectedService = "ssm"): string {
   const authorization = headerValue(req, "authorization");
   if (!authorization) throw new SsmError("MissingAuthenticationTokenException", "Missing Authentication Token");
   const match = /^AWS4-HMAC-SHA256 Credential=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-f]{64})$/.exec(authorization);
@@ -678,8 +685,8 @@ function verifySignature(req: IncomingMessage, body: Buffer, auth: AuthConfig): 
   }
   const [, credential = "", signedHeaders = "", signature = ""] = match;
   const [accessKeyId, date, region, service, terminator] = credential.split("/");
-  if (service !== "ssm" || terminator !== "aws4_request") {
-    throw new SsmError("InvalidSignatureException", "Credential should be scoped to correct service: 'ssm'. ");
+  if (service !== expectedService || terminator !== "aws4_request") {
+    throw new SsmError("InvalidSignatureException", `Credential should be scoped to correct service: '${expectedService}'. `);
   }
   if (region !== auth.region) throw new SsmError("InvalidSignatureException", "Credential should be scoped to a valid region. ");
   if (date !== amzDate.slice(0, 8)) {
@@ -688,14 +695,15 @@ function verifySignature(req: IncomingMessage, body: Buffer, auth: AuthConfig): 
       `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${date}' != '${amzDate.slice(0, 8)}', from 'X-Amz-Date'.`,
     );
   }
-  if (accessKeyId !== auth.credentials.accessKeyId) {
+  const signer = accessKeyId === auth.credentials.accessKeyId ? { ...auth.credentials, arn: CALLER_ARN } : auth.issued.get(accessKeyId ?? "");
+  if (!signer) {
     throw new SsmError("UnrecognizedClientException", "The security token included in the request is invalid.");
   }
   const token = headerValue(req, "x-amz-security-token");
   if (auth.expiredToken !== undefined && token === auth.expiredToken) {
     throw new SsmError("ExpiredTokenException", "The security token included in the request is expired");
   }
-  if (token !== auth.credentials.sessionToken) {
+  if (token !== signer.sessionToken) {
     throw new SsmError("UnrecognizedClientException", "The security token included in the request is invalid.");
   }
 
@@ -705,7 +713,7 @@ function verifySignature(req: IncomingMessage, body: Buffer, auth: AuthConfig): 
   const canonicalRequest = ["POST", "/", "", canonicalHeaders, signedHeaders, sha256Hex(body)].join("\n");
   const scope = `${date}/${region}/${service}/aws4_request`;
   const stringToSign = ["AWS4-HMAC-SHA256", amzDate, scope, sha256Hex(canonicalRequest)].join("\n");
-  let key = hmac(`AWS4${auth.credentials.secretAccessKey}`, date);
+  let key = hmac(`AWS4${signer.secretAccessKey}`, date);
   for (const part of [region, service, "aws4_request"]) key = hmac(key, part);
   if (!timingSafeEqual(hmac(key, stringToSign), Buffer.from(signature, "hex"))) {
     throw new SsmError(
@@ -713,6 +721,7 @@ function verifySignature(req: IncomingMessage, body: Buffer, auth: AuthConfig): 
       "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
     );
   }
+  return signer.arn;
 }
 
 // ---------------------------------------------------------------------------
@@ -720,6 +729,8 @@ function verifySignature(req: IncomingMessage, body: Buffer, auth: AuthConfig): 
 
 interface ActionContext {
   store: ParameterStore;
+  /** Who signed the request. */
+  caller: string;
   /** Throws SSM's KMS failure when a kms fault covers one of the SecureStrings about to be decrypted. */
   checkDecrypt(params: StoredParameter[]): void;
   /** Throws SSM's KMS failure when a kms fault covers the SecureString about to be encrypted. */
@@ -813,7 +824,7 @@ const ACTIONS: Record<string, (ctx: ActionContext, body: Json) => Json> = {
     if (tier) input.tier = tier;
     if (keyId !== undefined) input.keyId = keyId;
     if (description !== undefined) input.description = description;
-    const param = ctx.store.put({ ...input, user: CALLER_ARN }, ctx.checkEncrypt);
+    const param = ctx.store.put({ ...input, user: ctx.caller }, ctx.checkEncrypt);
     return { Version: param.version, Tier: param.tier };
   },
 
@@ -903,7 +914,7 @@ export async function startSsmServer(options: SsmServerOptions = {}): Promise<Ss
     accessKeyId: TEST_CREDENTIALS.accessKeyId,
     secretAccessKey: TEST_CREDENTIALS.secretAccessKey,
   };
-  const auth: AuthConfig = { region, credentials, ...(options.expiredToken !== undefined ? { expiredToken: options.expiredToken } : {}) };
+  const auth: AuthConfig = { region, credentials, issued: new Map(), ...(options.expiredToken !== undefined ? { expiredToken: options.expiredToken } : {}) };
   const store = new ParameterStore(region);
   const faults = new FaultSet();
   const requests: RecordedRequest[] = [];
@@ -918,7 +929,8 @@ export async function startSsmServer(options: SsmServerOptions = {}): Promise<Ss
     const target = headerValue(req, "x-amz-target") ?? "";
     const action = target.replace(/^AmazonSSM\./, "");
     const body = parseJson(raw);
-    requests.push({ action, target, body: body ?? raw.toString("utf8"), at: Date.now() });
+    const record: RecordedRequest = { action, target, body: body ?? raw.toString("utf8"), at: Date.now() };
+    requests.push(record);
     const names = requestNames(body);
 
     // Network-level behaviour first: it happens before AWS ever looks at the request.
@@ -932,7 +944,7 @@ export async function startSsmServer(options: SsmServerOptions = {}): Promise<Ss
     if (req.method !== "POST" || req.url !== "/" || !Object.hasOwn(ACTIONS, action)) {
       throw new SsmError("UnknownOperationException", `Unknown operation ${target || "(no X-Amz-Target)"}`);
     }
-    verifySignature(req, raw, auth);
+    record.caller = verifySignature(req, raw, auth);
     if (!body) throw new SsmError("SerializationException", "The request body is not a JSON object");
     if (bucket && !bucket.take()) throw new SsmError("ThrottlingException", "Rate exceeded");
     const fault = faults.takeFirst(["throttle", "server-error", "access-denied"], action, names);
@@ -940,6 +952,7 @@ export async function startSsmServer(options: SsmServerOptions = {}): Promise<Ss
 
     const ctx: ActionContext = {
       store,
+      caller: record.caller,
       checkDecrypt(params) {
         for (const param of params) {
           if (param.type !== "SecureString" || !param.keyId) continue;
@@ -952,6 +965,21 @@ export async function startSsmServer(options: SsmServerOptions = {}): Promise<Ss
     };
     const handler = ACTIONS[action] as (ctx: ActionContext, body: Json) => Json;
     send(res, 200, handler(ctx, body));
+  }
+
+  /** STS's AssumeRole, signed for service sts; answers in XML as the query protocol does. */
+  function handleSts(req: IncomingMessage, res: ServerResponse, raw: Buffer): void {
+    const form = new URLSearchParams(raw.toString("utf8"));
+    const record: RecordedRequest = { action: `sts:${form.get("Action") ?? ""}`, target: "sts", body: Object.fromEntries(form), at: Date.now() };
+    requests.push(record);
+    const reply = (status: number, xml: string) => res.writeHead(status, { "Content-Type": "text/xml", "x-amzn-RequestId": randomUUID() }).end(xml);
+    try {
+      record.caller = verifySignature(req, raw, auth, "sts");
+      reply(200, answerSts(form, record.caller, options.roles ?? [], (issued) => auth.issued.set(issued.accessKeyId, issued)));
+    } catch (error) {
+      const sts = error instanceof StsError ? error : new StsError((error as SsmError).code ?? "InternalFailure", (error as Error).message, (error as SsmError).status ?? 500);
+      reply(sts.status, stsErrorXml(sts));
+    }
   }
 
   function handleControl(body: Json | undefined): Json {
@@ -1015,6 +1043,7 @@ export async function startSsmServer(options: SsmServerOptions = {}): Promise<Ss
         }
         return;
       }
+      if (headerValue(req, "content-type")?.startsWith("application/x-www-form-urlencoded")) return handleSts(req, res, raw);
       await handleSsm(req, res, raw);
     })().catch((error: unknown) => {
       if (error instanceof SsmError) return sendError(res, error);
