@@ -5,7 +5,7 @@
 // the same files: bash evaluating them with allexport, as their hook does.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { secretFileValue } from "../src/secrets/s3-secrets-hooks.ts";
@@ -163,7 +163,12 @@ Import("a bad key, an unknown source or an empty directory is one line, and noth
   writeFileSync(join(broken, "private_ssh_key"), "-----BEGIN OPENSSH PRIVATE KEY-----\nnot a key at all, really\n-----END OPENSSH PRIVATE KEY-----\n");
   const empty = mkdtempSync(join(tmpdir(), "bk-s3-empty-"));
   try {
-    const cases: Array<[string[], RegExp]> = [
+    symlinkSync("/etc/hostname", join(broken, "env"));
+  writeFileSync(join(broken, "environment"), Buffer.from([0x41, 0x3d, 0xff, 0xfe, 0x0a]));
+  const skipped = await runOperator(["import", "s3-secrets-hooks", broken, "--yes"], context.env);
+  assert.match(skipped.stderr, /not imported: env: not a regular file \(links are not followed\)/);
+  assert.match(skipped.stderr, /not imported: environment is not UTF-8 text/);
+  const cases: Array<[string[], RegExp]> = [
       [["import", "s3-secrets-hooks", broken, "--yes"], /the ssh key in private_ssh_key is not a private key OpenSSH can read/],
       [["import", "vault", broken, "--yes"], /unknown source "vault": bk-ssm-secrets imports from s3-secrets-hooks/],
       [["import", "s3-secrets-hooks", empty, "--yes"], /nothing to import from .*: no file there is one the S3 secrets hooks read/],

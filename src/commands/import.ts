@@ -3,7 +3,7 @@
 // `aws s3 sync`) as parameters under the base path, so its jobs get the same
 // secrets from here. The plan, names only, comes first; nothing is written
 // until every check passed and the operator said yes.
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { lstatSync, readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { UsageError } from "../core/errors.ts";
 import { withDeadline, type PhaseContext } from "../job/context.ts";
@@ -28,33 +28,49 @@ const PLAN_COLUMNS: Column[] = [
   { key: "source", title: "FROM" },
 ];
 
-/** Every regular file below `dir`, by its path relative to it; the values stay in memory. */
-function readTree(dir: string): SourceFile[] {
-  const walk = (path: string): SourceFile[] =>
-    readdirSync(path).flatMap((entry) => {
+/**
+ * Every regular file below `dir` by its path relative to it (the values stay
+ * in memory), and why anything else is left out. Links are not followed: a
+ * synced bucket has none, and one could pull in a file from elsewhere.
+ */
+function readTree(dir: string): { files: SourceFile[]; unreadable: string[] } {
+  const files: SourceFile[] = [];
+  const unreadable: string[] = [];
+  const walk = (path: string): void => {
+    for (const entry of readdirSync(path)) {
       const full = join(path, entry);
-      const stat = statSync(full);
-      if (stat.isDirectory()) return walk(full);
-      if (!stat.isFile()) return [];
       const name = relative(dir, full);
-      return [{ path: name, content: decodeValue(readFileSync(full), name) }];
-    });
+      const stat = lstatSync(full);
+      if (stat.isDirectory()) walk(full);
+      else if (!stat.isFile()) unreadable.push(`${name}: not a regular file (links are not followed)`);
+      else {
+        try {
+          files.push({ path: name, content: decodeValue(readFileSync(full), name) });
+        } catch (error) {
+          unreadable.push((error as Error).message);
+        }
+      }
+    }
+  };
   try {
-    return walk(dir);
+    walk(dir);
   } catch (error) {
     throw new UsageError(`cannot read ${dir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message} (give the directory aws s3 sync wrote the bucket to)`);
   }
+  return { files, unreadable };
 }
 
 export async function run({ env, config, log }: PhaseContext, source: string, dir: string, flags: ImportFlags): Promise<CommandResult> {
   if (!SOURCES.includes(source)) throw new UsageError(`unknown source ${JSON.stringify(source)}: bk-ssm-secrets imports from ${SOURCES.join(", ")}`);
-  const plan = planS3Import(readTree(dir), config);
+  const { files, unreadable } = readTree(dir);
+  const plan = planS3Import(files, config);
+  plan.skipped.unshift(...unreadable);
+  for (const line of plan.skipped) log.warn(`not imported: ${line}`);
+  for (const note of plan.notes) log.warn(note);
   for (const write of plan.writes.filter((planned) => planned.kind === "ssh-key")) {
     // Checked as `put ssh-key` checks it: a key a job could not load is refused before anything is written.
     await publicKeyOf(write.value, `in ${write.source}`, env);
   }
-  for (const line of plan.skipped) log.warn(`not imported: ${line}`);
-  for (const note of plan.notes) log.warn(note);
   if (plan.writes.length === 0) throw new UsageError(`nothing to import from ${dir}: no file there is one the S3 secrets hooks read`);
   const where = config.basePath || "/";
 
