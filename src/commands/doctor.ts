@@ -3,7 +3,7 @@
 // environment phase, and a check of this machine. It reports names and
 // reasons, never a value, and exits 0 only when the job would succeed.
 import { existsSync } from "node:fs";
-import { jobIdentity } from "../job/acl.ts";
+import { jobIdentity, type JobIdentity } from "../job/acl.ts";
 import type { Env } from "../core/env.ts";
 import { defaultsFilePath, slugPath, type Config } from "../job/config.ts";
 import { withDeadline, type PhaseContext } from "../job/context.ts";
@@ -11,10 +11,11 @@ import { gatherMachineFacts } from "./doctor/machine.ts";
 import { buildReport, renderReport, type JobFact, type JobFacts, type SlugOutcome } from "./doctor/report.ts";
 import { jobCredentials } from "../secrets/gitcredentials.ts";
 import { planJobKeys, type KeyInput } from "../ssh/keys.ts";
-import type { Logger } from "../core/log.ts";
+import { inJob, type Logger } from "../core/log.ts";
 import { renderJson, stdoutColor } from "./output.ts";
 import { planJob, type SlugRead } from "../job/plan.ts";
 import { readGlobalKeys } from "../job/read.ts";
+import { planWithReferences } from "../secrets/secretsmanager.ts";
 import { jobSlugs, type Slug } from "../job/slug.ts";
 import { StoreError, type SecretStore } from "../ssm/store.ts";
 import { createSsmStore } from "../ssm/client.ts";
@@ -27,6 +28,21 @@ export interface DoctorFlags {
   teams?: string;
   source?: string;
   json?: boolean;
+  /** Workstation mode: check AWS access and the job, not the agent's hooks and programs. */
+  short?: boolean;
+  /** Check the agent's hooks and programs even off an agent. */
+  full?: boolean;
+}
+
+/**
+ * Whether doctor runs in workstation mode: asked for, or not on an agent. An
+ * agent is a Buildkite job, a machine whose environment names its hooks or
+ * agent, or one with the defaults file `install` writes.
+ */
+export function workstation(env: Env, flags: Pick<DoctorFlags, "short" | "full">): boolean {
+  if (flags.short || flags.full) return Boolean(flags.short);
+  const agent = inJob(env) || Boolean(env.BUILDKITE_HOOKS_PATH || env.BUILDKITE_AGENT_NAME) || existsSync(defaultsFilePath(env));
+  return !agent;
 }
 
 /** The job doctor imagines: the environment's Buildkite variables, each flag overriding its own. Pure. */
@@ -65,7 +81,7 @@ async function readEachSlug(store: SecretStore, config: Config, slugs: Slug[]): 
       try {
         return { slug, path, parameters: await store.readTree(path) };
       } catch (error) {
-        if (error instanceof StoreError) return { slug, path, error: error.message };
+        if (error instanceof StoreError) return { slug, path, error: error.message, code: error.code };
         throw error;
       }
     }),
@@ -73,11 +89,22 @@ async function readEachSlug(store: SecretStore, config: Config, slugs: Slug[]): 
 }
 
 /** The global deploy keys, or why they could not be read: doctor reports it instead of stopping. */
-async function readGlobalKeysOrError(store: SecretStore, names: string[], log: Logger): Promise<{ keys: KeyInput["global"]; error?: string }> {
+async function readGlobalKeysOrError(store: SecretStore, names: string[], log: Logger): Promise<{ keys: KeyInput["global"]; error?: string; code?: string }> {
   try {
     return { keys: await readGlobalKeys(store, names, log) };
   } catch (error) {
-    if (error instanceof StoreError) return { keys: { names, found: [], missing: [] }, error: error.message };
+    if (error instanceof StoreError) return { keys: { names, found: [], missing: [] }, error: error.message, code: error.code };
+    throw error;
+  }
+}
+
+/** The plan of the slugs that were read, its Secrets Manager references resolved (or why they cannot be) as the environment phase would. */
+async function planOutcomes(store: SecretStore, outcomes: Array<SlugOutcome & Partial<SlugRead>>, job: JobIdentity, log: Logger) {
+  const reads = outcomes.filter((outcome): outcome is SlugRead & SlugOutcome => outcome.parameters !== undefined);
+  try {
+    return { outcomes, ...(await planWithReferences(store, reads, job, log)) };
+  } catch (error) {
+    if (error instanceof StoreError) return { outcomes, plan: planJob(reads, job), referenceProblem: error.message };
     throw error;
   }
 }
@@ -85,25 +112,26 @@ async function readGlobalKeysOrError(store: SecretStore, names: string[], log: L
 export async function run({ env, config, log }: PhaseContext, flags: DoctorFlags): Promise<CommandResult> {
   const job = imagineJob(env, flags);
   const slugs = jobSlugs({ defaultKey: config.defaultKey, repository: job.env.BUILDKITE_REPO, pipeline: job.env.BUILDKITE_PIPELINE_SLUG });
-  const [outcomes, global, machine] = await withDeadline(config.timeoutMs, async (signal) => {
+  const [{ outcomes, plan, referenceProblem }, global, machine] = await withDeadline(config.timeoutMs, async (signal) => {
     const options = { signal, timeoutMs: config.timeoutMs, log };
     const store = await createSsmStore({ ...options, env });
-    return Promise.all([readEachSlug(store, config, slugs), readGlobalKeysOrError(store, config.globalSshKeys, log), gatherMachineFacts(env, options)]);
+    const planned = readEachSlug(store, config, slugs).then((outcomes) => planOutcomes(store, outcomes, jobIdentity(job.env), log));
+    return Promise.all([planned, readGlobalKeysOrError(store, config.globalSshKeys, log), gatherMachineFacts(env, options)]);
   });
-  const reads = outcomes.filter((outcome): outcome is SlugRead & SlugOutcome => outcome.parameters !== undefined);
-  const plan = planJob(reads, jobIdentity(job.env));
   const defaultsFile = defaultsFilePath(env);
   const report = buildReport({
     config,
     defaultsFile: { path: defaultsFile, present: existsSync(defaultsFile) },
     job: job.facts,
-    outcomes: outcomes.map(({ slug, path, error }) => ({ slug, path, ...(error !== undefined ? { error } : {}) })),
+    outcomes: outcomes.map(({ slug, path, error, code }) => ({ slug, path, ...(error !== undefined ? { error, code } : {}) })),
     plan,
+    ...(referenceProblem !== undefined ? { referenceProblem } : {}),
     // The same decisions as the environment phase: which agent each key goes into, and its warnings.
     keys: planJobKeys(config, slugs, job.env.BUILDKITE_REPO ?? "", plan.sshKeys, global.keys),
-    ...(global.error !== undefined ? { globalKeysError: global.error } : {}),
+    ...(global.error !== undefined ? { globalKeysError: global.error, globalKeysCode: global.code } : {}),
     credentials: jobCredentials(plan.gitCredentials),
     machine,
+    short: workstation(env, flags),
   });
   return { output: flags.json ? renderJson(report) : renderReport(report, { color: stdoutColor(env) }), status: report.ok ? 0 : 1 };
 }

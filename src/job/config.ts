@@ -25,7 +25,7 @@ export const SETTINGS = {
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
-export type SettingSource = "environment" | "defaults file" | "default";
+export type SettingSource = "environment" | "defaults file" | "default" | "command line";
 
 /**
  * The settings that decide what a job may read or where its secrets go: taken

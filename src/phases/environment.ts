@@ -9,13 +9,14 @@ import { JobError, withDeadline, type PhaseContext } from "../job/context.ts";
 import { gitCredentialSetup, selfCommand } from "../secrets/gitcredentials.ts";
 import { undoChangesOnInterrupt } from "../core/interrupt.ts";
 import { planJobKeys } from "../ssh/keys.ts";
-import { planJob } from "../job/plan.ts";
 import { readGlobalKeys, readSlugs } from "../job/read.ts";
 import { receivedLines } from "../secrets/received.ts";
 import { registerRedactions } from "../secrets/redact.ts";
 import { secretFilesBase, secretFilesDirectory, writeSecretFiles } from "../secrets/secretfiles.ts";
+import { planWithReferences } from "../secrets/secretsmanager.ts";
 import { exportStatement } from "../core/shell.ts";
 import { jobSlugs } from "../job/slug.ts";
+import { slugPath } from "../job/config.ts";
 import { createSsmStore } from "../ssm/client.ts";
 import { agentDirectory, startAgents } from "../ssh/sshagent.ts";
 import { addToJobRecord, jobRecordPath } from "../job/state.ts";
@@ -38,24 +39,21 @@ export async function run({ env, config, log }: PhaseContext): Promise<string> {
   log.debug(`base path ${config.basePath || "/"}; slugs: ${slugs.map((slug) => `${slug.name} (${slug.kind})`).join(", ")}`);
 
   const started = performance.now();
-  const [reads, globalKeys] = await withDeadline(config.timeoutMs, async (signal) => {
+  const [{ reads, plan, referenceProblem }, globalKeys] = await withDeadline(config.timeoutMs, async (signal) => {
     const store = await createSsmStore({ signal, timeoutMs: config.timeoutMs, log, env });
-    return Promise.all([readSlugs(store, config, slugs, log), readGlobalKeys(store, config.globalSshKeys, log)]);
+    const planned = readSlugs(store, config, slugs, log).then((reads) => planWithReferences(store, reads, jobIdentity(env), log));
+    return Promise.all([planned, readGlobalKeys(store, config.globalSshKeys, log)]);
   });
-  const plan = planJob(reads, jobIdentity(env));
   for (const warning of plan.warnings) log.warn(warning);
   for (const name of plan.ignored) log.debug(`ignoring ${name}: not a variable, file, key, credential or access list`);
   for (const access of plan.access) log.debug(`access to ${access.path}: ${access.decision.allowed ? "allowed" : "denied"} (${access.decision.reason})`);
   if (plan.denial) throw new JobError(plan.denial);
+  if (referenceProblem) throw new JobError(referenceProblem);
   const keys = planJobKeys(config, slugs, repository, plan.sshKeys, globalKeys);
   for (const warning of keys.warnings) log.warn(warning);
   if (keys.problem) throw new JobError(keys.problem);
   const git = gitCredentialSetup(plan.gitCredentials, env.GIT_CONFIG_PARAMETERS, selfCommand(env, process.execPath, Bun.main, process.cwd()));
   for (const warning of git.warnings) log.warn(warning);
-  for (const assignment of [...plan.env, ...plan.files]) {
-    const overrides = assignment.overrides ? `, overriding ${assignment.overrides.name}` : "";
-    log.debug(`${assignment.name} from ${assignment.path}${overrides}`);
-  }
 
   // Where the job's files and agents will be, checked and recorded before
   // anything is made, so that pre-exit finds them even if this process is
@@ -89,14 +87,16 @@ export async function run({ env, config, log }: PhaseContext): Promise<string> {
     throw error;
   });
 
+  // What the job got, by name and slug, in the group: an operator answers "where did this come from?" without a setting.
+  const keySlug = (path: string) => slugs.find((slug) => path === `${slugPath(config, slug.name)}/ssh/key`)?.name;
+  const received = keys.agents.flatMap((agent) => agent.keys.map((key) => ({ path: key.path, slug: keySlug(key.path), agent: `${agent.role} agent` })));
+  for (const line of receivedLines(plan, git.credentials, received)) log.info(line);
   const keyCount = keys.agents.reduce((n, agent) => n + agent.keys.length, 0);
   const keySummary = keyCount ? ` and ${plural(keyCount, "deploy key")}` : "";
   log.info(`Loaded ${plural(plan.env.length, "variable")}${keySummary} from ${plural(reads.length, "slug")} in ${(performance.now() - started).toFixed(0)} ms`);
   if (files.dir) log.info(`Wrote ${plural(plan.files.length, "secret file")} to ${files.dir}`);
   if (git.credentials.length) log.info(`git credentials from SSM for ${[...new Set(git.credentials.map((c) => `${c.protocol}://${c.host}`))].join(", ")}`);
-  if (config.dumpEnv) {
-    log.group("What this job received from SSM (AWS_PARAMSTORE_SECRETS_DUMP_ENV; names only)");
-    for (const line of receivedLines(plan, git.credentials)) log.info(line);
-  }
+  // The listing is always there; AWS_PARAMSTORE_SECRETS_DUMP_ENV opens the group so it shows without a click.
+  if (config.dumpEnv) log.expand();
   return plan.env.map((assignment) => exportStatement(assignment.name, assignment.value)).join("") + files.statements + git.statements + exportAgents(agents);
 }
