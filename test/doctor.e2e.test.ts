@@ -346,7 +346,7 @@ Doctor("workstation mode: off an agent (or with --short) no hook or program chec
   const empty = mkdtempSync(join(tmpdir(), "bk-doctor-path-"));
   try {
     // A workstation: no Buildkite job, no agent hooks or defaults file, and neither git nor ssh on PATH.
-    const { BUILDKITE: _, ...workstation } = context.fixture.jobEnv({ ...JOB, PATH: empty });
+    const { BUILDKITE: _, BUILDKITE_JOB_ID: _job, ...workstation } = context.fixture.jobEnv({ ...JOB, PATH: empty });
     const run = async (args: string[]) => {
       const table = await runOperator(["doctor", ...args], workstation);
       const json = await runOperator(["doctor", ...args, "--json"], workstation);
