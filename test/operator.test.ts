@@ -185,7 +185,8 @@ function report(machine: Partial<MachineFacts> = {}, repository = "git@github.co
   const plan = planJob(reads, jobIdentity({ BUILDKITE_PIPELINE_SLUG: "app" }));
   return buildReport({
     config,
-    defaultsFile: { path: "/etc/bk-ssm-secrets/defaults.env", present: false },
+    defaultsFile: { path: "/etc/bk-ssm-secrets/defaults.env", present: false, old: false },
+    unknownVariables: [],
     job: facts,
     outcomes: reads.map(({ slug, path }) => ({ slug, path })),
     plan,

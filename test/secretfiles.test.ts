@@ -10,7 +10,7 @@ import type { Logger } from "../src/core/log.ts";
 import { FILES_DIR_VARIABLE, removeJobSecretFiles, secretFilesBase, writeSecretFiles } from "../src/secrets/secretfiles.ts";
 
 /** pre-exit's step on its own. */
-const removeSecretFiles = (env: Record<string, string | undefined>, log: Logger) => removeJobSecretFiles.run({ env, log, config: resolveConfig({}) });
+const removeSecretFiles = (env: Record<string, string | undefined>, log: Logger) => removeJobSecretFiles.run({ env, log, config: resolveConfig({}), defaults: { path: "/nonexistent/defaults.env", present: false, values: {} } });
 
 const slug = { kind: "pipeline" as const, name: "app" };
 const file = (name: string, content: string): FileAssignment => ({ name, content, path: `/b/app/file/${name}`, slug });

@@ -2,10 +2,9 @@
 // the same configuration, slugs, reads and access decisions as the
 // environment phase, and a check of this machine. It reports names and
 // reasons, never a value, and exits 0 only when the job would succeed.
-import { existsSync } from "node:fs";
 import { jobIdentity } from "../job/acl.ts";
 import type { Env } from "../core/env.ts";
-import { defaultsFilePath, slugPath, type Config } from "../job/config.ts";
+import { oldDefaultsFilePath, slugPath, type Config } from "../job/config.ts";
 import { withDeadline, type PhaseContext } from "../job/context.ts";
 import { gatherMachineFacts } from "./doctor/machine.ts";
 import { buildReport, renderReport, type JobFact, type JobFacts, type SlugOutcome } from "./doctor/report.ts";
@@ -14,7 +13,9 @@ import { planJobKeys, type KeyInput } from "../ssh/keys.ts";
 import type { Logger } from "../core/log.ts";
 import { renderJson, stdoutColor } from "./output.ts";
 import { planJob, type SlugRead } from "../job/plan.ts";
-import { readGlobalKeys } from "../job/read.ts";
+import { nothingFoundWarning } from "../job/nothing-found.ts";
+import { basePathHoldsAny, readGlobalKeys } from "../job/read.ts";
+import { unknownVariables } from "../job/variables.ts";
 import { jobSlugs, type Slug } from "../job/slug.ts";
 import { StoreError, type SecretStore } from "../ssm/store.ts";
 import { createSsmStore } from "../ssm/client.ts";
@@ -82,20 +83,25 @@ async function readGlobalKeysOrError(store: SecretStore, names: string[], log: L
   }
 }
 
-export async function run({ env, config, log }: PhaseContext, flags: DoctorFlags): Promise<CommandResult> {
+export async function run({ env, config, defaults, log }: PhaseContext, flags: DoctorFlags): Promise<CommandResult> {
   const job = imagineJob(env, flags);
   const slugs = jobSlugs({ defaultKey: config.defaultKey, repository: job.env.BUILDKITE_REPO, pipeline: job.env.BUILDKITE_PIPELINE_SLUG });
-  const [outcomes, global, machine] = await withDeadline(config.timeoutMs, async (signal) => {
+  const [outcomes, global, machine, nothingFound] = await withDeadline(config.timeoutMs, async (signal) => {
     const options = { signal, timeoutMs: config.timeoutMs, log };
     const store = await createSsmStore({ ...options, env });
-    return Promise.all([readEachSlug(store, config, slugs), readGlobalKeysOrError(store, config.globalSshKeys, log), gatherMachineFacts(env, options)]);
+    const [outcomes, global, machine] = await Promise.all([readEachSlug(store, config, slugs), readGlobalKeysOrError(store, config.globalSshKeys, log), gatherMachineFacts(env, options)]);
+    // As the environment phase: a job that got nothing is a problem, and which one depends on the base path.
+    const received = outcomes.some((outcome) => outcome.error !== undefined || (outcome.parameters?.length ?? 0) > 0) || global.keys.found.length > 0 || global.error !== undefined;
+    const basePathEmpty = !received && !(await basePathHoldsAny(store, config.basePath, log));
+    return [outcomes, global, machine, nothingFoundWarning(outcomes, received, basePathEmpty, config, defaults)] as const;
   });
   const reads = outcomes.filter((outcome): outcome is SlugRead & SlugOutcome => outcome.parameters !== undefined);
   const plan = planJob(reads, jobIdentity(job.env));
-  const defaultsFile = defaultsFilePath(env);
   const report = buildReport({
     config,
-    defaultsFile: { path: defaultsFile, present: existsSync(defaultsFile) },
+    defaultsFile: { path: defaults.path, present: defaults.present, old: defaults.path === oldDefaultsFilePath(env) },
+    unknownVariables: unknownVariables(env, defaults),
+    ...(nothingFound !== undefined ? { nothingFound } : {}),
     job: job.facts,
     outcomes: outcomes.map(({ slug, path, error }) => ({ slug, path, ...(error !== undefined ? { error } : {}) })),
     plan,

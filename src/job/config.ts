@@ -146,18 +146,43 @@ export function defaultsFilePath(env: Env): string {
   return env.BK_SSM_SECRETS_DEFAULTS_FILE || DEFAULTS_FILE;
 }
 
-/** Read the defaults file; a missing file is an empty one (nothing was installed). */
-export function readDefaultsFile(path: string): Record<string, string> {
+/** Where the Python hook's install script (configure.sh) wrote its settings. */
+export const OLD_DEFAULTS_FILE = "/usr/local/buildkite-aws-stack/plugins/aws-paramstore-secrets/custom-defaults";
+
+/** The Python hook's settings file: `BK_SSM_SECRETS_OLD_DEFAULTS_FILE` or where its install script put it. */
+export function oldDefaultsFilePath(env: Env): string {
+  return env.BK_SSM_SECRETS_OLD_DEFAULTS_FILE || OLD_DEFAULTS_FILE;
+}
+
+/** Read a defaults file; undefined when there is none. */
+export function readDefaultsFile(path: string): Record<string, string> | undefined {
   try {
     return parseDefaultsFile(readFileSync(path, "utf8"));
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return {};
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new ConfigError(`cannot read the defaults file ${path}: ${(error as Error).message}`);
   }
 }
 
-export function loadConfig(env: Env = process.env): Config {
-  return resolveConfig(env, readDefaultsFile(defaultsFilePath(env)));
+/** The defaults in force and the file they came from. */
+export interface Defaults {
+  path: string;
+  /** False when there is no defaults file at all: only the environment and built-in defaults apply. */
+  present: boolean;
+  values: Record<string, string>;
+}
+
+/**
+ * The defaults file; when there is none, the Python hook's custom-defaults,
+ * so that an agent moving over keeps its base path and keys until
+ * `bk-ssm-secrets install` writes a defaults file of its own.
+ */
+export function loadDefaults(env: Env): Defaults {
+  for (const path of [defaultsFilePath(env), oldDefaultsFilePath(env)]) {
+    const values = readDefaultsFile(path);
+    if (values) return { path, present: true, values };
+  }
+  return { path: defaultsFilePath(env), present: false, values: {} };
 }
 
 /** The SSM path of a slug: `<BASE_PATH>/<slug>`. */

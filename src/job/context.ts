@@ -1,11 +1,13 @@
 // What every phase starts from: the job's environment, the configuration in
 // force, and a logger set up from it.
-import { loadConfig, type Config } from "./config.ts";
+import { loadDefaults, resolveConfig, type Config, type Defaults } from "./config.ts";
 import { stderrLogger, type Logger } from "../core/log.ts";
 
 export interface PhaseContext {
   env: Record<string, string | undefined>;
   config: Config;
+  /** The defaults file the configuration read, for the checks that name it. */
+  defaults: Defaults;
   log: Logger;
 }
 
@@ -15,8 +17,9 @@ export class JobError extends Error {
 }
 
 export function phaseContext(env: Record<string, string | undefined> = process.env): PhaseContext {
-  const config = loadConfig(env);
-  return { env, config, log: stderrLogger(config.verbose, env) };
+  const defaults = loadDefaults(env);
+  const config = resolveConfig(env, defaults.values);
+  return { env, config, defaults, log: stderrLogger(config.verbose, env) };
 }
 
 /** Run `work` with an AbortSignal that fires after the configured deadline. */

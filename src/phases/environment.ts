@@ -10,7 +10,9 @@ import { gitCredentialSetup, selfCommand } from "../secrets/gitcredentials.ts";
 import { undoChangesOnInterrupt } from "../core/interrupt.ts";
 import { planJobKeys } from "../ssh/keys.ts";
 import { planJob } from "../job/plan.ts";
-import { readGlobalKeys, readSlugs } from "../job/read.ts";
+import { basePathHoldsAny, readGlobalKeys, readSlugs } from "../job/read.ts";
+import { nothingFoundWarning } from "../job/nothing-found.ts";
+import { unknownVariables } from "../job/variables.ts";
 import { receivedLines } from "../secrets/received.ts";
 import { registerRedactions } from "../secrets/redact.ts";
 import { secretFilesBase, writeSecretFiles } from "../secrets/secretfiles.ts";
@@ -21,9 +23,10 @@ import { startAgents } from "../ssh/sshagent.ts";
 
 const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? "" : "s"}`;
 
-export async function run({ env, config, log }: PhaseContext): Promise<string> {
+export async function run({ env, config, defaults, log }: PhaseContext): Promise<string> {
   undoChangesOnInterrupt(log);
   log.group("Loading secrets from SSM");
+  for (const unknown of unknownVariables(env, defaults)) log.warn(unknown.message);
   const repository = env.BUILDKITE_REPO ?? "";
   const slugs = jobSlugs({ defaultKey: config.defaultKey, repository, pipeline: env.BUILDKITE_PIPELINE_SLUG });
   if (repository && !slugs.some((slug) => slug.kind === "repository")) {
@@ -33,10 +36,15 @@ export async function run({ env, config, log }: PhaseContext): Promise<string> {
   log.debug(`base path ${config.basePath || "/"}; slugs: ${slugs.map((slug) => `${slug.name} (${slug.kind})`).join(", ")}`);
 
   const started = performance.now();
-  const [reads, globalKeys] = await withDeadline(config.timeoutMs, async (signal) => {
+  const [reads, globalKeys, nothingFound] = await withDeadline(config.timeoutMs, async (signal) => {
     const store = await createSsmStore({ signal, timeoutMs: config.timeoutMs, log, env });
-    return Promise.all([readSlugs(store, config, slugs, log), readGlobalKeys(store, config.globalSshKeys, log)]);
+    const [reads, globalKeys] = await Promise.all([readSlugs(store, config, slugs, log), readGlobalKeys(store, config.globalSshKeys, log)]);
+    // Only a job that got nothing pays for one more request, to tell a wrong base path from empty slugs.
+    const received = reads.some((read) => read.parameters.length > 0) || globalKeys.found.length > 0;
+    const basePathEmpty = !received && !(await basePathHoldsAny(store, config.basePath, log));
+    return [reads, globalKeys, nothingFoundWarning(reads, received, basePathEmpty, config, defaults)] as const;
   });
+  if (nothingFound) log.warn(nothingFound);
   const plan = planJob(reads, jobIdentity(env));
   for (const warning of plan.warnings) log.warn(warning);
   for (const name of plan.ignored) log.debug(`ignoring ${name}: not a variable, file, key, credential or access list`);

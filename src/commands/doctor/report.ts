@@ -4,6 +4,7 @@
 // machine's facts. Each section is a list of items with a status; the report
 // is rendered as tables or as JSON from the same items. Names only, never a value.
 import { SETTINGS, type Config, type SettingName } from "../../job/config.ts";
+import type { UnknownVariable } from "../../job/variables.ts";
 import type { JobCredentials } from "../../secrets/gitcredentials.ts";
 import type { KeyPlan } from "../../ssh/keys.ts";
 import { colors, renderTable, type Column, type Tone } from "../output.ts";
@@ -87,7 +88,12 @@ export type HookFact =
 
 export interface DoctorInput {
   config: Config;
-  defaultsFile: { path: string; present: boolean };
+  /** `old`: the Python hook's settings file, read because there is no defaults file yet. */
+  defaultsFile: { path: string; present: boolean; old: boolean };
+  /** Variables of the hooks' prefixes that the hooks do not know. */
+  unknownVariables: UnknownVariable[];
+  /** Why the job would get nothing at all, when it would. */
+  nothingFound?: string;
   job: JobFacts;
   outcomes: SlugOutcome[];
   /** The plan of the slugs that were read. */
@@ -105,9 +111,9 @@ const item = (status: Tone, fields: Record<string, string>, detail: string): Ite
 
 export function buildReport(input: DoctorInput): DoctorReport {
   const sections = [
-    configurationSection(input.config, input.defaultsFile),
+    configurationSection(input.config, input.defaultsFile, input.unknownVariables),
     jobSection(input.job),
-    slugSection(input.outcomes, input.plan),
+    slugSection(input.outcomes, input.plan, input.nothingFound),
     variableSection(input),
     fileSection(input),
     keySection(input),
@@ -170,20 +176,23 @@ function settingValue(config: Config, name: SettingName): string {
   }
 }
 
-export function configurationSection(config: Config, defaultsFile: DoctorInput["defaultsFile"]): Section {
+export function configurationSection(config: Config, defaultsFile: DoctorInput["defaultsFile"], unknown: UnknownVariable[]): Section {
   const settings = (Object.keys(SETTINGS) as SettingName[]).map((name) =>
     item("ok", { setting: SETTINGS[name].variable, value: settingValue(config, name) }, config.sources[name]),
   );
-  const file = defaultsFile.present
-    ? item("ok", { setting: "defaults file", value: defaultsFile.path }, "present")
-    : item("info", { setting: "defaults file", value: defaultsFile.path }, "absent: the environment and built-in defaults apply");
+  const file = !defaultsFile.present
+    ? item("info", { setting: "defaults file", value: defaultsFile.path }, "absent: the environment and built-in defaults apply")
+    : defaultsFile.old
+      ? item("warn", { setting: "defaults file", value: defaultsFile.path }, "the Python hook's settings, read because there is no defaults file yet: bk-ssm-secrets install writes one from them")
+      : item("ok", { setting: "defaults file", value: defaultsFile.path }, "present");
+  const unknownItems = unknown.map((entry) => item("fail", { setting: entry.variable, value: "" }, entry.message));
   return {
     title: "Configuration",
     columns: [
       { key: "setting", title: "SETTING" },
       { key: "value", title: "VALUE" },
     ],
-    items: [...settings, file],
+    items: [...settings, file, ...unknownItems],
     empty: "",
   };
 }
@@ -218,16 +227,19 @@ export function jobSection(job: JobFacts): Section {
   };
 }
 
-export function slugSection(outcomes: SlugOutcome[], plan: JobPlan): Section {
+export function slugSection(outcomes: SlugOutcome[], plan: JobPlan, nothingFound?: string): Section {
+  const columns: Column[] = [
+    { key: "kind", title: "KIND" },
+    { key: "slug", title: "SLUG" },
+    { key: "path", title: "PATH" },
+    { key: "access", title: "ACCESS" },
+  ];
+  const nothing = nothingFound !== undefined ? [note("fail", columns, nothingFound)] : [];
   return {
     title: "Slugs, in the order read (later ones override earlier ones)",
-    columns: [
-      { key: "kind", title: "KIND" },
-      { key: "slug", title: "SLUG" },
-      { key: "path", title: "PATH" },
-      { key: "access", title: "ACCESS" },
-    ],
-    items: outcomes.map((outcome) => {
+    columns,
+    items: [
+      ...outcomes.map((outcome) => {
       const fields = { kind: outcome.slug.kind, slug: outcome.slug.name, path: outcome.path };
       if (outcome.error !== undefined) return item("fail", { ...fields, access: "unreadable" }, outcome.error);
       const access = plan.access.find((entry) => entry.path === outcome.path);
@@ -235,7 +247,9 @@ export function slugSection(outcomes: SlugOutcome[], plan: JobPlan): Section {
       return access.decision.allowed
         ? item("ok", { ...fields, access: "allowed" }, access.decision.reason)
         : item("fail", { ...fields, access: "denied" }, `access to slug ${outcome.slug.name} denied: ${access.decision.reason}`);
-    }),
+      }),
+      ...nothing,
+    ],
     empty: "no slugs",
   };
 }
