@@ -167,7 +167,7 @@ const healthyMachine: MachineFacts = {
   enabled: true,
   binary: "/usr/local/bin/bk-ssm-secrets",
   hooksDir: "/etc/buildkite-agent/hooks",
-  hooks: [{ name: "environment", state: "installed", script: "/usr/local/lib/bk-ssm-secrets/environment" }],
+  hooks: [{ name: "environment", state: "installed", script: "/usr/local/lib/bk-ssm-secrets/environment", oldHookLines: [] }],
 };
 
 /** doctor's report of a job of pipeline app; `extra` parameters go under the pipeline slug. */

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { EMBEDDED_HOOKS } from "../../install/embedded-hooks.ts";
 import { DEFAULT_HOOKS_DIR, sourcedByBlock } from "../../install/install.ts";
+import { oldHookLines } from "../../install/old-hook.ts";
 import type { Logger } from "../../core/log.ts";
 import { resolveAwsSetup } from "../../ssm/client.ts";
 import type { HookFact, MachineFacts } from "./report.ts";
@@ -41,11 +42,12 @@ function hookFact(name: string, path: string): HookFact {
   try {
     content = readFileSync(path, "utf8");
   } catch {
-    return { name, state: "missing" };
+    return { name, state: "missing", oldHookLines: [] };
   }
+  const oldHook = oldHookLines(content);
   const script = sourcedByBlock(content);
-  if (script === undefined) return { name, state: "foreign" };
+  if (script === undefined) return { name, state: "foreign", oldHookLines: oldHook };
   const needed = [script, ...LIBRARIES.map((library) => join(dirname(script), library))];
   const absent = needed.filter((file) => !existsSync(file));
-  return absent.length ? { name, state: "broken", script, absent } : { name, state: "installed", script };
+  return absent.length ? { name, state: "broken", script, absent, oldHookLines: oldHook } : { name, state: "installed", script, oldHookLines: oldHook };
 }

@@ -81,10 +81,14 @@ export interface MachineFacts {
  * One agent hook: missing, without the block `bk-ssm-secrets install` writes
  * (foreign), with the block but without the scripts it runs (broken), or installed.
  */
-export type HookFact =
+export type HookFact = (
   | { name: string; state: "missing" | "foreign" }
   | { name: string; state: "installed"; script: string }
-  | { name: string; state: "broken"; script: string; absent: string[] };
+  | { name: string; state: "broken"; script: string; absent: string[] }
+) & {
+  /** Lines that still run the Python hook (aws-paramstore-secrets). */
+  oldHookLines: number[];
+};
 
 export interface DoctorInput {
   config: Config;
@@ -421,6 +425,10 @@ export function machineSection(machine: MachineFacts, hasKeys: boolean): Section
         const what = hook.state === "missing" ? "does not exist" : "has no bk-ssm-secrets block";
         items.push(check("warn", name, path, `${what}: jobs on this agent do not get what this hook does; run bk-ssm-secrets install (hooks directory: BUILDKITE_HOOKS_PATH)`));
       }
+    }
+    if (hook.oldHookLines.length) {
+      const lines = `line${hook.oldHookLines.length === 1 ? "" : "s"} ${hook.oldHookLines.join(", ")}`;
+      items.push(check("fail", `Python hook in ${hook.name}`, `${path} ${lines}`, "the Python hook (aws-paramstore-secrets) still runs here too: run bk-ssm-secrets install, which switches its blocks off (--uninstall puts them back)"));
     }
   }
   return {
