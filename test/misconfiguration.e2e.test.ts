@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { BASE, CANARY_VARIABLE, startJobFixture, type JobFixture } from "./support/fixture.ts";
 import { envChanges, runHook, type Env } from "./support/job.ts";
 import { runOperator } from "./support/operator.ts";
+import { pythonHookDefaults } from "./support/python-hook.ts";
 
 interface Context {
   fixture: JobFixture;
@@ -136,19 +137,8 @@ Misconfigured("a job that got parameters: no warning, and not one request beyond
 });
 
 Misconfigured("no defaults file yet: the Python hook's custom-defaults are read, and a name it knew that these hooks do not is named", async (context) => {
-  // As the Python hook's configure.sh wrote it, from AWS_PARAMSTORE_SECRETS_PATH=/vendors/old-base/ (the trailing slash included).
-  const old = defaultsFile(
-    context,
-    "custom-defaults",
-    [
-      'export AWS_PARAMSTORE_SECRETS_VERBOSE="0"',
-      'export AWS_PARAMSTORE_SECRETS_DEFAULT_KEY="global"',
-      'export AWS_PARAMSTORE_SECRETS_SECRETS_PATH="/vendors/old-base/"',
-      'export AWS_PARAMSTORE_SECRETS_GLOBAL_SSH=""',
-      'export AWS_PARAMSTORE_SECRETS_RUN_SSH_AGENT_DURING_COMMAND="1"',
-      "",
-    ].join("\n"),
-  );
+  // As the Python hook's configure.sh wrote it (the trailing slash included), from a version that also wrote an early name of an option.
+  const old = defaultsFile(context, "custom-defaults", `${pythonHookDefaults({ basePath: "/vendors/old-base/" })}export AWS_PARAMSTORE_SECRETS_RUN_SSH_AGENT_DURING_COMMAND="1"\n`);
   const extra = { BK_SSM_SECRETS_OLD_DEFAULTS_FILE: old, BK_SSM_SECRETS_DEFAULTS_FILE: join(context.scratch, "absent.env") };
   const run = await environment(context, extra);
   assert.is(run.changes.FROM_OLD_BASE, "from-the-python-hooks-base");

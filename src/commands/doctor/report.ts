@@ -78,17 +78,14 @@ export interface MachineFacts {
 }
 
 /**
- * One agent hook: missing, without the block `bk-ssm-secrets install` writes
- * (foreign), with the block but without the scripts it runs (broken), or installed.
+ * One agent hook: missing, without the block `bk-ssm-secrets install` writes (foreign), with
+ * it but not the scripts it runs (broken), or installed; and its lines that run the Python hook.
  */
 export type HookFact = (
   | { name: string; state: "missing" | "foreign" }
   | { name: string; state: "installed"; script: string }
   | { name: string; state: "broken"; script: string; absent: string[] }
-) & {
-  /** Lines that still run the Python hook (aws-paramstore-secrets). */
-  oldHookLines: number[];
-};
+) & { oldHookLines: number[] };
 
 export interface DoctorInput {
   config: Config;
@@ -189,14 +186,13 @@ export function configurationSection(config: Config, defaultsFile: DoctorInput["
     : defaultsFile.old
       ? item("warn", { setting: "defaults file", value: defaultsFile.path }, "the Python hook's settings, read because there is no defaults file yet: bk-ssm-secrets install writes one from them")
       : item("ok", { setting: "defaults file", value: defaultsFile.path }, "present");
-  const unknownItems = unknown.map((entry) => item("fail", { setting: entry.variable, value: "" }, entry.message));
   return {
     title: "Configuration",
     columns: [
       { key: "setting", title: "SETTING" },
       { key: "value", title: "VALUE" },
     ],
-    items: [...settings, file, ...unknownItems],
+    items: [...settings, file, ...unknown.map((entry) => item("fail", { setting: entry.variable, value: "" }, entry.message))],
     empty: "",
   };
 }
@@ -232,18 +228,16 @@ export function jobSection(job: JobFacts): Section {
 }
 
 export function slugSection(outcomes: SlugOutcome[], plan: JobPlan, nothingFound?: string): Section {
-  const columns: Column[] = [
-    { key: "kind", title: "KIND" },
-    { key: "slug", title: "SLUG" },
-    { key: "path", title: "PATH" },
-    { key: "access", title: "ACCESS" },
-  ];
-  const nothing = nothingFound !== undefined ? [note("fail", columns, nothingFound)] : [];
+  const nothing = nothingFound !== undefined ? [item("fail", { kind: "", slug: "", path: "", access: "" }, nothingFound)] : [];
   return {
     title: "Slugs, in the order read (later ones override earlier ones)",
-    columns,
-    items: [
-      ...outcomes.map((outcome) => {
+    columns: [
+      { key: "kind", title: "KIND" },
+      { key: "slug", title: "SLUG" },
+      { key: "path", title: "PATH" },
+      { key: "access", title: "ACCESS" },
+    ],
+    items: outcomes.map((outcome) => {
       const fields = { kind: outcome.slug.kind, slug: outcome.slug.name, path: outcome.path };
       if (outcome.error !== undefined) return item("fail", { ...fields, access: "unreadable" }, outcome.error);
       const access = plan.access.find((entry) => entry.path === outcome.path);
@@ -251,9 +245,7 @@ export function slugSection(outcomes: SlugOutcome[], plan: JobPlan, nothingFound
       return access.decision.allowed
         ? item("ok", { ...fields, access: "allowed" }, access.decision.reason)
         : item("fail", { ...fields, access: "denied" }, `access to slug ${outcome.slug.name} denied: ${access.decision.reason}`);
-      }),
-      ...nothing,
-    ],
+    }).concat(nothing),
     empty: "no slugs",
   };
 }
@@ -427,8 +419,7 @@ export function machineSection(machine: MachineFacts, hasKeys: boolean): Section
       }
     }
     if (hook.oldHookLines.length) {
-      const lines = `line${hook.oldHookLines.length === 1 ? "" : "s"} ${hook.oldHookLines.join(", ")}`;
-      items.push(check("fail", `Python hook in ${hook.name}`, `${path} ${lines}`, "the Python hook (aws-paramstore-secrets) still runs here too: run bk-ssm-secrets install, which switches its blocks off (--uninstall puts them back)"));
+      items.push(check("fail", `Python hook in ${hook.name}`, `${path} line${hook.oldHookLines.length === 1 ? "" : "s"} ${hook.oldHookLines.join(", ")}`, "the Python hook (aws-paramstore-secrets) still runs here too: run bk-ssm-secrets install, which switches its blocks off (--uninstall puts them back)"));
     }
   }
   return {
