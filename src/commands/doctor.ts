@@ -17,7 +17,7 @@ import { nothingFoundWarning } from "../job/nothing-found.ts";
 import { basePathHoldsAny, readGlobalKeys } from "../job/read.ts";
 import { unknownVariables } from "../job/variables.ts";
 import { jobSlugs, type Slug } from "../job/slug.ts";
-import { StoreError, type SecretStore } from "../ssm/store.ts";
+import { StoreError, type ParameterAdmin, type SecretStore } from "../ssm/store.ts";
 import { createSsmStore } from "../ssm/client.ts";
 import type { CommandResult } from "./operator.ts";
 
@@ -83,6 +83,17 @@ async function readGlobalKeysOrError(store: SecretStore, names: string[], log: L
   }
 }
 
+/** The slugs under the base path, to name the ones like a job's; none when they cannot be listed. */
+async function existingSlugs(store: ParameterAdmin, basePath: string): Promise<string[]> {
+  try {
+    const names = (await store.listTree(basePath || "/")).map((parameter) => parameter.name.slice(basePath.length + 1).split("/")[0]!);
+    return [...new Set(names)];
+  } catch (error) {
+    if (error instanceof StoreError) return [];
+    throw error;
+  }
+}
+
 export async function run({ env, config, defaults, log }: PhaseContext, flags: DoctorFlags): Promise<CommandResult> {
   const job = imagineJob(env, flags);
   const slugs = jobSlugs({ defaultKey: config.defaultKey, repository: job.env.BUILDKITE_REPO, pipeline: job.env.BUILDKITE_PIPELINE_SLUG });
@@ -93,7 +104,8 @@ export async function run({ env, config, defaults, log }: PhaseContext, flags: D
     // As the environment phase: a job that got nothing is a problem, and which one depends on the base path.
     const received = outcomes.some((outcome) => outcome.error !== undefined || (outcome.parameters?.length ?? 0) > 0) || global.keys.found.length > 0 || global.error !== undefined;
     const basePathEmpty = !received && !(await basePathHoldsAny(store, config.basePath, log));
-    return [outcomes, global, machine, nothingFoundWarning(outcomes, received, basePathEmpty, config, defaults)] as const;
+    const existing = received || basePathEmpty ? [] : await existingSlugs(store, config.basePath);
+    return [outcomes, global, machine, nothingFoundWarning(outcomes, received, basePathEmpty, config, defaults, existing)] as const;
   });
   const reads = outcomes.filter((outcome): outcome is SlugRead & SlugOutcome => outcome.parameters !== undefined);
   const plan = planJob(reads, jobIdentity(job.env));

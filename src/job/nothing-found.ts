@@ -3,6 +3,7 @@
 // slugs that do not exist. Without this it would end with "Loaded 0
 // variables" and look healthy. Pure: the caller says what was read and, only
 // when nothing was, whether the base path is known to hold nothing at all.
+import { closest, editDistance } from "../core/closest.ts";
 import { SETTINGS, type Config, type Defaults } from "./config.ts";
 import type { SlugRead } from "./plan.ts";
 
@@ -20,7 +21,8 @@ function basePathOrigin(config: Pick<Config, "sources">, defaults: Pick<Defaults
 
 /**
  * The warning for a job that received nothing, or undefined when it received
- * something. Names the setting and the paths, never a value.
+ * something. Names the setting and the paths, never a value; and, when the
+ * caller listed the slugs that exist (doctor does), the ones like the job's.
  */
 export function nothingFoundWarning(
   reads: Array<Pick<SlugRead, "slug" | "path">>,
@@ -28,6 +30,7 @@ export function nothingFoundWarning(
   basePathEmpty: boolean,
   config: Pick<Config, "basePath" | "sources">,
   defaults: Pick<Defaults, "path">,
+  existingSlugs: string[] = [],
 ): string | undefined {
   if (received) return undefined;
   const variable = SETTINGS.basePath.variable;
@@ -37,5 +40,10 @@ export function nothingFoundWarning(
     return `nothing exists under ${base} in SSM, so no job here gets anything: check ${setting}; it must name the root of the tree, such as /vendors/buildkite`;
   }
   const slugs = reads.map((read) => `${read.slug.name} (${read.slug.kind})`).join(", ");
-  return `no parameters under any of this job's slugs below ${base}: ${slugs}; the job gets no secrets: check the pipeline slug and repository, or ${setting}`;
+  const near = reads.flatMap(({ slug }) => {
+    const candidate = closest(slug.name, existingSlugs);
+    return candidate !== undefined && editDistance(slug.name, candidate) <= Math.max(2, slug.name.length / 3) ? [`${candidate} for ${slug.name}`] : [];
+  });
+  const nearest = near.length ? `; slugs that exist with a similar name: ${near.join(", ")}` : "";
+  return `no parameters under any of this job's slugs below ${base}: ${slugs}; the job gets no secrets: check the pipeline slug and repository, or ${setting}${nearest}`;
 }
