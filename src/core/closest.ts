@@ -25,3 +25,25 @@ export function closest(word: string, candidates: Iterable<string>): string | un
   }
   return best?.candidate;
 }
+
+/**
+ * For something a person typed (a command, a kind, an option): the candidate
+ * it is most likely a typo of, ignoring case: one it starts, or the closest
+ * within a third of its length (at least one edit). Undefined otherwise, so
+ * a wild guess is never offered.
+ */
+export function nearest(typed: string, candidates: readonly string[]): string | undefined {
+  const word = typed.toLowerCase();
+  if (!word) return undefined;
+  const byLower = new Map(candidates.map((candidate) => [candidate.toLowerCase(), candidate]));
+  const started = word.length > 1 ? [...byLower.keys()].find((candidate) => candidate.startsWith(word)) : undefined;
+  const match = started ?? closest(word, byLower.keys());
+  if (match === undefined) return undefined;
+  return started || editDistance(word, match) <= Math.max(1, Math.floor(match.length / 3)) ? byLower.get(match) : undefined;
+}
+
+/** ` (did you mean X?)` or "", to follow the word that was not understood. */
+export function didYouMean(typed: string, candidates: readonly string[]): string {
+  const suggestion = nearest(typed, candidates);
+  return suggestion ? ` (did you mean ${suggestion}?)` : "";
+}
