@@ -3,7 +3,7 @@
 // environment phase, and a check of this machine. It reports names and
 // reasons, never a value, and exits 0 only when the job would succeed.
 import { existsSync } from "node:fs";
-import { jobIdentity } from "../job/acl.ts";
+import { jobIdentity, type JobIdentity } from "../job/acl.ts";
 import type { Env } from "../core/env.ts";
 import { defaultsFilePath, oldDefaultsFilePath, slugPath, type Config } from "../job/config.ts";
 import { withDeadline, type PhaseContext } from "../job/context.ts";
@@ -17,6 +17,7 @@ import { planJob, type SlugRead } from "../job/plan.ts";
 import { nothingFoundWarning } from "../job/nothing-found.ts";
 import { basePathHoldsAny, readGlobalKeys } from "../job/read.ts";
 import { unknownVariables } from "../job/variables.ts";
+import { planWithReferences } from "../secrets/secretsmanager.ts";
 import { jobSlugs, type Slug } from "../job/slug.ts";
 import { StoreError, type ParameterAdmin, type SecretStore } from "../ssm/store.ts";
 import { createSsmStore } from "../ssm/client.ts";
@@ -110,21 +111,31 @@ async function existingSlugs(store: ParameterAdmin, basePath: string): Promise<s
   }
 }
 
+/** The plan of the slugs that were read, its Secrets Manager references resolved (or why they cannot be) as the environment phase would. */
+async function planOutcomes(store: SecretStore, outcomes: Array<SlugOutcome & Partial<SlugRead>>, job: JobIdentity, log: Logger) {
+  const reads = outcomes.filter((outcome): outcome is SlugRead & SlugOutcome => outcome.parameters !== undefined);
+  try {
+    return { outcomes, ...(await planWithReferences(store, reads, job, log)) };
+  } catch (error) {
+    if (error instanceof StoreError) return { outcomes, plan: planJob(reads, job), referenceProblem: error.message };
+    throw error;
+  }
+}
+
 export async function run({ env, config, defaults, log }: PhaseContext, flags: DoctorFlags): Promise<CommandResult> {
   const job = imagineJob(env, flags);
   const slugs = jobSlugs({ defaultKey: config.defaultKey, repository: job.env.BUILDKITE_REPO, pipeline: job.env.BUILDKITE_PIPELINE_SLUG });
-  const [outcomes, global, machine, nothingFound] = await withDeadline(config.timeoutMs, async (signal) => {
+  const [{ outcomes, plan, referenceProblem }, global, machine, nothingFound] = await withDeadline(config.timeoutMs, async (signal) => {
     const options = { signal, timeoutMs: config.timeoutMs, log };
     const store = await createSsmStore({ ...options, env });
-    const [outcomes, global, machine] = await Promise.all([readEachSlug(store, config, slugs), readGlobalKeysOrError(store, config.globalSshKeys, log), gatherMachineFacts(env, options)]);
+    const planning = readEachSlug(store, config, slugs).then((outcomes) => planOutcomes(store, outcomes, jobIdentity(job.env), log));
+    const [planned, global, machine] = await Promise.all([planning, readGlobalKeysOrError(store, config.globalSshKeys, log), gatherMachineFacts(env, options)]);
     // As the environment phase: a job that got nothing is a problem, and which one depends on the base path.
-    const received = outcomes.some((outcome) => outcome.error !== undefined || (outcome.parameters?.length ?? 0) > 0) || global.keys.found.length > 0 || global.error !== undefined;
+    const received = planned.outcomes.some((outcome) => outcome.error !== undefined || (outcome.parameters?.length ?? 0) > 0) || global.keys.found.length > 0 || global.error !== undefined;
     const basePathEmpty = !received && !(await basePathHoldsAny(store, config.basePath, log));
     const existing = received || basePathEmpty ? [] : await existingSlugs(store, config.basePath);
-    return [outcomes, global, machine, nothingFoundWarning(outcomes, received, basePathEmpty, config, defaults, existing)] as const;
+    return [planned, global, machine, nothingFoundWarning(planned.outcomes, received, basePathEmpty, config, defaults, existing)] as const;
   });
-  const reads = outcomes.filter((outcome): outcome is SlugRead & SlugOutcome => outcome.parameters !== undefined);
-  const plan = planJob(reads, jobIdentity(job.env));
   const report = buildReport({
     config,
     defaultsFile: { path: defaults.path, present: defaults.present, old: defaults.path === oldDefaultsFilePath(env) },
@@ -133,6 +144,7 @@ export async function run({ env, config, defaults, log }: PhaseContext, flags: D
     job: job.facts,
     outcomes: outcomes.map(({ slug, path, error, code }) => ({ slug, path, ...(error !== undefined ? { error, code } : {}) })),
     plan,
+    ...(referenceProblem !== undefined ? { referenceProblem } : {}),
     // The same decisions as the environment phase: which agent each key goes into, and its warnings.
     keys: planJobKeys(config, slugs, job.env.BUILDKITE_REPO ?? "", plan.sshKeys, global.keys),
     ...(global.error !== undefined ? { globalKeysError: global.error, globalKeysCode: global.code } : {}),

@@ -9,13 +9,13 @@ import { JobError, withDeadline, type PhaseContext } from "../job/context.ts";
 import { gitCredentialSetup, selfCommand } from "../secrets/gitcredentials.ts";
 import { undoChangesOnInterrupt } from "../core/interrupt.ts";
 import { planJobKeys } from "../ssh/keys.ts";
-import { planJob } from "../job/plan.ts";
 import { basePathHoldsAny, readGlobalKeys, readSlugs } from "../job/read.ts";
 import { nothingFoundWarning } from "../job/nothing-found.ts";
 import { unknownVariables } from "../job/variables.ts";
 import { receivedLines } from "../secrets/received.ts";
 import { registerRedactions } from "../secrets/redact.ts";
 import { secretFilesBase, writeSecretFiles } from "../secrets/secretfiles.ts";
+import { planWithReferences } from "../secrets/secretsmanager.ts";
 import { exportStatement } from "../core/shell.ts";
 import { jobSlugs } from "../job/slug.ts";
 import { slugPath } from "../job/config.ts";
@@ -37,20 +37,21 @@ export async function run({ env, config, defaults, log }: PhaseContext): Promise
   log.debug(`base path ${config.basePath || "/"}; slugs: ${slugs.map((slug) => `${slug.name} (${slug.kind})`).join(", ")}`);
 
   const started = performance.now();
-  const [reads, globalKeys, nothingFound] = await withDeadline(config.timeoutMs, async (signal) => {
+  const [{ reads, plan, referenceProblem }, globalKeys, nothingFound] = await withDeadline(config.timeoutMs, async (signal) => {
     const store = await createSsmStore({ signal, timeoutMs: config.timeoutMs, log, env });
-    const [reads, globalKeys] = await Promise.all([readSlugs(store, config, slugs, log), readGlobalKeys(store, config.globalSshKeys, log)]);
+    const planning = readSlugs(store, config, slugs, log).then((reads) => planWithReferences(store, reads, jobIdentity(env), log));
+    const [planned, globalKeys] = await Promise.all([planning, readGlobalKeys(store, config.globalSshKeys, log)]);
     // Only a job that got nothing pays for one more request, to tell a wrong base path from empty slugs.
-    const received = reads.some((read) => read.parameters.length > 0) || globalKeys.found.length > 0;
+    const received = planned.reads.some((read) => read.parameters.length > 0) || globalKeys.found.length > 0;
     const basePathEmpty = !received && !(await basePathHoldsAny(store, config.basePath, log));
-    return [reads, globalKeys, nothingFoundWarning(reads, received, basePathEmpty, config, defaults)] as const;
+    return [planned, globalKeys, nothingFoundWarning(planned.reads, received, basePathEmpty, config, defaults)] as const;
   });
   if (nothingFound) log.warn(nothingFound);
-  const plan = planJob(reads, jobIdentity(env));
   for (const warning of plan.warnings) log.warn(warning);
   for (const name of plan.ignored) log.debug(`ignoring ${name}: not a variable, file, key, credential or access list`);
   for (const access of plan.access) log.debug(`access to ${access.path}: ${access.decision.allowed ? "allowed" : "denied"} (${access.decision.reason})`);
   if (plan.denial) throw new JobError(plan.denial);
+  if (referenceProblem) throw new JobError(referenceProblem);
   const keys = planJobKeys(config, slugs, repository, plan.sshKeys, globalKeys);
   for (const warning of keys.warnings) log.warn(warning);
   if (keys.problem) throw new JobError(keys.problem);

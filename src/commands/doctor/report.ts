@@ -5,6 +5,7 @@
 // is rendered as tables or as JSON from the same items. Names only, never a value.
 import { SETTINGS, type Config, type SettingName } from "../../job/config.ts";
 import type { UnknownVariable } from "../../job/variables.ts";
+import type { MachineFacts } from "./machine.ts";
 import type { JobCredentials } from "../../secrets/gitcredentials.ts";
 import type { KeyPlan } from "../../ssh/keys.ts";
 import { colors, renderTable, type Column, type Tone } from "../output.ts";
@@ -58,39 +59,6 @@ export interface SlugOutcome {
   code?: string;
 }
 
-export interface MachineFacts {
-  region?: string;
-  /** Where the region came from: AWS_REGION, AWS_DEFAULT_REGION or the AWS config file. */
-  regionFrom: string;
-  regionError?: string;
-  /** The SDK's record of the credential providers that answered, e.g. CREDENTIALS_ENV_VARS. */
-  credentialFeatures?: string[];
-  credentialsError?: string;
-  /** AWS_PROFILE, "" for the default profile. */
-  profile: string;
-  /** AWS_ENDPOINT_URL_SSM, when set. */
-  endpoint?: string;
-  /** Each program a job runs, and where PATH finds it. */
-  programs: Record<"git" | "ssh-agent" | "ssh-add", string | undefined>;
-  /** AWS_SSM_SECRETS_PLUGIN_ENABLED is 1. */
-  enabled: boolean;
-  /** The binary the hooks would run, when it exists. */
-  binary?: string;
-  /** BK_SSM_SECRETS_BIN, when set: the hooks run it instead of looking on PATH. */
-  binaryVariable?: string;
-  hooksDir: string;
-  hooks: HookFact[];
-}
-
-/**
- * One agent hook: missing, without the block `bk-ssm-secrets install` writes (foreign), with
- * it but not the scripts it runs (broken), or installed; and its lines that run the Python hook.
- */
-export type HookFact = (
-  | { name: string; state: "missing" | "foreign" }
-  | { name: string; state: "installed"; script: string }
-  | { name: string; state: "broken"; script: string; absent: string[] }) & { oldHookLines: number[] };
-
 export interface DoctorInput {
   config: Config;
   /** `old`: the Python hook's settings file, read because there is no defaults file yet. */
@@ -100,8 +68,10 @@ export interface DoctorInput {
   nothingFound?: string;
   job: JobFacts;
   outcomes: SlugOutcome[];
-  /** The plan of the slugs that were read. */
+  /** The plan of the slugs that were read, its Secrets Manager references resolved. */
   plan: JobPlan;
+  /** Why the plan's Secrets Manager references cannot be resolved, when they cannot. */
+  referenceProblem?: string;
   /** The deploy keys, planned as the environment phase plans them, from the slugs' keys and the global keys read. */
   keys: KeyPlan;
   /** Why AWS_PARAMSTORE_SECRETS_GLOBAL_SSH could not be read, when it could not, and the error's code. */
@@ -256,8 +226,8 @@ export function slugSection(outcomes: SlugOutcome[], plan: JobPlan, nothingFound
 }
 
 /** True when the environment phase would stop before giving the job anything. */
-function jobFails({ plan, outcomes, keys, globalKeysError }: DoctorInput): boolean {
-  return plan.denial !== undefined || outcomes.some((outcome) => outcome.error !== undefined) || keys.problem !== undefined || globalKeysError !== undefined;
+function jobFails({ plan, outcomes, keys, globalKeysError, referenceProblem }: DoctorInput): boolean {
+  return plan.denial !== undefined || referenceProblem !== undefined || outcomes.some((outcome) => outcome.error !== undefined) || keys.problem !== undefined || globalKeysError !== undefined;
 }
 
 const NOTHING = "none: the job would fail before exporting anything (see the problems below)";
@@ -283,7 +253,9 @@ function assignmentSection(input: DoctorInput, title: string, assignments: Array
 }
 
 export function variableSection(input: DoctorInput): Section {
-  return assignmentSection(input, "Variables the job would get (names only)", input.plan.env, () => []);
+  const section = assignmentSection(input, "Variables the job would get (names only)", input.plan.env, (assignment) => ("secret" in assignment && assignment.secret ? [`from ${assignment.secret}`] : []));
+  if (input.referenceProblem !== undefined) section.items.push(note("fail", section.columns, input.referenceProblem));
+  return section;
 }
 
 export function fileSection(input: DoctorInput): Section {
