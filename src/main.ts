@@ -36,7 +36,18 @@ function fail(error: unknown, code: number): never {
   process.exit(code);
 }
 
-async function runPhase(load: () => Promise<Phase>): Promise<void> {
+/**
+ * A hook command's stdout is shell code holding secret values, for a hook to
+ * eval: never for a person's terminal. Refused before anything is read.
+ */
+function refuseTerminal(command: string): void {
+  if (!process.stdout.isTTY) return;
+  writeAll(2, `bk-ssm-secrets ${command} is for the agent's hooks and prints nothing to a terminal: to see what a job would get, without values, run bk-ssm-secrets doctor\n`);
+  process.exit(2);
+}
+
+async function runPhase(command: string, load: () => Promise<Phase>): Promise<void> {
+  refuseTerminal(command);
   try {
     const { phaseContext } = await import("./job/context.ts");
     // The hooks name the agent's defaults file; the job's environment never does.
@@ -105,21 +116,6 @@ const withTarget = <T extends CliCommand>(command: T): T =>
     .option("--repo <url>", "The repository URL (its slug is computed)")
     .option("--global", "The default slug every pipeline reads") as T;
 
-/** The hook phases: each prints shell code for its hook to eval. */
-const PHASES: Array<[name: string, description: string, load: () => Promise<Phase>]> = [
-  ["environment", "Load the job's secrets and deploy keys from SSM (environment hook)", () => import("./phases/environment.ts")],
-  ["pre-checkout", "Switch to the slug's ssh-agent when its key reaches the repository (pre-checkout hook)", () => import("./phases/pre-checkout.ts")],
-  ["post-checkout", "Go back to the job's previous ssh-agent (post-checkout hook)", () => import("./phases/post-checkout.ts")],
-  ["post-command", "Go back to the job's previous ssh-agent when it was kept through the command (post-command hook)", () => import("./phases/post-command.ts")],
-  ["pre-exit", "Stop the job's ssh-agents and clean up (pre-exit hook)", () => import("./phases/pre-exit.ts")],
-];
-for (const [name, description, load] of PHASES) {
-  cli
-    .command(name, `${description}; prints shell code to eval`)
-    .option("--defaults-file <file>", "The agent's defaults file, as the installed hooks name it (default: /etc/bk-ssm-secrets/defaults.env)")
-    .action(() => runPhase(load));
-}
-
 cli
   .command("install", "Install the hooks: the hook scripts, the defaults file, and a block in each of the agent's hooks that runs ours")
   .option("--hooks-dir <dir>", "The agent's hooks directory (default: /etc/buildkite-agent/hooks)")
@@ -153,17 +149,6 @@ cli
       fail(error, 1);
     }
   });
-
-cli
-  .command("git-credential <operation>", "git's credential helper (get, store, erase): answers from the job's git-credentials in SSM")
-  .option("--parameter <name>", "A git-credentials parameter to read (repeatable, most important first)")
-  .action((operation: string, options: { parameter?: string | string[] }) =>
-    runPhase(async () => {
-      const helper = await import("./phases/git-credential.ts");
-      const parameters = [options.parameter ?? []].flat();
-      return { run: (context) => helper.run(context, operation, parameters) };
-    }),
-  );
 
 cli
   .command("slug <repository-url>", "Print the repository slug of a URL: where its secrets live in the tree")
@@ -292,6 +277,33 @@ withBasePath(cli.command("import <source> <dir>", "Write what a synced S3 secret
   );
 
 cli.command("version", "Print the version, commit and build target").action(() => emit(`bk-ssm-secrets ${VERSION}\ncommit: ${COMMIT}\ntarget: ${TARGET}\n`));
+
+// The hook commands last, after the operator's: the agent's hooks run them, a person never needs to.
+/** The hook phases: each prints shell code for its hook to eval. */
+const PHASES: Array<[name: string, description: string, load: () => Promise<Phase>]> = [
+  ["environment", "Load the job's secrets and deploy keys from SSM (environment hook)", () => import("./phases/environment.ts")],
+  ["pre-checkout", "Switch to the slug's ssh-agent when its key reaches the repository (pre-checkout hook)", () => import("./phases/pre-checkout.ts")],
+  ["post-checkout", "Go back to the job's previous ssh-agent (post-checkout hook)", () => import("./phases/post-checkout.ts")],
+  ["post-command", "Go back to the job's previous ssh-agent when it was kept through the command (post-command hook)", () => import("./phases/post-command.ts")],
+  ["pre-exit", "Stop the job's ssh-agents and clean up (pre-exit hook)", () => import("./phases/pre-exit.ts")],
+];
+for (const [name, description, load] of PHASES) {
+  cli
+    .command(name, `${description}; for the agent's hooks: prints shell code to eval`)
+    .option("--defaults-file <file>", "The agent's defaults file, as the installed hooks name it (default: /etc/bk-ssm-secrets/defaults.env)")
+    .action(() => runPhase(name, load));
+}
+
+cli
+  .command("git-credential <operation>", "git's credential helper (get, store, erase): answers from the job's git-credentials in SSM; for git, through the hooks")
+  .option("--parameter <name>", "A git-credentials parameter to read (repeatable, most important first)")
+  .action((operation: string, options: { parameter?: string | string[] }) =>
+    runPhase("git-credential", async () => {
+      const helper = await import("./phases/git-credential.ts");
+      const parameters = [options.parameter ?? []].flat();
+      return { run: (context) => helper.run(context, operation, parameters) };
+    }),
+  );
 
 cli.addEventListener("command:*", () => {
   const typed = String(cli.args[0]);

@@ -114,7 +114,7 @@ test("BK_SSM_SECRETS_PIPELINE_OVERRIDES in the defaults file lets the job overri
   assert.equal(some.refused.map((refused) => refused.variable), ["AWS_PARAMSTORE_SECRETS_SECRETS_PATH"]);
   const all = resolveConfig(env, { BK_SSM_SECRETS_PIPELINE_OVERRIDES: "all" }, "job");
   assert.equal([all.basePath, all.defaultKey, all.refused], ["/pipeline/base", "shared", []]);
-  const fromJob = loadConfig({ ...env, BK_SSM_SECRETS_PIPELINE_OVERRIDES: "all", BK_SSM_SECRETS_DEFAULTS_FILE: "/dev/null" }, { defaultsFile: "/nonexistent/defaults.env" });
+  const { config: fromJob } = loadConfig({ ...env, BK_SSM_SECRETS_PIPELINE_OVERRIDES: "all", BK_SSM_SECRETS_DEFAULTS_FILE: "/dev/null" }, { defaultsFile: "/nonexistent/defaults.env" });
   assert.is(fromJob.basePath, "/vendors/buildkite");
   assert.equal(fromJob.refused.map((refused) => refused.variable), ["AWS_PARAMSTORE_SECRETS_SECRETS_PATH", "AWS_PARAMSTORE_SECRETS_DEFAULT_KEY", "BK_SSM_SECRETS_DEFAULTS_FILE", "BK_SSM_SECRETS_PIPELINE_OVERRIDES"]);
 });

@@ -399,6 +399,19 @@ Installer("custom paths for the binary, the hook scripts and the defaults file: 
   }
 });
 
+Installer("over the Python hook: its pip-installed bk-ssm-secrets script is kept beside the binary for a rollback", async (context) => {
+  const root = newRoot(context);
+  // The console script pip writes for the Python hook's `bk-ssm-secrets` entry point.
+  const pythonScript = "#!/usr/bin/python3\n# -*- coding: utf-8 -*-\nimport re\nimport sys\nfrom bk_ssm_secrets.__main__ import main\nif __name__ == '__main__':\n    sys.exit(main())\n";
+  writeFileSync(root.installed, pythonScript, { mode: 0o755 });
+  const run = await runInstaller(context, root, ["--hooks-dir", root.hooks, "--install-dir", root.hookScripts]);
+  assert.is(run.status, 0, run.stderr);
+  assert.match(run.stdout, `Kept the Python hook's ${root.installed} as ${root.installed}.python-hook`);
+  assert.is(installedVersion(root), VERSION);
+  assert.is(readFileSync(`${root.installed}.python-hook`, "utf8"), pythonScript);
+  assert.is(statSync(`${root.installed}.python-hook`).mode & 0o777, 0o755);
+});
+
 Installer("the README's install snippet, run as written", async (context) => {
   const readme = readFileSync(join(ROOT, "README.md"), "utf8");
   const section = readme.slice(readme.indexOf("\n## Install\n"));

@@ -4,23 +4,16 @@
 // hooks it installed.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startJobFixture } from "./support/fixture.ts";
 import { generateKey } from "./support/git-ssh-server.ts";
+import { snapshot, type Agent } from "./support/agent-machine.ts";
 import { compiledBinary, runBinary, type Env } from "./support/job.ts";
 import { runLifecycle } from "./support/lifecycle.ts";
 import { assertJobLeftNothing, jobScratch, plantKey } from "./support/ssh-job.ts";
 
-interface Agent {
-  root: string;
-  hooksDir: string;
-  installDir: string;
-  defaultsFile: string;
-  /** The install's flags pointing at this agent's directories. */
-  flags: string[];
-}
 
 /** A fake agent machine: /etc with the agent's hooks directory holding some hooks of the operator's, /usr/local/lib. */
 function agentMachine(): Agent {
@@ -39,16 +32,6 @@ function agentMachine(): Agent {
   return { root, hooksDir, installDir, defaultsFile, flags: ["--hooks-dir", hooksDir, "--install-dir", installDir, "--defaults-file", defaultsFile] };
 }
 
-/** Every directory and file under `root`: type, mode and bytes. */
-function snapshot(root: string): Record<string, string> {
-  const entries: Record<string, string> = {};
-  for (const entry of readdirSync(root, { recursive: true, encoding: "utf8" }).sort()) {
-    const stat = lstatSync(join(root, entry));
-    const mode = (stat.mode & 0o7777).toString(8);
-    entries[entry] = stat.isDirectory() ? `dir ${mode}` : `file ${mode} ${readFileSync(join(root, entry)).toString("base64")}`;
-  }
-  return entries;
-}
 
 const env = (extra: Env = {}): Env => ({ PATH: process.env.PATH!, HOME: tmpdir(), ...extra });
 
@@ -92,6 +75,7 @@ Install("what install writes: embedded hooks 0755, the library and defaults file
     assert.is(
       readFileSync(agent.defaultsFile, "utf8"),
       "# bk-ssm-secrets defaults, written by `bk-ssm-secrets install`. A job's environment cannot change the base path, default key, global SSH keys or files dir unless BK_SSM_SECRETS_PIPELINE_OVERRIDES lists them.\n" +
+        `# For the hook scripts in ${agent.installDir}\n` +
         'export AWS_PARAMSTORE_SECRETS_SECRETS_PATH="/legacy/base"\nexport AWS_PARAMSTORE_SECRETS_DEFAULT_KEY="shared"\n',
     );
     assert.ok(files["etc/bk-ssm-secrets/defaults.env"]!.startsWith("file 644 "));

@@ -4,6 +4,8 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { parseDefaultsFile } from "../src/job/config.ts";
 import { defaultsSettings, planInstall, withBlock, withoutBlock, type EmbeddedFile, type FileState, type InstallRequest } from "../src/install/install.ts";
+import { oldHookLines, restoreOldBlocks, switchOffOldBlocks } from "../src/install/old-hook.ts";
+import { PYTHON_HOOK_BLOCKS } from "./support/python-hook.ts";
 
 const HOOK = "/usr/local/lib/bk-ssm-secrets/environment";
 
@@ -85,8 +87,9 @@ test("uninstall keeps a defaults file an operator wrote by hand", () => {
   assert.equal(applyPlan(handWritten, { ...request, uninstall: true }), handWritten);
 });
 
-test("uninstall removes a defaults file an older install wrote, whose header said more", () => {
-  const older = new Map<string, FileState>([["/etc/bk-ssm-secrets/defaults.env", { content: "# bk-ssm-secrets defaults, written by `bk-ssm-secrets install`. The job's environment overrides them.\nexport A=1\n", mode: 0o644 }]]);
+test("uninstall removes a defaults file an older install wrote, whose header said more, with that install's scripts", () => {
+  const installed = applyPlan(new Map(), request);
+  const older = new Map(installed).set("/etc/bk-ssm-secrets/defaults.env", { content: "# bk-ssm-secrets defaults, written by `bk-ssm-secrets install`. The job's environment overrides them.\nexport A=1\n", mode: 0o644 });
   assert.equal(applyPlan(older, { ...request, uninstall: true }), new Map());
 });
 
@@ -105,6 +108,61 @@ test("defaults come from the flags, validated; AWS_PARAMSTORE_SECRETS_PATH is th
   assert.throws(() => defaultsSettings({ ...request, settings: { basePath: "relative" } }, {}), /^--base-path: AWS_PARAMSTORE_SECRETS_SECRETS_PATH="relative" is not an absolute SSM path/);
   assert.throws(() => defaultsSettings({ ...request, settings: { defaultKey: "a b" } }, {}), /^--default-key: /);
   assert.throws(() => defaultsSettings({ ...request, settings: { globalSsh: "not-a-path" } }, {}), /^--global-ssh: /);
+});
+
+test("uninstall follows the blocks: scripts elsewhere than they point, even at the default install directory, stay", () => {
+  const installed = applyPlan(new Map(), request);
+  const elsewhere = new Map([...installed, ["/usr/local/lib/bk-ssm-secrets/environment", { content: "env hook\n", mode: 0o755 }]]);
+  const removed = applyPlan(elsewhere, { ...request, installDir: "/usr/local/lib/bk-ssm-secrets", uninstall: true });
+  assert.equal([...removed.keys()], ["/usr/local/lib/bk-ssm-secrets/environment"]);
+});
+
+test("uninstall from another hooks directory keeps the scripts the agent's default hooks directory still runs, and their defaults", () => {
+  const machine = applyPlan(new Map(), { ...request, hooksDir: "/etc/buildkite-agent/hooks" });
+  const both = applyPlan(machine, request);
+  const removed = applyPlan(both, { ...request, uninstall: true });
+  assert.equal([...removed].sort(), [...machine].sort());
+});
+
+test("a defaults file is removed with the scripts it was written for, not with another install's", () => {
+  const installed = applyPlan(new Map(), request);
+  assert.match(installed.get(request.defaultsFile)!.content, "# For the hook scripts in /opt/bk\n");
+  const other = new Map([...installed, [request.defaultsFile, { content: installed.get(request.defaultsFile)!.content.replace("/opt/bk", "/opt/other"), mode: 0o644 }]]);
+  assert.ok(applyPlan(other, { ...request, uninstall: true }).has(request.defaultsFile));
+  assert.not.ok(applyPlan(installed, { ...request, uninstall: true }).has(request.defaultsFile));
+});
+
+test("the Python hook's blocks are switched off in place and put back byte for byte, however often configure.sh ran", () => {
+  for (const [hook, block] of Object.entries(PYTHON_HOOK_BLOCKS)) {
+    // configure.sh's environment block starts with a line break: it also follows a last line without one.
+    const noNewline = block.startsWith("\n") ? [`echo no newline${block}${block}`] : [];
+    for (const original of [block, block + block, `#!/bin/bash\necho mine\n${block}echo after\n`, ...noNewline]) {
+      const { content, blocks } = switchOffOldBlocks(original);
+      assert.is(blocks, original.split(block).length - 1, hook);
+      assert.equal(oldHookLines(content), [], content);
+      assert.ok(oldHookLines(original).length > 0);
+      assert.is(restoreOldBlocks(content), original, `${hook}: ${JSON.stringify(original)}`);
+      // Through the whole plan: install, then uninstall.
+      const disk = new Map([["/agent/hooks/environment", { content: original, mode: 0o755 }]]);
+      assert.equal([...applyPlan(applyPlan(disk, request), { ...request, uninstall: true })], [...disk]);
+    }
+  }
+});
+
+test("a line running the Python hook that is not one of configure.sh's blocks stops the install, naming the line", () => {
+  const disk = new Map([["/agent/hooks/environment", { content: "#!/bin/bash\n. /opt/aws-paramstore-secrets/hooks/environment\n", mode: 0o755 }]]);
+  assert.throws(() => applyPlan(disk, request), /^\/agent\/hooks\/environment line 2 runs the Python hook \(aws-paramstore-secrets\) in a form install does not recognise/);
+  assert.equal(oldHookLines("# a note on aws-paramstore-secrets/hooks/environment\n#| # --- Start AWS paramstore secrets plugin ---\n"), []);
+});
+
+test("the Python hook's settings fill what no flag gives; a bad one names its file", () => {
+  const old = { path: "/old/custom-defaults", values: { AWS_PARAMSTORE_SECRETS_SECRETS_PATH: "/old/", AWS_PARAMSTORE_SECRETS_GLOBAL_SSH: "", AWS_PARAMSTORE_SECRETS_VERBOSE: "1" } };
+  assert.equal(defaultsSettings({ ...request, settings: { defaultKey: "shared" } }, {}, old), [
+    ["AWS_PARAMSTORE_SECRETS_SECRETS_PATH", "/old/"],
+    ["AWS_PARAMSTORE_SECRETS_DEFAULT_KEY", "shared"],
+    ["AWS_PARAMSTORE_SECRETS_VERBOSE", "1"],
+  ]);
+  assert.throws(() => defaultsSettings(request, {}, { path: "/old/custom-defaults", values: { AWS_PARAMSTORE_SECRETS_SECRETS_PATH: "relative" } }), /^AWS_PARAMSTORE_SECRETS_SECRETS_PATH in \/old\/custom-defaults: /);
 });
 
 test.run();

@@ -12,7 +12,8 @@ import { editDistance, nearest } from "../src/core/closest.ts";
 import { resolveConfig } from "../src/job/config.ts";
 import { jobCredentials } from "../src/secrets/gitcredentials.ts";
 import { isPassphraseProtected, planJobKeys } from "../src/ssh/keys.ts";
-import { buildReport, credentialSource, withoutCredentials, type MachineFacts } from "../src/commands/doctor/report.ts";
+import type { MachineFacts } from "../src/commands/doctor/machine.ts";
+import { buildReport, credentialSource, withoutCredentials } from "../src/commands/doctor/report.ts";
 import { asRow, renderTable } from "../src/commands/output.ts";
 import { planJob } from "../src/job/plan.ts";
 import { entryFor, valueFor } from "../src/secrets/secret-kinds.ts";
@@ -184,7 +185,7 @@ const healthyMachine: MachineFacts = {
   enabled: true,
   binary: "/usr/local/bin/bk-ssm-secrets",
   hooksDir: "/etc/buildkite-agent/hooks",
-  hooks: [{ name: "environment", state: "installed", script: "/usr/local/lib/bk-ssm-secrets/environment" }],
+  hooks: [{ name: "environment", state: "installed", script: "/usr/local/lib/bk-ssm-secrets/environment", oldHookLines: [] }],
 };
 
 /** doctor's report of a job of pipeline app; `extra` parameters go under the pipeline slug. */
@@ -202,7 +203,8 @@ function report(machine: Partial<MachineFacts> = {}, repository = "git@github.co
   const plan = planJob(reads, jobIdentity({ BUILDKITE_PIPELINE_SLUG: "app" }));
   return buildReport({
     config,
-    defaultsFile: { path: "/etc/bk-ssm-secrets/defaults.env", present: false },
+    defaultsFile: { path: "/etc/bk-ssm-secrets/defaults.env", present: false, old: false },
+    unknownVariables: [],
     job: facts,
     outcomes: reads.map(({ slug, path }) => ({ slug, path })),
     plan,

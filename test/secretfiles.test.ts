@@ -11,7 +11,8 @@ import { FILES_DIR_VARIABLE, removeJobSecretFiles, secretFilesBase, secretFilesD
 import { EMPTY_RECORD } from "../src/job/state.ts";
 
 /** pre-exit's step on its own. */
-const removeSecretFiles = (env: Record<string, string | undefined>, log: Logger) => removeJobSecretFiles.run({ env, log, config: resolveConfig({}) }, EMPTY_RECORD);
+const removeSecretFiles = (env: Record<string, string | undefined>, log: Logger) =>
+  removeJobSecretFiles.run({ env, log, config: resolveConfig({}), defaults: { path: "/nonexistent/defaults.env", present: false, values: {} } }, EMPTY_RECORD);
 
 const slug = { kind: "pipeline" as const, name: "app" };
 const file = (name: string, content: string): FileAssignment => ({ name, content, path: `/b/app/file/${name}`, slug });

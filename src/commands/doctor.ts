@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import { jobIdentity, type JobIdentity } from "../job/acl.ts";
 import type { Env } from "../core/env.ts";
-import { defaultsFilePath, slugPath, type Config } from "../job/config.ts";
+import { defaultsFilePath, oldDefaultsFilePath, slugPath, type Config } from "../job/config.ts";
 import { withDeadline, type PhaseContext } from "../job/context.ts";
 import { gatherMachineFacts } from "./doctor/machine.ts";
 import { buildReport, renderReport, type JobFact, type JobFacts, type SlugOutcome } from "./doctor/report.ts";
@@ -14,10 +14,12 @@ import { planJobKeys, type KeyInput } from "../ssh/keys.ts";
 import { inJob, type Logger } from "../core/log.ts";
 import { renderJson, stdoutColor } from "./output.ts";
 import { planJob, type SlugRead } from "../job/plan.ts";
-import { readGlobalKeys } from "../job/read.ts";
+import { nothingFoundWarning } from "../job/nothing-found.ts";
+import { basePathHoldsAny, readGlobalKeys } from "../job/read.ts";
+import { unknownVariables } from "../job/variables.ts";
 import { planWithReferences } from "../secrets/secretsmanager.ts";
 import { jobSlugs, type Slug } from "../job/slug.ts";
-import { StoreError, type SecretStore } from "../ssm/store.ts";
+import { StoreError, type ParameterAdmin, type SecretStore } from "../ssm/store.ts";
 import { createSsmStore } from "../ssm/client.ts";
 import type { CommandResult } from "./operator.ts";
 
@@ -37,11 +39,11 @@ export interface DoctorFlags {
 /**
  * Whether doctor runs in workstation mode: asked for, or not on an agent. An
  * agent is a Buildkite job, a machine whose environment names its hooks or
- * agent, or one with the defaults file `install` writes.
+ * agent, or one with the defaults file `install` writes or the Python hook's.
  */
 export function workstation(env: Env, flags: Pick<DoctorFlags, "short" | "full">): boolean {
   if (flags.short || flags.full) return Boolean(flags.short);
-  const agent = inJob(env) || Boolean(env.BUILDKITE_HOOKS_PATH || env.BUILDKITE_AGENT_NAME) || existsSync(defaultsFilePath(env));
+  const agent = inJob(env) || Boolean(env.BUILDKITE_HOOKS_PATH || env.BUILDKITE_AGENT_NAME) || [defaultsFilePath(env), oldDefaultsFilePath(env)].some((path) => existsSync(path));
   return !agent;
 }
 
@@ -98,6 +100,17 @@ async function readGlobalKeysOrError(store: SecretStore, names: string[], log: L
   }
 }
 
+/** The slugs under the base path, to name the ones like a job's; none when they cannot be listed. */
+async function existingSlugs(store: ParameterAdmin, basePath: string): Promise<string[]> {
+  try {
+    const names = (await store.listTree(basePath || "/")).map((parameter) => parameter.name.slice(basePath.length + 1).split("/")[0]!);
+    return [...new Set(names)];
+  } catch (error) {
+    if (error instanceof StoreError) return [];
+    throw error;
+  }
+}
+
 /** The plan of the slugs that were read, its Secrets Manager references resolved (or why they cannot be) as the environment phase would. */
 async function planOutcomes(store: SecretStore, outcomes: Array<SlugOutcome & Partial<SlugRead>>, job: JobIdentity, log: Logger) {
   const reads = outcomes.filter((outcome): outcome is SlugRead & SlugOutcome => outcome.parameters !== undefined);
@@ -109,19 +122,25 @@ async function planOutcomes(store: SecretStore, outcomes: Array<SlugOutcome & Pa
   }
 }
 
-export async function run({ env, config, log }: PhaseContext, flags: DoctorFlags): Promise<CommandResult> {
+export async function run({ env, config, defaults, log }: PhaseContext, flags: DoctorFlags): Promise<CommandResult> {
   const job = imagineJob(env, flags);
   const slugs = jobSlugs({ defaultKey: config.defaultKey, repository: job.env.BUILDKITE_REPO, pipeline: job.env.BUILDKITE_PIPELINE_SLUG });
-  const [{ outcomes, plan, referenceProblem }, global, machine] = await withDeadline(config.timeoutMs, async (signal) => {
+  const [{ outcomes, plan, referenceProblem }, global, machine, nothingFound] = await withDeadline(config.timeoutMs, async (signal) => {
     const options = { signal, timeoutMs: config.timeoutMs, log };
     const store = await createSsmStore({ ...options, env });
-    const planned = readEachSlug(store, config, slugs).then((outcomes) => planOutcomes(store, outcomes, jobIdentity(job.env), log));
-    return Promise.all([planned, readGlobalKeysOrError(store, config.globalSshKeys, log), gatherMachineFacts(env, options)]);
+    const planning = readEachSlug(store, config, slugs).then((outcomes) => planOutcomes(store, outcomes, jobIdentity(job.env), log));
+    const [planned, global, machine] = await Promise.all([planning, readGlobalKeysOrError(store, config.globalSshKeys, log), gatherMachineFacts(env, options)]);
+    // As the environment phase: a job that got nothing is a problem, and which one depends on the base path.
+    const received = planned.outcomes.some((outcome) => outcome.error !== undefined || (outcome.parameters?.length ?? 0) > 0) || global.keys.found.length > 0 || global.error !== undefined;
+    const basePathEmpty = !received && !(await basePathHoldsAny(store, config.basePath, log));
+    const existing = received || basePathEmpty ? [] : await existingSlugs(store, config.basePath);
+    return [planned, global, machine, nothingFoundWarning(planned.outcomes, received, basePathEmpty, config, defaults, existing)] as const;
   });
-  const defaultsFile = defaultsFilePath(env);
   const report = buildReport({
     config,
-    defaultsFile: { path: defaultsFile, present: existsSync(defaultsFile) },
+    defaultsFile: { path: defaults.path, present: defaults.present, old: defaults.path === oldDefaultsFilePath(env) },
+    unknownVariables: unknownVariables(env, defaults),
+    ...(nothingFound !== undefined ? { nothingFound } : {}),
     job: job.facts,
     outcomes: outcomes.map(({ slug, path, error, code }) => ({ slug, path, ...(error !== undefined ? { error, code } : {}) })),
     plan,

@@ -3,9 +3,9 @@
 // the agent as it found it.
 import { chmodSync, chownSync, mkdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { ConfigError, defaultsFilePath } from "../job/config.ts";
+import { ConfigError, defaultsFilePath, oldDefaultsFilePath, readDefaultsFile } from "../job/config.ts";
 import { EMBEDDED_HOOKS } from "../install/embedded-hooks.ts";
-import { DEFAULT_HOOKS_DIR, DEFAULT_INSTALL_DIR, defaultsSettings, pathsToRead, planInstall, type Change, type FileState, type InstallRequest } from "../install/install.ts";
+import { DEFAULT_HOOKS_DIR, DEFAULT_INSTALL_DIR, defaultsSettings, planInstall, type Change, type FileState, type InstallRequest } from "../install/install.ts";
 
 export interface InstallOptions {
   hooksDir?: string;
@@ -126,9 +126,16 @@ export function install(options: InstallOptions, env: Record<string, string | un
   if (!isDirectory(request.hooksDir)) {
     throw new ConfigError(`the agent's hooks directory ${request.hooksDir} does not exist: install buildkite-agent first, or point --hooks-dir at its hooks directory`);
   }
-  const settings = request.uninstall ? [] : defaultsSettings(request, env);
-  const states = new Map(pathsToRead(request, EMBEDDED_HOOKS).map((path) => [path, readState(path)]));
-  const changes = planInstall(request, EMBEDDED_HOOKS, settings, (path) => states.get(path));
+  const oldDefaults = oldDefaultsFilePath(env);
+  const old = request.uninstall ? undefined : readDefaultsFile(oldDefaults);
+  const settings = request.uninstall ? [] : defaultsSettings(request, env, old && { path: oldDefaults, values: old });
+  // Each file is read once, when the plan first asks for it: which ones depends on the blocks found.
+  const states = new Map<string, FileState | undefined>();
+  const current = (path: string) => {
+    if (!states.has(path)) states.set(path, readState(path));
+    return states.get(path);
+  };
+  const changes = planInstall(request, EMBEDDED_HOOKS, settings, current);
 
   const applied: Applied[] = [];
   for (const change of changes) {
@@ -140,6 +147,11 @@ export function install(options: InstallOptions, env: Record<string, string | un
     }
   }
   const summary = applied.filter((done) => done.effective).map(({ change }) => ("summary" in change ? change.summary : `removed ${change.path}`));
+  if (old && summary.length) {
+    const fromFlags = new Set(defaultsSettings(request, env).map(([variable]) => variable));
+    const carried = settings.map(([variable]) => variable).filter((variable) => !fromFlags.has(variable));
+    if (carried.length) summary.push(`carried ${carried.join(", ")} over from the Python hook's ${oldDefaults}`);
+  }
   if (summary.length === 0) return request.uninstall ? "bk-ssm-secrets is not installed: nothing to remove\n" : "bk-ssm-secrets is installed and up to date: nothing to change\n";
   return summary.map((line) => `${line}\n`).join("");
 }

@@ -119,6 +119,17 @@ enable_agent() {
   echo "Set AWS_SSM_SECRETS_PLUGIN_ENABLED=1 in $file"
 }
 
+# keep_python_hook_script FILE: the Python hook's `pip install` put a script
+# of the same name here, which its hooks run. Keep a copy beside ours, so
+# that rolling back to the Python hook (docs/migration.md) can put it back.
+keep_python_hook_script() {
+  local file="$1" kept="$1.python-hook"
+  [[ -f "$file" && ! -e "$kept" ]] || return 0
+  [[ "$(head -c 2 "$file")" == "#!" ]] && grep -q "bk_ssm_secrets" "$file" || return 0
+  cp -p "$file" "$kept"
+  echo "Kept the Python hook's $file as $kept (rolling back puts it back: see docs/migration.md)"
+}
+
 main() {
   version="$release_version"
   local releases_url="$DEFAULT_RELEASES_URL" bin_dir=/usr/local/bin binary_only=0
@@ -181,6 +192,7 @@ main() {
   # Keep the current binary under a second name until the install step has
   # worked, so a failure can put it back.
   local was="none"
+  keep_python_hook_script "$installed"
   if [[ -e "$installed" ]]; then
     was="$("$installed" --version 2>/dev/null || echo unknown)"
     previous="$bin_dir/.bk-ssm-secrets.previous.$$"

@@ -7,6 +7,7 @@
 import { basename, dirname, join, resolve } from "node:path";
 import { ConfigError, resolveConfig, SETTINGS } from "../job/config.ts";
 import { shellQuote } from "../core/shell.ts";
+import { oldHookLines, restoreOldBlocks, switchOffOldBlocks } from "./old-hook.ts";
 
 export const DEFAULT_HOOKS_DIR = "/etc/buildkite-agent/hooks";
 export const DEFAULT_INSTALL_DIR = "/usr/local/lib/bk-ssm-secrets";
@@ -114,44 +115,44 @@ export function installedContent(file: EmbeddedFile, request: Pick<InstallReques
   return file.content.replace(RECORDED_PATHS, `  local bin=${shellQuote(bin)} defaults_file=${shellQuote(resolve(request.defaultsFile))}\n`);
 }
 
-/** `export NAME="value"` lines, as the original install wrote and config.ts reads. */
-function defaultsFile(settings: Array<[string, string]>): string {
+/** `export NAME="value"` lines, as the original install wrote and config.ts reads, after a header naming the hook scripts they are for. */
+function defaultsFile(settings: Array<[string, string]>, installDir: string): string {
   const quote = (value: string) => `"${value.replace(/(["\\$`])/g, "\\$1")}"`;
-  return DEFAULTS_HEADER + settings.map(([name, value]) => `export ${name}=${quote(value)}\n`).join("");
+  return `${DEFAULTS_HEADER}# For the hook scripts in ${installDir}\n${settings.map(([name, value]) => `export ${name}=${quote(value)}\n`).join("")}`;
 }
 
 /**
  * The defaults file's settings from the flags, validated as the hooks will
  * read them. AWS_PARAMSTORE_SECRETS_PATH in the installer's environment is
- * the original install step's way to set the base path.
+ * the original install step's way to set the base path. A setting no flag
+ * gives is carried over from the Python hook's settings file, when there is
+ * one (`old`), so that moving an agent over keeps its base path and keys.
  */
-export function defaultsSettings(request: InstallRequest, env: Record<string, string | undefined>): Array<[string, string]> {
+export function defaultsSettings(request: InstallRequest, env: Record<string, string | undefined>, old?: { path: string; values: Record<string, string> }): Array<[string, string]> {
   const basePath = request.settings.basePath ?? env.AWS_PARAMSTORE_SECRETS_PATH;
-  const given: Array<[string, string, string | undefined]> = [
-    ["--base-path", SETTINGS.basePath.variable, basePath],
-    ["--default-key", SETTINGS.defaultKey.variable, request.settings.defaultKey],
-    ["--global-ssh", SETTINGS.globalSsh.variable, request.settings.globalSsh],
-  ];
+  const flags: Record<string, [flag: string, value: string | undefined]> = {
+    [SETTINGS.basePath.variable]: ["--base-path", basePath],
+    [SETTINGS.defaultKey.variable]: ["--default-key", request.settings.defaultKey],
+    [SETTINGS.globalSsh.variable]: ["--global-ssh", request.settings.globalSsh],
+  };
   const settings: Array<[string, string]> = [];
-  for (const [flag, variable, value] of given) {
+  for (const { variable } of Object.values(SETTINGS)) {
+    const [flag, given] = flags[variable] ?? [];
+    const [source, value] = given !== undefined && given.trim() !== "" ? [flag, given] : [`${variable} in ${old?.path}`, old?.values[variable]];
     if (value === undefined || value.trim() === "") continue;
     try {
       resolveConfig({ [variable]: value });
     } catch (error) {
-      throw new ConfigError(`${flag}: ${(error as Error).message}`);
+      throw new ConfigError(`${source}: ${(error as Error).message}`);
     }
     settings.push([variable, value.trim()]);
   }
   return settings;
 }
 
-/** Every path whose current state the plan needs. */
-export function pathsToRead(request: InstallRequest, files: EmbeddedFile[]): string[] {
-  return [
-    ...files.map((file) => join(request.installDir, file.name)),
-    ...files.filter((file) => file.isHook).map((file) => join(request.hooksDir, file.name)),
-    request.defaultsFile,
-  ];
+/** The install directory a defaults file was written for, from its header; undefined for one written before installs said. */
+function defaultsOwner(content: string): string | undefined {
+  return /^# For the hook scripts in (.*)\n/m.exec(content)?.[1];
 }
 
 /** The changes that bring the agent to the requested state; none when it is there already. */
@@ -173,33 +174,78 @@ export function planInstall(
     const before = current(path);
     if (before) changes.push({ kind: "delete", path, before, summary });
   };
-
-  for (const file of files) {
-    const path = join(request.installDir, file.name);
-    if (request.uninstall) remove(path, `removed ${path}`);
-    else write(path, installedContent(file, request), file.isHook ? HOOK_MODE : DATA_MODE, `wrote ${path}`);
-  }
-  for (const file of files.filter((entry) => entry.isHook)) {
-    const path = join(request.hooksDir, file.name);
-    const before = current(path);
-    if (request.uninstall) {
-      if (!before) continue;
-      const after = withoutBlock(before.content);
-      if (after === undefined) remove(path, `removed ${path}, which the install had created`);
-      else write(path, after, before.mode, `removed the bk-ssm-secrets block from ${path}`);
-    } else {
-      write(path, withBlock(before?.content, join(request.installDir, file.name)), before?.mode ?? HOOK_MODE, `${before ? "updated" : "created"} ${path} to run the bk-ssm-secrets ${file.name} hook`);
+  if (request.uninstall) planUninstall(request, files, current, write, remove, changes);
+  else {
+    const installDir = resolve(request.installDir);
+    for (const file of files) {
+      const path = join(installDir, file.name);
+      write(path, installedContent(file, request), file.isHook ? HOOK_MODE : DATA_MODE, `wrote ${path}`);
     }
-  }
-  if (request.uninstall) {
-    // Only a defaults file this install wrote: one an operator wrote by hand stays.
-    if (current(request.defaultsFile)?.content.startsWith(DEFAULTS_MARK)) remove(request.defaultsFile, `removed ${request.defaultsFile}`);
-    const directories = new Set(files.map((file) => dirname(join(request.installDir, file.name))));
-    for (const directory of [...directories].sort((a, b) => b.length - a.length)) changes.push({ kind: "remove-directory-if-empty", path: directory });
-    // The default /etc/bk-ssm-secrets is ours; a directory of another name may hold more than this file.
-    if (basename(dirname(request.defaultsFile)) === "bk-ssm-secrets") changes.push({ kind: "remove-directory-if-empty", path: dirname(request.defaultsFile) });
-  } else {
-    write(request.defaultsFile, defaultsFile(settings), DATA_MODE, `wrote ${request.defaultsFile}`);
+    for (const file of files.filter((entry) => entry.isHook)) {
+      const path = join(request.hooksDir, file.name);
+      const before = current(path);
+      const migrated = before && switchOffOldBlocks(before.content);
+      const left = migrated ? oldHookLines(migrated.content) : [];
+      if (left.length) {
+        throw new ConfigError(`${path} line ${left[0]} runs the Python hook (aws-paramstore-secrets) in a form install does not recognise: remove those lines by hand (keep a copy to roll back), then run install again`);
+      }
+      const switchedOff = migrated?.blocks ? `, switching off the Python hook's ${migrated.blocks === 1 ? "block" : `${migrated.blocks} blocks`} there (--uninstall puts ${migrated.blocks === 1 ? "it" : "them"} back)` : "";
+      write(path, withBlock(migrated?.content, join(installDir, file.name)), before?.mode ?? HOOK_MODE, `${before ? "updated" : "created"} ${path} to run the bk-ssm-secrets ${file.name} hook${switchedOff}`);
+    }
+    write(request.defaultsFile, defaultsFile(settings, installDir), DATA_MODE, `wrote ${request.defaultsFile}`);
   }
   return changes;
+}
+
+/**
+ * Uninstall removes what the blocks in this hooks directory point to, not
+ * what the flags name: given only --hooks-dir, the hook scripts of another
+ * install are not touched. Scripts the agent's default hooks directory still
+ * runs stay, so that uninstalling from another directory cannot break the
+ * machine's own install.
+ */
+function planUninstall(
+  request: InstallRequest,
+  files: EmbeddedFile[],
+  current: (path: string) => FileState | undefined,
+  write: (path: string, content: string, mode: number, summary: string) => void,
+  remove: (path: string, summary: string) => void,
+  changes: Change[],
+): void {
+  const hooks = files.filter((entry) => entry.isHook);
+  const pointedTo = (hooksDir: string) =>
+    hooks.flatMap((file) => {
+      const script = sourcedByBlock(current(join(hooksDir, file.name))?.content ?? "");
+      return script ? [resolve(dirname(script))] : [];
+    });
+  const stillUsed = new Set(resolve(request.hooksDir) === resolve(DEFAULT_HOOKS_DIR) ? [] : pointedTo(DEFAULT_HOOKS_DIR));
+  const installDirs = [...new Set(pointedTo(request.hooksDir))].filter((dir) => !stillUsed.has(dir));
+
+  for (const file of hooks) {
+    const path = join(request.hooksDir, file.name);
+    const before = current(path);
+    if (!before) continue;
+    const after = withoutBlock(before.content);
+    if (after === undefined) {
+      remove(path, `removed ${path}, which the install had created`);
+      continue;
+    }
+    const restored = restoreOldBlocks(after);
+    write(path, restored, before.mode, `removed the bk-ssm-secrets block from ${path}${restored !== after ? " and put the Python hook's block back" : ""}`);
+  }
+  for (const installDir of installDirs) {
+    for (const file of files) remove(join(installDir, file.name), `removed ${join(installDir, file.name)}`);
+    const directories = new Set(files.map((file) => dirname(join(installDir, file.name))));
+    for (const directory of [...directories].sort((a, b) => b.length - a.length)) changes.push({ kind: "remove-directory-if-empty", path: directory });
+  }
+  // Only a defaults file an install wrote for the hook scripts removed here: one an operator wrote by hand stays.
+  const defaults = current(request.defaultsFile)?.content;
+  if (defaults?.startsWith(DEFAULTS_MARK)) {
+    const owner = defaultsOwner(defaults);
+    if (owner !== undefined ? installDirs.includes(owner) : installDirs.length > 0) {
+      remove(request.defaultsFile, `removed ${request.defaultsFile}`);
+      // The default /etc/bk-ssm-secrets is ours; a directory of another name may hold more than this file.
+      if (basename(dirname(request.defaultsFile)) === "bk-ssm-secrets") changes.push({ kind: "remove-directory-if-empty", path: dirname(request.defaultsFile) });
+    }
+  }
 }

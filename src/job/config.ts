@@ -198,29 +198,61 @@ export function defaultsFilePath(env: Env): string {
   return env[DEFAULTS_FILE_VARIABLE] || DEFAULTS_FILE;
 }
 
-/** Read the defaults file; a missing file is an empty one (nothing was installed). */
-export function readDefaultsFile(path: string): Record<string, string> {
+/** Where the Python hook's install script (configure.sh) wrote its settings. */
+export const OLD_DEFAULTS_FILE = "/usr/local/buildkite-aws-stack/plugins/aws-paramstore-secrets/custom-defaults";
+
+const OLD_DEFAULTS_FILE_VARIABLE = "BK_SSM_SECRETS_OLD_DEFAULTS_FILE";
+
+/** The Python hook's settings file for an operator's command: `BK_SSM_SECRETS_OLD_DEFAULTS_FILE` or where its install script put it. */
+export function oldDefaultsFilePath(env: Env): string {
+  return env[OLD_DEFAULTS_FILE_VARIABLE] || OLD_DEFAULTS_FILE;
+}
+
+/** Read a defaults file; undefined when there is none. */
+export function readDefaultsFile(path: string): Record<string, string> | undefined {
   try {
     return parseDefaultsFile(readFileSync(path, "utf8"));
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return {};
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new ConfigError(`cannot read the defaults file ${path}: ${(error as Error).message}`);
   }
 }
 
+/** The defaults in force and the file they came from. */
+export interface Defaults {
+  path: string;
+  /** False when there is no defaults file at all: only the environment and built-in defaults apply. */
+  present: boolean;
+  values: Record<string, string>;
+}
+
 /**
- * The configuration in force. A job's phases read the defaults file the hooks
- * name (`--defaults-file`, recorded by `install`), else the installed
- * location, and never one the job's environment names.
+ * The defaults file; when there is none, the Python hook's custom-defaults,
+ * so that an agent moving over keeps its base path and keys until
+ * `bk-ssm-secrets install` writes a defaults file of its own. A job's phases
+ * read the file the hooks name (`--defaults-file`, recorded by `install`),
+ * else the installed location, and never one the job's environment names.
  */
-export function loadConfig(env: Env = process.env, job?: { defaultsFile?: string }): Config {
-  if (!job) return resolveConfig(env, readDefaultsFile(defaultsFilePath(env)));
-  const path = job.defaultsFile || DEFAULTS_FILE;
-  const config = resolveConfig(env, readDefaultsFile(path), "job");
-  const named = env[DEFAULTS_FILE_VARIABLE];
-  if (named && named !== path) config.refused.push({ variable: DEFAULTS_FILE_VARIABLE, reason: `the hooks read ${path}` });
+function loadDefaults(env: Env, job?: { defaultsFile?: string }): Defaults {
+  const path = job ? job.defaultsFile || DEFAULTS_FILE : defaultsFilePath(env);
+  for (const candidate of [path, job ? OLD_DEFAULTS_FILE : oldDefaultsFilePath(env)]) {
+    const values = readDefaultsFile(candidate);
+    if (values) return { path: candidate, present: true, values };
+  }
+  return { path, present: false, values: {} };
+}
+
+/** The configuration in force, and the defaults it was resolved from. */
+export function loadConfig(env: Env = process.env, job?: { defaultsFile?: string }): { config: Config; defaults: Defaults } {
+  const defaults = loadDefaults(env, job);
+  if (!job) return { config: resolveConfig(env, defaults.values), defaults };
+  const config = resolveConfig(env, defaults.values, "job");
+  const hooksRead = job.defaultsFile || DEFAULTS_FILE;
+  for (const variable of [DEFAULTS_FILE_VARIABLE, OLD_DEFAULTS_FILE_VARIABLE]) {
+    if (env[variable] && env[variable] !== hooksRead) config.refused.push({ variable, reason: `the hooks read ${hooksRead}` });
+  }
   if (env[PIPELINE_OVERRIDES]) config.refused.push({ variable: PIPELINE_OVERRIDES, reason: "only the defaults file can allow overrides" });
-  return config;
+  return { config, defaults };
 }
 
 /** The SSM path of a slug: `<BASE_PATH>/<slug>`. */

@@ -1,11 +1,13 @@
 // What every phase starts from: the job's environment, the configuration in
 // force, and a logger set up from it.
-import { loadConfig, type Config } from "./config.ts";
+import { loadConfig, type Config, type Defaults } from "./config.ts";
 import { stderrLogger, type Logger } from "../core/log.ts";
 
 export interface PhaseContext {
   env: Record<string, string | undefined>;
   config: Config;
+  /** The defaults file the configuration read, for the checks that name it. */
+  defaults: Defaults;
   log: Logger;
 }
 
@@ -16,8 +18,8 @@ export class JobError extends Error {
 
 /** `job` for a hook phase: its settings follow the agent's defaults file (`defaultsFile`, as the hooks name it). */
 export function phaseContext(env: Record<string, string | undefined> = process.env, job?: { defaultsFile?: string }): PhaseContext {
-  const config = loadConfig(env, job);
-  return { env, config, log: stderrLogger(config.verbose, env) };
+  const { config, defaults } = loadConfig(env, job);
+  return { env, config, defaults, log: stderrLogger(config.verbose, env) };
 }
 
 /** Run `work` with an AbortSignal that fires after the configured deadline. */

@@ -26,3 +26,17 @@ export async function readGlobalKeys(store: SecretStore, names: string[], log: L
   log.debug(`read ${found.length} of ${names.length} global deploy keys in ${(performance.now() - started).toFixed(0)} ms`);
   return { names, found, missing };
 }
+
+/**
+ * Whether anything lives under the base path. A failed check (the agent's
+ * policy may cover only `<BASE_PATH>/*`) counts as "yes": the warning it
+ * would refine is given either way.
+ */
+export async function basePathHoldsAny(store: SecretStore, basePath: string, log: Logger): Promise<boolean> {
+  try {
+    return await store.holdsAny(basePath);
+  } catch (error) {
+    log.debug(`could not check whether ${basePath || "/"} holds anything: ${(error as Error).message}`);
+    return true;
+  }
+}

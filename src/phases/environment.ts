@@ -9,7 +9,9 @@ import { JobError, withDeadline, type PhaseContext } from "../job/context.ts";
 import { gitCredentialSetup, selfCommand } from "../secrets/gitcredentials.ts";
 import { undoChangesOnInterrupt } from "../core/interrupt.ts";
 import { planJobKeys } from "../ssh/keys.ts";
-import { readGlobalKeys, readSlugs } from "../job/read.ts";
+import { basePathHoldsAny, readGlobalKeys, readSlugs } from "../job/read.ts";
+import { nothingFoundWarning } from "../job/nothing-found.ts";
+import { unknownVariables } from "../job/variables.ts";
 import { receivedLines } from "../secrets/received.ts";
 import { registerRedactions } from "../secrets/redact.ts";
 import { secretFilesBase, secretFilesDirectory, writeSecretFiles } from "../secrets/secretfiles.ts";
@@ -24,12 +26,13 @@ import { captureAwsSettings } from "../ssm/settings.ts";
 
 const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? "" : "s"}`;
 
-export async function run({ env, config, log }: PhaseContext): Promise<string> {
+export async function run({ env, config, defaults, log }: PhaseContext): Promise<string> {
   undoChangesOnInterrupt(log);
   log.group("Loading secrets from SSM");
   for (const refused of config.refused) log.warn(`${refused.variable} in the job's environment is ignored: ${refused.reason}`);
   const recordPath = jobRecordPath(env.BUILDKITE_JOB_ID);
   if (!recordPath) log.warn("BUILDKITE_JOB_ID is missing or not a job id: pre-exit can clean up only from the job's variables, and git's credential helper answers nothing");
+  for (const unknown of unknownVariables(env, defaults)) log.warn(unknown.message);
   const repository = env.BUILDKITE_REPO ?? "";
   const slugs = jobSlugs({ defaultKey: config.defaultKey, repository, pipeline: env.BUILDKITE_PIPELINE_SLUG });
   if (repository && !slugs.some((slug) => slug.kind === "repository")) {
@@ -39,11 +42,16 @@ export async function run({ env, config, log }: PhaseContext): Promise<string> {
   log.debug(`base path ${config.basePath || "/"}; slugs: ${slugs.map((slug) => `${slug.name} (${slug.kind})`).join(", ")}`);
 
   const started = performance.now();
-  const [{ reads, plan, referenceProblem }, globalKeys] = await withDeadline(config.timeoutMs, async (signal) => {
+  const [{ reads, plan, referenceProblem }, globalKeys, nothingFound] = await withDeadline(config.timeoutMs, async (signal) => {
     const store = await createSsmStore({ signal, timeoutMs: config.timeoutMs, log, env });
-    const planned = readSlugs(store, config, slugs, log).then((reads) => planWithReferences(store, reads, jobIdentity(env), log));
-    return Promise.all([planned, readGlobalKeys(store, config.globalSshKeys, log)]);
+    const planning = readSlugs(store, config, slugs, log).then((reads) => planWithReferences(store, reads, jobIdentity(env), log));
+    const [planned, globalKeys] = await Promise.all([planning, readGlobalKeys(store, config.globalSshKeys, log)]);
+    // Only a job that got nothing pays for one more request, to tell a wrong base path from empty slugs.
+    const received = planned.reads.some((read) => read.parameters.length > 0) || globalKeys.found.length > 0;
+    const basePathEmpty = !received && !(await basePathHoldsAny(store, config.basePath, log));
+    return [planned, globalKeys, nothingFoundWarning(planned.reads, received, basePathEmpty, config, defaults)] as const;
   });
+  if (nothingFound) log.warn(nothingFound);
   for (const warning of plan.warnings) log.warn(warning);
   for (const name of plan.ignored) log.debug(`ignoring ${name}: not a variable, file, key, credential or access list`);
   for (const access of plan.access) log.debug(`access to ${access.path}: ${access.decision.allowed ? "allowed" : "denied"} (${access.decision.reason})`);

@@ -152,6 +152,14 @@ export async function createSsmStore(options: SsmStoreOptions): Promise<SecretSt
       };
     },
 
+    async holdsAny(path) {
+      const page = await send(path, "ssm:GetParametersByPath", () =>
+        client.send(new sdk.GetParametersByPathCommand({ Path: path || "/", Recursive: true, WithDecryption: false, MaxResults: 1 }), request),
+      );
+      // SSM may answer a page with fewer items than asked for; a next page means there is more.
+      return (page.Parameters ?? []).length > 0 || page.NextToken !== undefined;
+    },
+
     async listTree(path) {
       // DescribeParameters returns metadata only: listing never decrypts, so it
       // needs no KMS permission and no value ever enters this process.

@@ -23,6 +23,8 @@ export interface SecretStore {
   readTree(path: string): Promise<Parameter[]>;
   /** The named parameters, decrypted; names that do not exist are listed apart. */
   readNames(names: string[]): Promise<{ found: Parameter[]; missing: string[] }>;
+  /** Whether any parameter lives below `path`: one request, nothing decrypted. */
+  holdsAny(path: string): Promise<boolean>;
 }
 
 export interface PutRequest {

@@ -6,6 +6,7 @@ export const MACHINE_TITLE = "This machine";
 
 /** The causes doctor groups problems under, each phrased as what to look at. */
 export const CAUSES = {
+  settings: "settings (base path, slugs, variable names)",
   aws: "AWS credentials and region",
   iam: "IAM and KMS permissions",
   network: "reaching SSM",

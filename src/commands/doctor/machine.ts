@@ -6,9 +6,42 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { EMBEDDED_HOOKS } from "../../install/embedded-hooks.ts";
 import { DEFAULT_HOOKS_DIR, sourcedByBlock } from "../../install/install.ts";
+import { oldHookLines } from "../../install/old-hook.ts";
 import type { Logger } from "../../core/log.ts";
 import { resolveAwsSetup } from "../../ssm/client.ts";
-import type { HookFact, MachineFacts } from "./report.ts";
+
+export interface MachineFacts {
+  region?: string;
+  /** Where the region came from: AWS_REGION, AWS_DEFAULT_REGION or the AWS config file. */
+  regionFrom: string;
+  regionError?: string;
+  /** The SDK's record of the credential providers that answered, e.g. CREDENTIALS_ENV_VARS. */
+  credentialFeatures?: string[];
+  credentialsError?: string;
+  /** AWS_PROFILE, "" for the default profile. */
+  profile: string;
+  /** AWS_ENDPOINT_URL_SSM, when set. */
+  endpoint?: string;
+  /** Each program a job runs, and where PATH finds it. */
+  programs: Record<"git" | "ssh-agent" | "ssh-add", string | undefined>;
+  /** AWS_SSM_SECRETS_PLUGIN_ENABLED is 1. */
+  enabled: boolean;
+  /** The binary the hooks would run, when it exists. */
+  binary?: string;
+  /** BK_SSM_SECRETS_BIN, when set: the hooks run it instead of looking on PATH. */
+  binaryVariable?: string;
+  hooksDir: string;
+  hooks: HookFact[];
+}
+
+/**
+ * One agent hook: missing, without the block `bk-ssm-secrets install` writes (foreign), with
+ * it but not the scripts it runs (broken), or installed; and its lines that run the Python hook.
+ */
+export type HookFact = (
+  | { name: string; state: "missing" | "foreign" }
+  | { name: string; state: "installed"; script: string }
+  | { name: string; state: "broken"; script: string; absent: string[] }) & { oldHookLines: number[] };
 
 /** The agent hooks `bk-ssm-secrets install` adds its block to, and the library our hooks source. */
 const AGENT_HOOKS = EMBEDDED_HOOKS.filter((file) => file.isHook).map((file) => file.name);
@@ -41,11 +74,12 @@ function hookFact(name: string, path: string): HookFact {
   try {
     content = readFileSync(path, "utf8");
   } catch {
-    return { name, state: "missing" };
+    return { name, state: "missing", oldHookLines: [] };
   }
+  const oldHook = oldHookLines(content);
   const script = sourcedByBlock(content);
-  if (script === undefined) return { name, state: "foreign" };
+  if (script === undefined) return { name, state: "foreign", oldHookLines: oldHook };
   const needed = [script, ...LIBRARIES.map((library) => join(dirname(script), library))];
   const absent = needed.filter((file) => !existsSync(file));
-  return absent.length ? { name, state: "broken", script, absent } : { name, state: "installed", script };
+  return absent.length ? { name, state: "broken", script, absent, oldHookLines: oldHook } : { name, state: "installed", script, oldHookLines: oldHook };
 }

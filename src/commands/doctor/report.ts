@@ -4,6 +4,8 @@
 // machine's facts. Each section is a list of items with a status; the report
 // is rendered as tables or as JSON from the same items. Names only, never a value.
 import { SETTINGS, type Config, type SettingName } from "../../job/config.ts";
+import type { UnknownVariable } from "../../job/variables.ts";
+import type { MachineFacts } from "./machine.ts";
 import type { JobCredentials } from "../../secrets/gitcredentials.ts";
 import type { KeyPlan } from "../../ssh/keys.ts";
 import { colors, renderTable, type Column, type Tone } from "../output.ts";
@@ -57,42 +59,13 @@ export interface SlugOutcome {
   code?: string;
 }
 
-export interface MachineFacts {
-  region?: string;
-  /** Where the region came from: AWS_REGION, AWS_DEFAULT_REGION or the AWS config file. */
-  regionFrom: string;
-  regionError?: string;
-  /** The SDK's record of the credential providers that answered, e.g. CREDENTIALS_ENV_VARS. */
-  credentialFeatures?: string[];
-  credentialsError?: string;
-  /** AWS_PROFILE, "" for the default profile. */
-  profile: string;
-  /** AWS_ENDPOINT_URL_SSM, when set. */
-  endpoint?: string;
-  /** Each program a job runs, and where PATH finds it. */
-  programs: Record<"git" | "ssh-agent" | "ssh-add", string | undefined>;
-  /** AWS_SSM_SECRETS_PLUGIN_ENABLED is 1. */
-  enabled: boolean;
-  /** The binary the hooks would run, when it exists. */
-  binary?: string;
-  /** BK_SSM_SECRETS_BIN, when set: the hooks run it instead of looking on PATH. */
-  binaryVariable?: string;
-  hooksDir: string;
-  hooks: HookFact[];
-}
-
-/**
- * One agent hook: missing, without the block `bk-ssm-secrets install` writes
- * (foreign), with the block but without the scripts it runs (broken), or installed.
- */
-export type HookFact =
-  | { name: string; state: "missing" | "foreign" }
-  | { name: string; state: "installed"; script: string }
-  | { name: string; state: "broken"; script: string; absent: string[] };
-
 export interface DoctorInput {
   config: Config;
-  defaultsFile: { path: string; present: boolean };
+  /** `old`: the Python hook's settings file, read because there is no defaults file yet. */
+  defaultsFile: { path: string; present: boolean; old: boolean };
+  unknownVariables: UnknownVariable[];
+  /** Why the job would get nothing at all, when it would. */
+  nothingFound?: string;
   job: JobFacts;
   outcomes: SlugOutcome[];
   /** The plan of the slugs that were read, its Secrets Manager references resolved. */
@@ -115,9 +88,9 @@ const item = (status: Tone, fields: Record<string, string>, detail: string): Ite
 
 export function buildReport(input: DoctorInput): DoctorReport {
   const sections = [
-    configurationSection(input.config, input.defaultsFile),
+    configurationSection(input.config, input.defaultsFile, input.unknownVariables),
     jobSection(input.job),
-    slugSection(input.outcomes, input.plan),
+    slugSection(input.outcomes, input.plan, input.nothingFound),
     variableSection(input),
     fileSection(input),
     keySection(input),
@@ -181,20 +154,20 @@ function settingValue(config: Config, name: SettingName): string {
   }
 }
 
-export function configurationSection(config: Config, defaultsFile: DoctorInput["defaultsFile"]): Section {
+export function configurationSection(config: Config, defaultsFile: DoctorInput["defaultsFile"], unknown: UnknownVariable[]): Section {
   const settings = (Object.keys(SETTINGS) as SettingName[]).map((name) =>
     item("ok", { setting: SETTINGS[name].variable, value: settingValue(config, name) }, config.sources[name]),
   );
-  const file = defaultsFile.present
-    ? item("ok", { setting: "defaults file", value: defaultsFile.path }, "present")
-    : item("info", { setting: "defaults file", value: defaultsFile.path }, "absent: the environment and built-in defaults apply");
+  const [status, detail]: [Tone, string] = !defaultsFile.present
+    ? ["info", "absent: the environment and built-in defaults apply"]
+    : defaultsFile.old ? ["warn", "the Python hook's settings, read because there is no defaults file yet: bk-ssm-secrets install writes one from them"] : ["ok", "present"];
   return {
     title: "Configuration",
     columns: [
       { key: "setting", title: "SETTING" },
       { key: "value", title: "VALUE" },
     ],
-    items: [...settings, file],
+    items: [...settings, item(status, { setting: "defaults file", value: defaultsFile.path }, detail), ...unknown.map((entry) => ({ ...item("fail", { setting: entry.variable, value: "" }, entry.message), cause: CAUSES.settings }))],
     empty: "",
   };
 }
@@ -229,7 +202,8 @@ export function jobSection(job: JobFacts): Section {
   };
 }
 
-export function slugSection(outcomes: SlugOutcome[], plan: JobPlan): Section {
+export function slugSection(outcomes: SlugOutcome[], plan: JobPlan, nothingFound?: string): Section {
+  const nothing = nothingFound !== undefined ? [{ ...item("fail", { kind: "", slug: "", path: "", access: "" }, nothingFound), cause: CAUSES.settings }] : [];
   return {
     title: "Slugs, in the order read (later ones override earlier ones)",
     columns: [
@@ -246,7 +220,7 @@ export function slugSection(outcomes: SlugOutcome[], plan: JobPlan): Section {
       return access.decision.allowed
         ? item("ok", { ...fields, access: "allowed" }, access.decision.reason)
         : item("fail", { ...fields, access: "denied" }, `access to slug ${outcome.slug.name} denied: ${access.decision.reason}`);
-    }),
+    }).concat(nothing),
     empty: "no slugs",
   };
 }
@@ -425,6 +399,7 @@ export function machineSection(machine: MachineFacts, hasKeys: boolean, short = 
         items.push(check("warn", name, path, `${what}: jobs on this agent do not get what this hook does; run bk-ssm-secrets install (hooks directory: BUILDKITE_HOOKS_PATH)`));
       }
     }
+    if (hook.oldHookLines.length) items.push(check("fail", `Python hook in ${hook.name}`, `${path} line${hook.oldHookLines.length === 1 ? "" : "s"} ${hook.oldHookLines.join(", ")}`, "the Python hook (aws-paramstore-secrets) still runs here too: run bk-ssm-secrets install, which switches its blocks off (--uninstall puts them back)"));
   }
   return { title: MACHINE_TITLE, columns: COLUMNS_CHECK, items, empty: "" };
 }
