@@ -21,7 +21,7 @@ export interface PutFlags extends TargetFlags {
 export async function run({ env, config, log }: PhaseContext, kind: string, argument: string | undefined, flags: PutFlags): Promise<CommandResult> {
   const target = resolveTarget(flags, config);
   const keyFile = kind === "ssh-key" ? argument : undefined;
-  const entry = entryFor(kind, keyFile === undefined ? argument : undefined, target.slug);
+  const entry = entryFor(kind, keyFile === undefined ? argument : undefined, target.slug, { allowedNames: config.allowedNames });
   const name = `${target.path}/${entry.relative}`;
   if (flags.kmsKey !== undefined && !flags.kmsKey) throw new UsageError("--kms-key needs a key id, ARN or alias/NAME");
 

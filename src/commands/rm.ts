@@ -12,7 +12,7 @@ export interface RmFlags extends TargetFlags {
 
 export async function run({ env, config, log }: PhaseContext, kind: string, name: string | undefined, flags: RmFlags): Promise<CommandResult> {
   const target = resolveTarget(flags, config);
-  const parameter = `${target.path}/${entryFor(kind, name, target.slug).relative}`;
+  const parameter = `${target.path}/${entryFor(kind, name, target.slug, { removing: true }).relative}`;
   log.info(`Deleting ${parameter}`);
   confirm(`delete ${parameter}`, flags.yes);
   await withDeadline(config.timeoutMs, async (signal) => {

@@ -3,6 +3,7 @@
 // environment wins over the file, the file over the built-in default.
 import { readFileSync } from "node:fs";
 import type { Env } from "../core/env.ts";
+import { ALLOWED_NAMES_SETTING, parseAllowedNames } from "./names.ts";
 
 export const DEFAULTS_FILE = "/etc/bk-ssm-secrets/defaults.env";
 
@@ -40,6 +41,8 @@ export interface Config {
   dumpEnv: boolean;
   /** Where each setting's value came from, for `doctor` and verbose logs. */
   sources: Record<SettingName, SettingSource>;
+  /** Protected names the operator lets secrets set (ALLOWED_NAMES_SETTING, from the defaults file only). */
+  allowedNames: ReadonlySet<string>;
 }
 
 export class ConfigError extends Error {
@@ -138,7 +141,17 @@ export function resolveConfig(env: Env, defaults: Record<string, string> = {}): 
     filesDir,
     dumpEnv: truthy(raw.dumpEnv),
     sources,
+    allowedNames: allowedNames(defaults[ALLOWED_NAMES_SETTING] ?? ""),
   };
+}
+
+/** Read from the defaults file only: a pipeline's env must not widen what its own secrets may set. */
+function allowedNames(value: string): Set<string> {
+  try {
+    return parseAllowedNames(value);
+  } catch (error) {
+    throw new ConfigError(`${ALLOWED_NAMES_SETTING} in the defaults file holds ${(error as Error).message}: list variable names such as GIT_SSL_CAINFO, separated by spaces or commas`);
+  }
 }
 
 /** The defaults file's path: `BK_SSM_SECRETS_DEFAULTS_FILE` or the installed location. */

@@ -3,8 +3,9 @@
 // reports line numbers and paths, never the content it refused.
 import { SLUG_NAME } from "../job/config.ts";
 import { UsageError } from "../core/errors.ts";
+import { isShellIdentifier } from "../core/shell.ts";
 import { parseGitCredentials } from "./gitcredentials.ts";
-import { checkEnvKey } from "../job/names.ts";
+import { checkEnvKey, envNameForKey } from "../job/names.ts";
 import type { Slug } from "../job/slug.ts";
 
 export const KINDS = ["env", "ssh-key", "git-credentials", "file", "allowed-pipelines", "allowed-teams"] as const;
@@ -22,25 +23,34 @@ export interface Entry {
   effect: string;
 }
 
+/**
+ * Which names `entryFor` accepts: for storing, those a job would export
+ * (`allowedNames` being the protected names the operator let through); for
+ * removing, any variable name, so a parameter a job refuses can be deleted.
+ */
+export type NamePolicy = { allowedNames: ReadonlySet<string> } | { removing: true };
+
+function variableName(kind: "env" | "file", key: string, policy: NamePolicy): string {
+  const check = checkEnvKey(key, "allowedNames" in policy ? policy.allowedNames : undefined);
+  if (check.ok) return check.name;
+  const name = envNameForKey(key);
+  if ("removing" in policy && isShellIdentifier(name)) return name;
+  throw new UsageError(`cannot use ${kind} ${JSON.stringify(key)}: ${check.reason}`);
+}
+
 /** Where `kind` (with its NAME argument, for `env` and `file`) lives below `slug`. */
-export function entryFor(kindName: string, name: string | undefined, slug: Slug): Entry {
+export function entryFor(kindName: string, name: string | undefined, slug: Slug, policy: NamePolicy = { allowedNames: new Set() }): Entry {
   const kind = KINDS.find((known) => known === kindName);
   if (!kind) throw new UsageError(`unknown kind ${JSON.stringify(kindName)}: use one of ${KINDS.join(", ")}`);
   const needsName = kind === "env" || kind === "file";
   if (needsName && !name) throw new UsageError(`${kind} needs a NAME, as in \`${kind} NAME\``);
   if (!needsName && name !== undefined) throw new UsageError(`${kind} takes no NAME (got ${JSON.stringify(name)})`);
   switch (kind) {
-    case "env": {
-      const check = checkEnvKey(name!);
-      if (!check.ok) throw new UsageError(`cannot use env ${JSON.stringify(name)}: ${check.reason}`);
-      return { kind, relative: `env/${name}`, effect: `a job exports it as ${check.name}` };
-    }
-    case "file": {
+    case "env":
+      return { kind, relative: `env/${name}`, effect: `a job exports it as ${variableName(kind, name!, policy)}` };
+    case "file":
       // A secret file reaches the job as a variable holding its path, so its name follows the variable rules.
-      const check = checkEnvKey(name!);
-      if (!check.ok) throw new UsageError(`cannot use file ${JSON.stringify(name)}: ${check.reason}`);
-      return { kind, relative: `file/${name}`, effect: `a job gets it as a file only the agent's user can read (0600, removed when the job ends), its path in ${check.name}` };
-    }
+      return { kind, relative: `file/${name}`, effect: `a job gets it as a file only the agent's user can read (0600, removed when the job ends), its path in ${variableName(kind, name!, policy)}` };
     case "ssh-key":
       if (slug.kind === "default") {
         throw new UsageError(
