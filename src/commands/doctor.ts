@@ -91,7 +91,7 @@ export async function run({ env, config, log }: PhaseContext, flags: DoctorFlags
     return Promise.all([readEachSlug(store, config, slugs), readGlobalKeysOrError(store, config.globalSshKeys, log), gatherMachineFacts(env, options)]);
   });
   const reads = outcomes.filter((outcome): outcome is SlugRead & SlugOutcome => outcome.parameters !== undefined);
-  const plan = planJob(reads, jobIdentity(job.env));
+  const plan = planJob(reads, jobIdentity(job.env), config.allowedNames);
   const defaultsFile = defaultsFilePath(env);
   const report = buildReport({
     config,

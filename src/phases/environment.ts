@@ -37,8 +37,8 @@ export async function run({ env, config, log }: PhaseContext): Promise<string> {
     const store = await createSsmStore({ signal, timeoutMs: config.timeoutMs, log, env });
     return Promise.all([readSlugs(store, config, slugs, log), readGlobalKeys(store, config.globalSshKeys, log)]);
   });
-  const plan = planJob(reads, jobIdentity(env));
-  for (const warning of plan.warnings) log.warn(warning);
+  const plan = planJob(reads, jobIdentity(env), config.allowedNames);
+  for (const warning of [...plan.misnamedAccessLists, ...plan.warnings]) log.warn(warning);
   for (const name of plan.ignored) log.debug(`ignoring ${name}: not a variable, file, key, credential or access list`);
   for (const access of plan.access) log.debug(`access to ${access.path}: ${access.decision.allowed ? "allowed" : "denied"} (${access.decision.reason})`);
   if (plan.denial) throw new JobError(plan.denial);

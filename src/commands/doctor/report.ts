@@ -335,7 +335,8 @@ export function skippedSection(plan: JobPlan): Section {
   return {
     title: "Parameters the job would skip",
     columns: [],
-    items: [...plan.warnings.map((warning) => item("warn", {}, warning)), ...plan.ignored.map((name) => item("info", {}, `${name}: not a variable, file, deploy key, git-credentials or access list, so the hooks do not use it`))],
+    // A misnamed access list does not fail the job, but leaves the slug open: a problem to fix.
+    items: [...plan.misnamedAccessLists.map((problem) => item("fail", {}, problem)), ...plan.warnings.map((warning) => item("warn", {}, warning)), ...plan.ignored.map((name) => item("info", {}, `${name}: not a variable, file, deploy key, git-credentials or access list, so the hooks do not use it`))],
     empty: "none",
   };
 }
