@@ -162,8 +162,8 @@ test("a near-miss access list is not an access list: it restricts nobody, and th
     assert.equal(plan.misnamedAccessLists, [`${base}/app/${relative} is not an access list, so it restricts nobody: an access list must be named exactly ${base}/app/${expected}`]);
     assert.equal(plan.ignored, []);
   }
-  const exact = planJob([read(pipeline, { allowed_pipelines: "app", notes: "x", "env/allowed-pipelines": "1" })], appJob);
-  assert.equal([exact.misnamedAccessLists, exact.ignored], [[], [`${base}/app/notes`]]);
+  const exact = planJob([read(pipeline, { allowed_pipelines: "app", notes: "x", constructor: "y", "env/allowed-pipelines": "1" })], appJob);
+  assert.equal([exact.misnamedAccessLists, exact.ignored, exact.access[0]?.decision.reason], [[], [`${base}/app/notes`, `${base}/app/constructor`], "pipeline app is in allowed_pipelines"]);
 });
 
 test.run();

@@ -84,13 +84,16 @@ type Entry =
   | { kind: "ssh-key" }
   | { kind: "unknown" };
 
-const ACCESS_LISTS: Record<string, keyof AccessLists> = { allowed_pipelines: "allowedPipelines", allowed_teams: "allowedTeams" };
+const ACCESS_LISTS = new Map<string, keyof AccessLists>([
+  ["allowed_pipelines", "allowedPipelines"],
+  ["allowed_teams", "allowedTeams"],
+]);
 
 function classify(relative: string): Entry {
   if (relative.startsWith("env/")) return { kind: "variable", key: relative.slice("env/".length) };
   if (relative.startsWith("file/")) return { kind: "file", key: relative.slice("file/".length) };
   if (relative === "git-credentials") return { kind: "git-credentials" };
-  const list = ACCESS_LISTS[relative];
+  const list = ACCESS_LISTS.get(relative);
   if (list) return { kind: "access-list", list };
   if (relative === "ssh/key") return { kind: "ssh-key" };
   const expected = nearMissAccessList(relative);
@@ -105,7 +108,7 @@ function classify(relative: string): Entry {
  */
 function nearMissAccessList(relative: string): string | undefined {
   const letters = relative.toLowerCase().replace(/[^a-z]/g, "");
-  return Object.keys(ACCESS_LISTS).find((name) => letters.startsWith(name.replace("_", "").replace(/s$/, "")));
+  return [...ACCESS_LISTS.keys()].find((name) => letters.startsWith(name.replace("_", "").replace(/s$/, "")));
 }
 
 /** The variable an `env/<KEY>` or `file/<KEY>` parameter sets, or a warning saying why it cannot. */
