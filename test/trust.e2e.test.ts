@@ -203,7 +203,8 @@ Trust("a near-miss access list warns in the job log, verbose or not, and doctor 
   ]);
   const doctor = await runOperator(["doctor", "--pipeline", "near-miss", "--json"], context.fixture.jobEnv({ BUILDKITE_SOURCE: "ui" }));
   assert.is(doctor.status, 1, doctor.stderr);
-  const report = JSON.parse(doctor.stdout) as { problems: string[] };
+  const report = JSON.parse(doctor.stdout) as { problems: string[]; verdict: string };
+  assert.match(report.verdict, /^a job of pipeline near-miss would get 2 variables from 2 slugs, but 2 misnamed access lists restrict nobody: fix them$/);
   assert.equal(report.problems.map((problem) => problem.split(" ")[0]), [`${BASE}/near-miss/Allowed_Teams`, `${BASE}/near-miss/allowed-pipelines`]);
 });
 

@@ -119,9 +119,15 @@ export function buildReport(input: DoctorInput): DoctorReport {
   const warnings = sections.reduce((count, section) => count + section.items.filter((entry) => entry.status === "warn").length, 0);
   const pipeline = input.job.pipeline.value;
   const job = pipeline ? `a job of pipeline ${pipeline}` : "a job";
-  const verdict = problems.length
-    ? `${job} would fail: ${problems.length} problem${problems.length === 1 ? "" : "s"}`
-    : `${job} would succeed and get ${received(input)} from ${plural(input.outcomes.length, "slug")}${warnings ? ` (${plural(warnings, "warning")})` : ""}`;
+  const gets = `get ${received(input)} from ${plural(input.outcomes.length, "slug")}`;
+  // A misnamed access list is a problem that does not stop the job: it leaves the slug open.
+  const open = input.plan.misnamedAccessLists.length;
+  const verdict =
+    problems.length > open
+      ? `${job} would fail: ${plural(problems.length, "problem")}`
+      : open
+        ? `${job} would ${gets}, but ${plural(open, "misnamed access list")} restrict${open === 1 ? "s" : ""} nobody: fix ${open === 1 ? "it" : "them"}`
+        : `${job} would succeed and ${gets}${warnings ? ` (${plural(warnings, "warning")})` : ""}`;
   return { ok: problems.length === 0, verdict, problems, sections };
 }
 
