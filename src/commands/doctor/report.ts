@@ -196,7 +196,8 @@ export function configurationSection(config: Config, defaultsFile: DoctorInput["
 
 /** A repository URL without its user part, which may hold a token. */
 export function withoutCredentials(url: string): string {
-  return url.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^@/]*@/, "$1");
+  // Greedy, as for slugs: the user part runs to the last @ before the host.
+  return url.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/]*@/, "$1");
 }
 
 export function jobSection(job: JobFacts): Section {
