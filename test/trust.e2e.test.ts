@@ -170,6 +170,19 @@ Trust("put git-credentials refuses the same lines, by line number, and stores no
   assert.is(context.fixture.server.get(`${BASE}/put-credentials/git-credentials`), undefined);
 });
 
+Trust("put refuses a protected name and says how to allow it; rm deletes one a job refuses", async (context) => {
+  const env = context.fixture.jobEnv();
+  const put = await runOperator(["put", "env", "GIT_SSH_COMMAND", "--pipeline", "cleanup", "--yes"], env, "ssh -o ProxyCommand=evil");
+  assert.is(put.status, 2, put.stderr);
+  assert.match(failureLine(put.stderr), /cannot use env "GIT_SSH_COMMAND": GIT_SSH_COMMAND may not be set from a secret: git runs it to connect over ssh \(to let secrets set it, list GIT_SSH_COMMAND in BK_SSM_SECRETS_ALLOWED_NAMES/);
+  const readOnly = await runOperator(["put", "env", "uid", "--pipeline", "cleanup", "--yes"], env, "0");
+  assert.match(failureLine(readOnly.stderr), /UID may not be set from a secret: it is read-only in bash: exporting it fails/);
+  context.fixture.seed({ [`${BASE}/cleanup/env/GIT_SSH_COMMAND`]: "left from before the upgrade" });
+  const rm = await runOperator(["rm", "env", "GIT_SSH_COMMAND", "--pipeline", "cleanup", "--yes"], env);
+  assert.is(rm.status, 0, rm.stderr);
+  assert.is(context.fixture.server.get(`${BASE}/cleanup/env/GIT_SSH_COMMAND`), undefined);
+});
+
 Trust("a password with an unencoded @ never reaches a slug or a log: the repository slug is the original's", async (context) => {
   context.fixture.seed({ [`${BASE}/github.com_acme_x.git/env/FROM_REPO`]: "repository-value" });
   const run = await environment(context, { BUILDKITE_REPO: "https://user:p@ss@github.com/acme/x.git", AWS_PARAMSTORE_SECRETS_VERBOSE: "1" });
