@@ -18,8 +18,8 @@ export interface Slug {
 const SCP_LIKE = /^(?:[^/:]*@)?([^@:/]+):(.*)$/;
 const WITH_SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/(?:[^/]*@)?([^/:@]*)(?::(\d*))?(\/.*)?$/;
 
-/** The characters of a Buildkite pipeline slug: lower-case letters, digits, `-` and `_`. */
-export const PIPELINE_SLUG = /^[a-z0-9_-]+$/;
+/** A Buildkite pipeline slug, as Buildkite's docs give its format: a letter or digit, then letters, digits and `-`; at most 100. */
+export const PIPELINE_SLUG = /^[A-Za-z0-9][A-Za-z0-9-]{0,99}$/;
 
 /**
  * The repository slug, compatible with the original hook: host, `-port` when a
@@ -67,7 +67,7 @@ export interface JobSlugInput {
  */
 export function jobSlugs(input: JobSlugInput): Slug[] {
   if (input.pipeline && !PIPELINE_SLUG.test(input.pipeline)) {
-    throw new JobError(`BUILDKITE_PIPELINE_SLUG=${JSON.stringify(input.pipeline)} is not a Buildkite pipeline slug (lower-case letters, digits, - and _): no secrets are read for it`);
+    throw new JobError(`BUILDKITE_PIPELINE_SLUG=${JSON.stringify(input.pipeline)} is not a Buildkite pipeline slug (letters, digits and -, starting with a letter or digit): no secrets are read for it`);
   }
   const candidates: Array<Slug | undefined> = [
     { kind: "default", name: input.defaultKey },

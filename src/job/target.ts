@@ -36,6 +36,6 @@ function targetSlug(flags: TargetFlags, defaultKey: string): Slug {
     return { kind: "repository", name };
   }
   const name = flags.pipeline ?? "";
-  if (!PIPELINE_SLUG.test(name)) throw new UsageError(`--pipeline ${JSON.stringify(name)} is not a pipeline slug: use the slug from the pipeline's URL (lower-case letters, digits, - and _)`);
+  if (!PIPELINE_SLUG.test(name)) throw new UsageError(`--pipeline ${JSON.stringify(name)} is not a pipeline slug: use the slug from the pipeline's URL (letters, digits and -)`);
   return { kind: "pipeline", name };
 }
