@@ -4,6 +4,7 @@
 // machine's facts. Each section is a list of items with a status; the report
 // is rendered as tables or as JSON from the same items. Names only, never a value.
 import { SETTINGS, type Config, type SettingName } from "../../job/config.ts";
+import { ALLOWED_NAMES_SETTING } from "../../job/names.ts";
 import type { JobCredentials } from "../../secrets/gitcredentials.ts";
 import type { KeyPlan } from "../../ssh/keys.ts";
 import { colors, renderTable, type Column, type Tone } from "../output.ts";
@@ -180,6 +181,10 @@ export function configurationSection(config: Config, defaultsFile: DoctorInput["
   const settings = (Object.keys(SETTINGS) as SettingName[]).map((name) =>
     item("ok", { setting: SETTINGS[name].variable, value: settingValue(config, name) }, config.sources[name]),
   );
+  const names = [...config.allowedNames].join(" ");
+  const allowed = names
+    ? item("ok", { setting: ALLOWED_NAMES_SETTING, value: names }, "defaults file: secrets may set these protected names")
+    : item("info", { setting: ALLOWED_NAMES_SETTING, value: "" }, "none: secrets may set no protected name");
   const file = defaultsFile.present
     ? item("ok", { setting: "defaults file", value: defaultsFile.path }, "present")
     : item("info", { setting: "defaults file", value: defaultsFile.path }, "absent: the environment and built-in defaults apply");
@@ -189,7 +194,7 @@ export function configurationSection(config: Config, defaultsFile: DoctorInput["
       { key: "setting", title: "SETTING" },
       { key: "value", title: "VALUE" },
     ],
-    items: [...settings, file],
+    items: [...settings, allowed, file],
     empty: "",
   };
 }
