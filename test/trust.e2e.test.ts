@@ -37,8 +37,8 @@ Trust.after(async ({ fixture, git, traps }) => {
 /** A command that, if anything ever runs it, leaves `<traps>/<name>` holding the environment it saw. */
 const trap = (context: Context, name: string) => `sh -c "env > ${join(context.traps, name)}" #`;
 
-/** The `+++ :warning:` lines of a log, but for the one about the redactor, which these jobs have none of. */
-const warnings = (log: string) => log.split("\n").filter((line) => line.startsWith("+++ :warning:") && !line.includes("will not be redacted"));
+/** The `:warning:` lines of a job log, but for the one about the redactor, which these jobs have none of. */
+const warnings = (log: string) => log.split("\n").filter((line) => line.startsWith(":warning: ") && !line.includes("will not be redacted"));
 
 async function environment(context: Context, extra: Env) {
   const before = context.fixture.jobEnv({ BUILDKITE_REPO: "", BUILDKITE_SOURCE: "ui", AWS_PARAMSTORE_SECRETS_VERBOSE: "0", ...extra });
@@ -209,7 +209,7 @@ Trust("a near-miss access list warns in the job log, verbose or not, and doctor 
   const run = await environment(context, { BUILDKITE_PIPELINE_SLUG: "near-miss" });
   assert.is(run.status, 0, run.stderr);
   assert.is(run.changes.OPEN, "open-value");
-  assert.equal(warnings(run.stderr).map((line) => line.replace(/^\+\+\+ :warning: /, "")), [
+  assert.equal(warnings(run.stderr).map((line) => line.replace(/^:warning: /, "")), [
     // SSM lists names in byte order.
     `${BASE}/near-miss/Allowed_Teams is not an access list, so it restricts nobody: an access list must be named exactly ${BASE}/near-miss/allowed_teams`,
     `${BASE}/near-miss/allowed-pipelines is not an access list, so it restricts nobody: an access list must be named exactly ${BASE}/near-miss/allowed_pipelines`,
