@@ -131,15 +131,10 @@ export function buildReport(input: DoctorInput): DoctorReport {
   const warnings = sections.reduce((count, section) => count + section.items.filter((entry) => entry.status === "warn").length, 0);
   const pipeline = input.job.pipeline.value;
   const job = pipeline ? `a job of pipeline ${pipeline}` : "a job";
-  const gets = `get ${received(input)} from ${plural(input.outcomes.length, "slug")}`;
-  // A misnamed access list is a problem that does not stop the job: it leaves the slug open.
-  const open = input.plan.misnamedAccessLists.length;
-  const verdict =
-    problems.length > open
-      ? `${job} would fail: ${plural(problems.length, "problem")}${causeCount(failing)}`
-      : open
-        ? `${job} would ${gets}, but ${plural(open, "misnamed access list")} restrict${open === 1 ? "s" : ""} nobody: fix ${open === 1 ? "it" : "them"}`
-        : `${job} would succeed and ${gets}${warnings ? ` (${plural(warnings, "warning")})` : ""}`;
+  const [open, gets] = [input.plan.misnamedAccessLists.length, `get ${received(input)} from ${plural(input.outcomes.length, "slug")}`]; // open: misnamed access lists, problems that leave a slug open rather than stop the job
+  const verdict = problems.length > open ? `${job} would fail: ${plural(problems.length, "problem")}${causeCount(failing)}`
+    : open ? `${job} would ${gets}, but ${plural(open, "misnamed access list")} restrict${open === 1 ? "s" : ""} nobody: fix ${open === 1 ? "it" : "them"}`
+    : `${job} would succeed and ${gets}${warnings ? ` (${plural(warnings, "warning")})` : ""}`;
   return { ok: problems.length === 0, verdict, problems, causes: groupByCause(failing), sections };
 }
 
@@ -192,10 +187,7 @@ export function configurationSection(config: Config, defaultsFile: DoctorInput["
   const settings = (Object.keys(SETTINGS) as SettingName[]).map((name) =>
     item("ok", { setting: SETTINGS[name].variable, value: settingValue(config, name) }, config.sources[name]),
   );
-  const names = [...config.allowedNames].join(" ");
-  const allowed = names
-    ? item("ok", { setting: ALLOWED_NAMES_SETTING, value: names }, "defaults file: secrets may set these protected names")
-    : item("info", { setting: ALLOWED_NAMES_SETTING, value: "" }, "none: secrets may set no protected name");
+  const allowed = item(config.allowedNames.size ? "ok" : "info", { setting: ALLOWED_NAMES_SETTING, value: [...config.allowedNames].join(" ") }, config.allowedNames.size ? "defaults file: secrets may set these protected names" : "none: secrets may set no protected name");
   const file = defaultsFile.present
     ? item("ok", { setting: "defaults file", value: defaultsFile.path }, "present")
     : item("info", { setting: "defaults file", value: defaultsFile.path }, "absent: the environment and built-in defaults apply");
@@ -212,8 +204,7 @@ export function configurationSection(config: Config, defaultsFile: DoctorInput["
 
 /** A repository URL without its user part, which may hold a token. */
 export function withoutCredentials(url: string): string {
-  // Greedy, as for slugs: the user part runs to the last @ before the host.
-  return url.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/]*@/, "$1");
+  return url.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/]*@/, "$1"); // to the last @ before the host, as for slugs
 }
 
 export function jobSection(job: JobFacts): Section {
@@ -360,7 +351,6 @@ export function skippedSection(plan: JobPlan): Section {
   return {
     title: "Parameters the job would skip",
     columns: [],
-    // A misnamed access list does not fail the job, but leaves the slug open: a problem to fix.
     items: [...plan.misnamedAccessLists.map((problem) => ({ ...item("fail", {}, problem), cause: CAUSES.access })), ...plan.warnings.map((warning) => item("warn", {}, warning)), ...plan.ignored.map((name) => item("info", {}, `${name}: not a variable, file, deploy key, git-credentials or access list, so the hooks do not use it`))],
     empty: "none",
   };
