@@ -26,16 +26,17 @@ export interface Entry {
 
 /**
  * Which names `entryFor` accepts: for storing, those a job would export
- * (`allowedNames` being the protected names the operator let through); for
- * removing, any variable name, so a parameter a job refuses can be deleted.
+ * (`allowedNames` being the protected names the operator let through); for a
+ * parameter that exists (rm, history, rollback, label), any variable name, so
+ * one a job refuses can still be dealt with.
  */
-export type NamePolicy = { allowedNames: ReadonlySet<string> } | { removing: true };
+export type NamePolicy = { allowedNames: ReadonlySet<string> } | { existing: true };
 
 function variableName(kind: "env" | "file" | "secretsmanager", key: string, policy: NamePolicy): string {
   const check = checkEnvKey(key, "allowedNames" in policy ? policy.allowedNames : undefined);
   if (check.ok) return check.name;
   const name = envNameForKey(key);
-  if ("removing" in policy && isShellIdentifier(name)) return name;
+  if ("existing" in policy && isShellIdentifier(name)) return name;
   throw new UsageError(`cannot use ${kind} ${JSON.stringify(key)}: ${check.reason}`);
 }
 
