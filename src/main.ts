@@ -39,7 +39,8 @@ function fail(error: unknown, code: number): never {
 async function runPhase(load: () => Promise<Phase>): Promise<void> {
   try {
     const { phaseContext } = await import("./job/context.ts");
-    const context = phaseContext();
+    // The hooks name the agent's defaults file; the job's environment never does.
+    const context = phaseContext(process.env, { defaultsFile: textOption("defaults-file") });
     const script = await (await load()).run(context);
     await unlessInterrupted();
     emit(script);
@@ -112,7 +113,12 @@ const PHASES: Array<[name: string, description: string, load: () => Promise<Phas
   ["post-command", "Go back to the job's previous ssh-agent when it was kept through the command (post-command hook)", () => import("./phases/post-command.ts")],
   ["pre-exit", "Stop the job's ssh-agents and clean up (pre-exit hook)", () => import("./phases/pre-exit.ts")],
 ];
-for (const [name, description, load] of PHASES) cli.command(name, `${description}; prints shell code to eval`).action(() => runPhase(load));
+for (const [name, description, load] of PHASES) {
+  cli
+    .command(name, `${description}; prints shell code to eval`)
+    .option("--defaults-file <file>", "The agent's defaults file, as the installed hooks name it (default: /etc/bk-ssm-secrets/defaults.env)")
+    .action(() => runPhase(load));
+}
 
 cli
   .command("install", "Install the hooks: the hook scripts, the defaults file, and a block in each of the agent's hooks that runs ours")
@@ -137,6 +143,8 @@ cli
             defaultKey: textOption("default-key"),
             globalSsh: textOption("global-ssh"),
             uninstall: Boolean(options.uninstall),
+            // The compiled binary; from source there is no one file for the hooks to run.
+            binary: Bun.main.startsWith("/$bunfs/") ? process.execPath : undefined,
           },
           process.env,
         ),

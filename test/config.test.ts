@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { ConfigError, parseDefaultsFile, resolveConfig } from "../src/job/config.ts";
+import { ConfigError, loadConfig, parseDefaultsFile, resolveConfig } from "../src/job/config.ts";
 
 test("defaults of the original hook", () => {
   const config = resolveConfig({});
@@ -96,6 +96,38 @@ test("secret files directory and the env-dump switch", () => {
   const set = resolveConfig({ AWS_PARAMSTORE_SECRETS_FILES_DIR: " /dev/shm/bk ", AWS_PARAMSTORE_SECRETS_DUMP_ENV: "1" });
   assert.equal([set.filesDir, set.dumpEnv], ["/dev/shm/bk", true]);
   assert.throws(() => resolveConfig({ AWS_PARAMSTORE_SECRETS_FILES_DIR: "relative/dir" }), (e: Error) => e instanceof ConfigError && e.message.includes("AWS_PARAMSTORE_SECRETS_FILES_DIR"));
+});
+
+
+test("for a job, the agent-only settings come from the defaults file: a different value in its environment is refused, an equal one is not", () => {
+  const file = { AWS_PARAMSTORE_SECRETS_SECRETS_PATH: "/agent/base", AWS_PARAMSTORE_SECRETS_GLOBAL_SSH: "/agent/keys/deploy" };
+  const env = {
+    AWS_PARAMSTORE_SECRETS_SECRETS_PATH: "/pipeline/base",
+    AWS_PARAMSTORE_SECRETS_DEFAULT_KEY: "other-pipeline",
+    AWS_PARAMSTORE_SECRETS_GLOBAL_SSH: "/agent/keys/deploy",
+    AWS_PARAMSTORE_SECRETS_FILES_DIR: "relative/is/never/even/validated",
+    AWS_PARAMSTORE_SECRETS_VERBOSE: "1",
+    AWS_PARAMSTORE_SECRETS_TIMEOUT: "5",
+  };
+  const config = resolveConfig(env, file, "job");
+  assert.equal([config.basePath, config.defaultKey, config.globalSshKeys, config.filesDir], ["/agent/base", "global", ["/agent/keys/deploy"], ""]);
+  assert.equal([config.verbose, config.timeoutMs], [true, 5000], "settings that only change what the job itself sees");
+  assert.equal(config.refused.map((refused) => refused.variable), ["AWS_PARAMSTORE_SECRETS_SECRETS_PATH", "AWS_PARAMSTORE_SECRETS_DEFAULT_KEY", "AWS_PARAMSTORE_SECRETS_FILES_DIR"]);
+  assert.match(config.refused[0]!.reason, /defaults file's value is used; .*BK_SSM_SECRETS_PIPELINE_OVERRIDES/);
+  assert.match(config.refused[1]!.reason, /the agent's default value is used/);
+  assert.is(resolveConfig({ AWS_PARAMSTORE_SECRETS_SECRETS_PATH: "/pipeline/base" }, file).basePath, "/pipeline/base", "an operator's own environment still wins");
+});
+
+test("BK_SSM_SECRETS_PIPELINE_OVERRIDES in the defaults file lets the job override what it lists, or all of them; never from the job itself", () => {
+  const env = { AWS_PARAMSTORE_SECRETS_SECRETS_PATH: "/pipeline/base", AWS_PARAMSTORE_SECRETS_DEFAULT_KEY: "shared" };
+  const some = resolveConfig(env, { BK_SSM_SECRETS_PIPELINE_OVERRIDES: "AWS_PARAMSTORE_SECRETS_DEFAULT_KEY, PATH" }, "job");
+  assert.equal([some.basePath, some.defaultKey, some.sources.defaultKey], ["/vendors/buildkite", "shared", "environment"]);
+  assert.equal(some.refused.map((refused) => refused.variable), ["AWS_PARAMSTORE_SECRETS_SECRETS_PATH"]);
+  const all = resolveConfig(env, { BK_SSM_SECRETS_PIPELINE_OVERRIDES: "all" }, "job");
+  assert.equal([all.basePath, all.defaultKey, all.refused], ["/pipeline/base", "shared", []]);
+  const fromJob = loadConfig({ ...env, BK_SSM_SECRETS_PIPELINE_OVERRIDES: "all", BK_SSM_SECRETS_DEFAULTS_FILE: "/dev/null" }, { defaultsFile: "/nonexistent/defaults.env" });
+  assert.is(fromJob.basePath, "/vendors/buildkite");
+  assert.equal(fromJob.refused.map((refused) => refused.variable), ["AWS_PARAMSTORE_SECRETS_SECRETS_PATH", "AWS_PARAMSTORE_SECRETS_DEFAULT_KEY", "BK_SSM_SECRETS_DEFAULTS_FILE", "BK_SSM_SECRETS_PIPELINE_OVERRIDES"]);
 });
 
 test.run();

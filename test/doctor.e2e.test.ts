@@ -166,7 +166,8 @@ Doctor("an allowed job: exit 0, every slug allowed, the variables the hook would
   const scratch = jobScratch();
   try {
     const before = { ...agentEnv(context, { AWS_SSM_SECRETS_PLUGIN_ENABLED: "1" }), ...scratch.env() };
-    const hook = await runHook("environment", before);
+    // The hook takes the global keys from its agent's defaults file; doctor, an operator's command, from the environment.
+    const hook = await runHook("environment", before, { agent: { AWS_PARAMSTORE_SECRETS_GLOBAL_SSH: JOB.AWS_PARAMSTORE_SECRETS_GLOBAL_SSH! } });
     assert.is(hook.status, 0, hook.stderr);
     const changed = envChanges(before, hook.env);
     const agentVariables = ["SSH_AUTH_SOCK", "SSH_AGENT_PID", "AWS_PARAMSTORE_SECRETS_AUTH_SOCK", "AWS_PARAMSTORE_SECRETS_AGENT_PID", "GIT_CONFIG_PARAMETERS"];
@@ -346,7 +347,7 @@ Doctor("workstation mode: off an agent (or with --short) no hook or program chec
   const empty = mkdtempSync(join(tmpdir(), "bk-doctor-path-"));
   try {
     // A workstation: no Buildkite job, no agent hooks or defaults file, and neither git nor ssh on PATH.
-    const { BUILDKITE: _, ...workstation } = context.fixture.jobEnv({ ...JOB, PATH: empty });
+    const { BUILDKITE: _, BUILDKITE_JOB_ID: _job, ...workstation } = context.fixture.jobEnv({ ...JOB, PATH: empty });
     const run = async (args: string[]) => {
       const table = await runOperator(["doctor", ...args], workstation);
       const json = await runOperator(["doctor", ...args, "--json"], workstation);

@@ -34,11 +34,11 @@ const fixture = await startJobFixture({
 const api = startJobApiServer();
 
 /** The job's log lines from the environment group's header on; non-verbose, as a job runs by default. */
-async function environment(extra: Env) {
+async function environment(extra: Env, agent: Env = {}) {
   const scratch = jobScratch();
   try {
     const env = fixture.jobEnv({ ...scratch.env(), ...api.jobEnv(), AWS_PARAMSTORE_SECRETS_VERBOSE: "0", ...extra });
-    const run = await runHook("environment", env);
+    const run = await runHook("environment", env, { agent });
     const exit = await runHook("pre-exit", { ...env, ...run.env });
     assert.is(exit.status, 0, exit.stderr);
     const lines = run.stderr.split("\n").filter(Boolean);
@@ -51,7 +51,7 @@ async function environment(extra: Env) {
 }
 
 test("by default, the group names each variable, file, deploy key and git host with its slug; no value; not expanded", async () => {
-  const { status, lines } = await environment({ BUILDKITE_PIPELINE_SLUG: "app", BUILDKITE_REPO: REPO, AWS_PARAMSTORE_SECRETS_GLOBAL_SSH: GLOBAL_KEY });
+  const { status, lines } = await environment({ BUILDKITE_PIPELINE_SLUG: "app", BUILDKITE_REPO: REPO }, { AWS_PARAMSTORE_SECRETS_GLOBAL_SSH: GLOBAL_KEY });
   assert.is(status, 0, lines.join("\n"));
   const items = lines.filter((line) => /^(variable|file|deploy key|git credential) /.test(line));
   assert.equal(items, [

@@ -12,10 +12,10 @@ const REPO_SLUG = "github.com_acme_app.git";
 const job = (fixture: JobFixture, extra: Env = {}) =>
   fixture.jobEnv({ BUILDKITE_REPO: REPO, BUILDKITE_PIPELINE_SLUG: "app", BUILDKITE_BUILD_CREATOR_TEAMS: "dev", BUILDKITE_SOURCE: "ui", ...extra });
 
-/** Run the environment hook and return exactly what it added or changed. */
-async function environment(fixture: JobFixture, extra: Env = {}) {
+/** Run the environment hook (of an agent with `agent` in its defaults file, if given) and return exactly what it added or changed. */
+async function environment(fixture: JobFixture, extra: Env = {}, agent?: Env) {
   const before = job(fixture, extra);
-  const run = await runHook("environment", before);
+  const run = await runHook("environment", before, { agent });
   return { ...run, changes: envChanges(before, run.env) };
 }
 
@@ -148,7 +148,7 @@ Env("the hook finds the binary on PATH, and says so when it is missing", async (
 });
 
 Env("a bad base path is one clear line and a failed job", async ({ fixture }) => {
-  const run = await environment(fixture, { AWS_PARAMSTORE_SECRETS_SECRETS_PATH: "vendors/buildkite" });
+  const run = await environment(fixture, {}, { AWS_PARAMSTORE_SECRETS_SECRETS_PATH: "vendors/buildkite" });
   assert.is.not(run.status, 0);
   assert.equal(run.changes, {});
   assert.equal(run.stderr.trim().split("\n").slice(0, 1), ["^^^ +++"]);
@@ -157,20 +157,26 @@ Env("a bad base path is one clear line and a failed job", async ({ fixture }) =>
   assert.is(fixture.server.callCount(), 0);
 });
 
-Env("the defaults file configures the hook; the job environment overrides it", async ({ fixture }) => {
-  const { mkdtempSync, writeFileSync, rmSync } = await import("node:fs");
-  const dir = mkdtempSync("/tmp/bk-defaults-");
+Env("the agent's defaults file configures the hook; the job's environment changes neither it nor the base path, unless the file allows that", async ({ fixture }) => {
   fixture.seed({ "/other/base/global/env/FROM_OTHER_BASE": "other-base-value" });
-  writeFileSync(`${dir}/defaults.env`, 'export AWS_PARAMSTORE_SECRETS_SECRETS_PATH="/other/base/"\n');
-  try {
-    const fromFile = await environment(fixture, { BK_SSM_SECRETS_DEFAULTS_FILE: `${dir}/defaults.env` });
-    assert.is(fromFile.status, 0, fromFile.stderr);
-    assert.equal(fromFile.changes, { FROM_OTHER_BASE: "other-base-value" });
-    const overridden = await environment(fixture, { BK_SSM_SECRETS_DEFAULTS_FILE: `${dir}/defaults.env`, AWS_PARAMSTORE_SECRETS_SECRETS_PATH: BASE });
-    assert.is(overridden.changes.SHARED, "from-pipeline");
-  } finally {
-    rmSync(dir, { recursive: true });
-  }
+  const agent = { AWS_PARAMSTORE_SECRETS_SECRETS_PATH: "/other/base/" };
+  const fromFile = await environment(fixture, {}, agent);
+  assert.is(fromFile.status, 0, fromFile.stderr);
+  assert.equal(fromFile.changes, { FROM_OTHER_BASE: "other-base-value" });
+  assert.not.match(fromFile.stderr, /is ignored/);
+
+  const attempt = await environment(fixture, { AWS_PARAMSTORE_SECRETS_SECRETS_PATH: BASE, BK_SSM_SECRETS_DEFAULTS_FILE: "/dev/null" }, agent);
+  assert.is(attempt.status, 0, attempt.stderr);
+  assert.equal(attempt.changes, { FROM_OTHER_BASE: "other-base-value" }, "the agent's base path, from the agent's defaults file");
+  const warnings = attempt.stderr.split("\n").filter((line) => line.includes("in the job's environment is ignored"));
+  assert.equal(warnings.length, 2, attempt.stderr);
+  assert.match(warnings[0]!, /AWS_PARAMSTORE_SECRETS_SECRETS_PATH in the job's environment is ignored: the agent's defaults file's value is used; .*BK_SSM_SECRETS_PIPELINE_OVERRIDES/);
+  assert.match(warnings[1]!, /BK_SSM_SECRETS_DEFAULTS_FILE in the job's environment is ignored: the hooks read \/.*defaults\.env/);
+
+  const allowed = await environment(fixture, { AWS_PARAMSTORE_SECRETS_SECRETS_PATH: BASE }, { ...agent, BK_SSM_SECRETS_PIPELINE_OVERRIDES: "AWS_PARAMSTORE_SECRETS_SECRETS_PATH" });
+  assert.is(allowed.status, 0, allowed.stderr);
+  assert.is(allowed.changes.SHARED, "from-pipeline", "an override the defaults file allows");
+  assert.not.match(allowed.stderr, /is ignored/);
 });
 
 Env("verbose mode logs paths, names and counts but no value; stdout carries only the payload", async ({ fixture }) => {

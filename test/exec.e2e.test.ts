@@ -44,7 +44,7 @@ Exec.after(async (context) => {
 
 /** An operator's shell: no Buildkite job variables. */
 function operatorEnv(context: Context, extra: Env = {}): Env {
-  const { BUILDKITE: _inJob, ...env } = context.fixture.jobEnv({ TMPDIR: context.tmp });
+  const { BUILDKITE: _inJob, BUILDKITE_JOB_ID: _job, ...env } = context.fixture.jobEnv({ TMPDIR: context.tmp });
   return { ...env, ...extra };
 }
 

@@ -75,10 +75,10 @@ function jobEnv(fixture: JobFixture, scratch: JobScratch, extra: Env = {}): Env 
   return fixture.jobEnv({ ...scratch.env(), BUILDKITE_REPO: "git@github.com:acme/app.git", BUILDKITE_PIPELINE_SLUG: "app", ...extra });
 }
 
-/** The environment phase failed with one line matching `pattern`, applied nothing, and pre-exit leaves nothing. */
+/** The environment phase (of an agent whose secret files go to `filesDir`, if given) failed with one line matching `pattern`, applied nothing, and pre-exit leaves nothing. */
 async function assertFailsWholly(fault: string, scratch: JobScratch, env: Env, pattern: RegExp, filesDir?: string) {
   const started = performance.now();
-  const run = await runHook("environment", env);
+  const run = await runHook("environment", env, filesDir ? { agent: { AWS_PARAMSTORE_SECRETS_FILES_DIR: filesDir } } : {});
   const ms = performance.now() - started;
   assert.is.not(run.status, 0);
   assert.equal(envChanges(env, run.env), {}, "nothing exported");
@@ -97,7 +97,7 @@ Local("disk full under the secret-files directory: one line, no variable, no fil
   const scratch = jobScratch();
   const mount = mountTmpfs(scratch, "size=4k");
   try {
-    await assertFailsWholly("a 6 KB secret file on a full 4 KB tmpfs", scratch, jobEnv(fixture, scratch, { AWS_PARAMSTORE_SECRETS_FILES_DIR: mount }), /cannot write the job's secret files under .*\(ENOSPC\).*writable and has space/, mount);
+    await assertFailsWholly("a 6 KB secret file on a full 4 KB tmpfs", scratch, jobEnv(fixture, scratch), /cannot write the job's secret files under .*\(ENOSPC\).*writable and has space/, mount);
   } finally {
     unmount(mount);
     scratch.remove();
@@ -108,7 +108,7 @@ Local("a read-only secret-files directory: one line, nothing applied", async ({ 
   const scratch = jobScratch();
   const mount = mountTmpfs(scratch, "ro,size=64k");
   try {
-    await assertFailsWholly("secret files on a read-only filesystem", scratch, jobEnv(fixture, scratch, { AWS_PARAMSTORE_SECRETS_FILES_DIR: mount }), /secret files under .*\(EROFS\)/, mount);
+    await assertFailsWholly("secret files on a read-only filesystem", scratch, jobEnv(fixture, scratch), /secret files under .*\(EROFS\)/, mount);
   } finally {
     unmount(mount);
     scratch.remove();

@@ -186,9 +186,15 @@ Git("malformed lines are skipped with a warning naming the parameter and line, n
   assert.is(one.status, 0, one.stderr);
 });
 
+/** The job's environment after its environment hook granted it the slugs' git-credentials. */
+async function grantedEnv(context: Context): Promise<Env> {
+  const environment = await runHook("environment", jobEnv(context, jobDirs(context)));
+  assert.is(environment.status, 0, environment.stderr);
+  return environment.env;
+}
+
 Git("git-credential answers get from SSM; store and erase do nothing and never call AWS", async (context) => {
-  const dirs = jobDirs(context);
-  const env = jobEnv(context, dirs);
+  const env = await grantedEnv(context);
   const parameters = ["--parameter", `${BASE}/app/git-credentials`, "--parameter", `${BASE}/global/git-credentials`];
   const host = context.hostB.url.slice("https://".length);
   context.fixture.server.resetCalls();
@@ -210,9 +216,10 @@ Git("git-credential answers get from SSM; store and erase do nothing and never c
 });
 
 Git("a failing SSM read is one line naming the parameter, and git goes on without the helper's answer", async (context) => {
+  const env = await grantedEnv(context);
   context.fixture.server.inject({ kind: "access-denied", action: "GetParameters" });
   try {
-    const run = await runBinary(["git-credential", "--parameter", `${BASE}/app/git-credentials`, "get"], jobEnv(context, jobDirs(context)), "protocol=https\nhost=127.0.0.1\n\n");
+    const run = await runBinary(["git-credential", "--parameter", `${BASE}/app/git-credentials`, "get"], env, "protocol=https\nhost=127.0.0.1\n\n");
     assert.is(run.status, 1);
     assert.is(run.stdout, "");
     const errors = run.stderr.split("\n").filter((line) => line.includes(":no_entry:"));

@@ -13,7 +13,7 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { BASE, CANARY, startJobFixture, type JobFixture } from "./support/fixture.ts";
 import { generateKey, startGitSshServer, type GitSshServer, type TestKey } from "./support/git-ssh-server.ts";
-import { assertNoSecretIn, type Env } from "./support/job.ts";
+import { assertNoSecretIn, installedAgent, type Env, type TestAgent } from "./support/job.ts";
 import { runLifecycle, type Lifecycle, type Phase } from "./support/lifecycle.ts";
 import { assertJobLeftNothing, jobScratch, plantKey, socketsUnder, type JobScratch } from "./support/ssh-job.ts";
 
@@ -46,6 +46,8 @@ interface Job {
   fileContent: string;
   token: string;
   env: Env;
+  /** Its agent: the global key is an agent setting. */
+  agent: TestAgent;
 }
 
 /** Seed one job's tree: a variable and a file in its pipeline slug, git credentials, a repository key and a global key. */
@@ -75,13 +77,13 @@ function prepareJob({ fixture, git }: Context, spec: JobSpec): Job {
     BUILDKITE_REPO: git.url(repository),
     BUILDKITE_PIPELINE_SLUG: spec.name,
     BUILDKITE_JOB_ID: crypto.randomUUID(),
-    AWS_PARAMSTORE_SECRETS_GLOBAL_SSH: `${BASE}/keys/${spec.name}`,
   });
-  return { spec, scratch, keys: [repoKey, globalKey], variable, fileContent, token, env };
+  const agent = installedAgent({ AWS_PARAMSTORE_SECRETS_GLOBAL_SSH: `${BASE}/keys/${spec.name}` });
+  return { spec, scratch, keys: [repoKey, globalKey], variable, fileContent, token, env, agent };
 }
 
 async function runJob(job: Job): Promise<Lifecycle> {
-  const lifecycle = await runLifecycle({ env: job.env, command: job.spec.command, buildDir: job.scratch.build, wrap: job.spec.wrap });
+  const lifecycle = await runLifecycle({ env: job.env, command: job.spec.command, buildDir: job.scratch.build, wrap: job.spec.wrap, hooksDir: job.agent.hooksDir });
   for (const phase of lifecycle.ran) assert.is(lifecycle.runs[phase]!.status, 0, `${phase}: ${lifecycle.runs[phase]!.stderr}`);
   assert.equal(lifecycle.ran, ["environment", "pre-checkout", "checkout", "post-checkout", "command", "post-command", "pre-exit"]);
   return lifecycle;

@@ -8,7 +8,8 @@ import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, 
 import { join } from "node:path";
 import { binaryName, binaryPath, build, CHECKSUMS, INSTALLER, packageRelease, sha256, AGENT_TARGETS, VERSION, type TargetName } from "../build.ts";
 import { parseDefaultsFile } from "../src/job/config.ts";
-import { ROOT } from "./support/job.ts";
+import { startJobFixture } from "./support/fixture.ts";
+import { ROOT, runHook } from "./support/job.ts";
 import { startReleaseServer, type ReleaseServer } from "./support/release-server.ts";
 
 const SOURCE_SCRIPT = join(ROOT, "src", "install", INSTALLER);
@@ -376,6 +377,26 @@ Installer("a full install: binary, `bk-ssm-secrets install` with the operator's 
   assert.match(again.stdout, "already has AWS_SSM_SECRETS_PLUGIN_ENABLED=1");
   assert.is(snapshot(root), first, "a second run leaves every file as the first left it");
   assertNoLeftovers(root);
+});
+
+Installer("custom paths for the binary, the hook scripts and the defaults file: a job through the agent's hooks works with nothing else set", async (context) => {
+  const root = newRoot(context);
+  const defaults = join(root.dir, "opt/agent-conf/bk-ssm-secrets.env");
+  const scripts = join(root.dir, "opt/bk-hooks");
+  const run = await runInstaller(context, root, ["--base-path", "/custom/base", "--hooks-dir", root.hooks, "--install-dir", scripts, "--defaults-file", defaults]);
+  assert.is(run.status, 0, run.stderr);
+  assert.is(parseDefaultsFile(readFileSync(defaults, "utf8")).AWS_PARAMSTORE_SECRETS_SECRETS_PATH, "/custom/base");
+  const fixture = await startJobFixture({ "/custom/base/global/env/FROM_CUSTOM_BASE": "custom-base-value" });
+  try {
+    // The job's environment names neither the binary (not on PATH either) nor the defaults file.
+    const { BK_SSM_SECRETS_BIN: _, ...env } = fixture.jobEnv({ BUILDKITE_PIPELINE_SLUG: "app", TMPDIR: root.tmp });
+    assert.not.ok(Bun.which("bk-ssm-secrets", { PATH: env.PATH! }));
+    const job = await runHook("environment", env, { hookPath: join(root.hooks, "environment") });
+    assert.is(job.status, 0, job.stderr);
+    assert.is(job.env.FROM_CUSTOM_BASE, "custom-base-value", "the recorded defaults file's base path, read by the recorded binary");
+  } finally {
+    await fixture.close();
+  }
 });
 
 Installer("the README's install snippet, run as written", async (context) => {

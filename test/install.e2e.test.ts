@@ -91,7 +91,7 @@ Install("what install writes: embedded hooks 0755, the library and defaults file
     assert.is(files["etc/bk-ssm-secrets"], "dir 755");
     assert.is(
       readFileSync(agent.defaultsFile, "utf8"),
-      "# bk-ssm-secrets defaults, written by `bk-ssm-secrets install`. The job's environment overrides them.\n" +
+      "# bk-ssm-secrets defaults, written by `bk-ssm-secrets install`. A job's environment cannot change the base path, default key, global SSH keys or files dir unless BK_SSM_SECRETS_PIPELINE_OVERRIDES lists them.\n" +
         'export AWS_PARAMSTORE_SECRETS_SECRETS_PATH="/legacy/base"\nexport AWS_PARAMSTORE_SECRETS_DEFAULT_KEY="shared"\n',
     );
     assert.ok(files["etc/bk-ssm-secrets/defaults.env"]!.startsWith("file 644 "));
@@ -176,7 +176,7 @@ Install("an unwritable hooks directory is one clear error, and what was already 
   }
 });
 
-Install("a job through the installed hooks: the defaults file's base path and global key reach the job, and pre-exit cleans up", async () => {
+Install("a job through hooks installed at non-default paths, with nothing else set: the defaults file's base path and global key reach the job, and pre-exit cleans up", async () => {
   const agent = agentMachine();
   const key = generateKey("installed-global");
   plantKey(key);
@@ -185,10 +185,14 @@ Install("a job through the installed hooks: the defaults file's base path and gl
   try {
     const installed = await runBinary(["install", ...agent.flags, "--base-path", "/installed/base", "--global-ssh", "/installed/keys/deploy"], env());
     assert.is(installed.status, 0, installed.stderr);
+    assert.ok(readFileSync(join(agent.installDir, "lib/run-phase.bash"), "utf8").includes(`  local bin='${compiledBinary()}' defaults_file='${agent.defaultsFile}'\n`), "both paths recorded");
     const repository = join(scratch.root, "repo.git");
     Bun.spawnSync(["git", "init", "-q", "--bare", repository]);
+    // Neither the binary (not on PATH either) nor the defaults file is named anywhere but in the installed hooks.
+    const { BK_SSM_SECRETS_BIN, ...jobEnv } = fixture.jobEnv({ ...scratch.env(), BUILDKITE_REPO: repository, BUILDKITE_PIPELINE_SLUG: "installed" });
+    assert.ok(BK_SSM_SECRETS_BIN && !Bun.which("bk-ssm-secrets", { PATH: jobEnv.PATH! }) && !("BK_SSM_SECRETS_DEFAULTS_FILE" in jobEnv));
     const job = await runLifecycle({
-      env: fixture.jobEnv({ ...scratch.env(), BK_SSM_SECRETS_DEFAULTS_FILE: agent.defaultsFile, BUILDKITE_REPO: repository, BUILDKITE_PIPELINE_SLUG: "installed" }),
+      env: jobEnv,
       command: 'echo "from-base=$FROM_INSTALLED_BASE operator=$FROM_OPERATOR"; ssh-add -l',
       buildDir: scratch.build,
       hooksDir: agent.hooksDir,

@@ -41,7 +41,7 @@ test("a block copied twice by hand is reduced to one, and uninstall removes both
 
 const files: EmbeddedFile[] = [
   { name: "environment", content: "env hook\n", isHook: true },
-  { name: "lib/run-phase.bash", content: "lib\n", isHook: false },
+  { name: "lib/run-phase.bash", content: "lib\n  local bin='' defaults_file=''\n", isHook: false },
 ];
 const request: InstallRequest = { hooksDir: "/agent/hooks", installDir: "/opt/bk", defaultsFile: "/etc/bk-ssm-secrets/defaults.env", settings: {}, uninstall: false };
 
@@ -54,6 +54,14 @@ function applyPlan(disk: Map<string, FileState>, req: InstallRequest, settings: 
   }
   return next;
 }
+
+test("the hook library records the binary's and the defaults file's absolute paths, quoted for bash", () => {
+  const custom = { ...request, binary: "/opt/it's/bin/bk-ssm-secrets", defaultsFile: "/srv/agent/../conf/defaults.env" };
+  const lib = applyPlan(new Map(), custom).get("/opt/bk/lib/run-phase.bash")!.content;
+  assert.is(lib, "lib\n  local bin='/opt/it'\\''s/bin/bk-ssm-secrets' defaults_file='/srv/conf/defaults.env'\n");
+  const fromSource = applyPlan(new Map(), request).get("/opt/bk/lib/run-phase.bash")!.content;
+  assert.is(fromSource, "lib\n  local bin='' defaults_file='/etc/bk-ssm-secrets/defaults.env'\n", "no binary: the hooks look on PATH");
+});
 
 test("the plan: hooks 0755, the library and defaults 0644, an existing agent hook keeps its mode; twice is once; uninstall is the undo", () => {
   const original = new Map<string, FileState>([["/agent/hooks/environment", { content: "#!/bin/bash\necho mine", mode: 0o700 }]]);
@@ -75,6 +83,11 @@ test("the plan: hooks 0755, the library and defaults 0644, an existing agent hoo
 test("uninstall keeps a defaults file an operator wrote by hand", () => {
   const handWritten = new Map<string, FileState>([["/etc/bk-ssm-secrets/defaults.env", { content: "export AWS_PARAMSTORE_SECRETS_DEFAULT_KEY=shared\n", mode: 0o644 }]]);
   assert.equal(applyPlan(handWritten, { ...request, uninstall: true }), handWritten);
+});
+
+test("uninstall removes a defaults file an older install wrote, whose header said more", () => {
+  const older = new Map<string, FileState>([["/etc/bk-ssm-secrets/defaults.env", { content: "# bk-ssm-secrets defaults, written by `bk-ssm-secrets install`. The job's environment overrides them.\nexport A=1\n", mode: 0o644 }]]);
+  assert.equal(applyPlan(older, { ...request, uninstall: true }), new Map());
 });
 
 test("the hook scripts may not go into the agent's hooks directory itself", () => {

@@ -5,19 +5,21 @@
 // nothing left of the job: no file, no socket, no ssh-agent, no helper
 // process. Held points come from a delayed SSM answer and from ssh-agent and
 // ssh-add wrappers that stop and wait.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { BASE, startJobFixture, type JobFixture } from "./support/fixture.ts";
 import { generateKey } from "./support/git-ssh-server.ts";
-import { assertNoSecretIn, compiledBinary, runHook, type Env } from "./support/job.ts";
+import { recordsDirectory } from "../src/job/state.ts";
+import { assertNoSecretIn, compiledBinary, installedAgent, runHook, type Env } from "./support/job.ts";
 import { agentsUnder, assertJobLeftNothing, jobScratch, plantKey, socketsUnder } from "./support/ssh-job.ts";
 
 const REPO_KEY = generateKey("interrupt-repo");
 const GLOBAL_KEY = generateKey("interrupt-global");
 const GLOBAL_KEY_PATH = `${BASE}/keys/interrupt`;
+const AGENT = { AWS_PARAMSTORE_SECRETS_GLOBAL_SSH: GLOBAL_KEY_PATH };
 
 const Interrupt = suite<{ fixture: JobFixture }>("interrupt", {} as { fixture: JobFixture });
 
@@ -83,13 +85,13 @@ async function interruptAt(fixture: JobFixture, point: "reading SSM" | "ssh-agen
       PATH: `${tools ? `${tools.dir}:` : ""}${process.env.PATH}`,
       BUILDKITE_REPO: "git@github.com:acme/app.git",
       BUILDKITE_PIPELINE_SLUG: "app",
-      AWS_PARAMSTORE_SECRETS_GLOBAL_SSH: GLOBAL_KEY_PATH,
     });
     if (point === "reading SSM") fixture.server.inject({ kind: "delay", delayMs: 20_000, times: 1 });
     const calls = fixture.server.callCount();
-    const proc = Bun.spawn([compiledBinary(), "environment"], { env, stdout: "pipe", stderr: "pipe" });
+    const proc = Bun.spawn([compiledBinary(), "environment", "--defaults-file", installedAgent(AGENT).defaultsFile], { env, stdout: "pipe", stderr: "pipe" });
     const output = Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
-    if (tools) await until(() => existsSync(tools.reached), `the ${point} wrapper`);
+    // Loading keys: both agents are up once both ssh-add wrappers are waiting.
+    if (tools) await until(() => existsSync(tools.reached) && (point !== "ssh-add" || processesMentioning(tools.dir).length === 2), `the ${point} wrapper`);
     else await until(() => fixture.server.callCount() > calls, "the SSM request");
     const during = { agents: agentsUnder(scratch.root).length, entries: readdirSync(scratch.tmp).length };
     const started = performance.now();
@@ -105,7 +107,7 @@ async function interruptAt(fixture: JobFixture, point: "reading SSM" | "ssh-agen
     assert.match(errors[0]!, new RegExp(`interrupted by ${signal}`));
     // What the phase itself left: nothing, before pre-exit even runs.
     const left = { agents: agentsUnder(scratch.root).length, entries: readdirSync(scratch.tmp), sockets: socketsUnder(scratch.root) };
-    const preExit = await runHook("pre-exit", env);
+    const preExit = await runHook("pre-exit", env, { agent: AGENT });
     assert.is(preExit.status, 0, preExit.stderr);
     assertJobLeftNothing(scratch, [REPO_KEY, GLOBAL_KEY]);
     assert.equal(readdirSync(scratch.tmp), [], "no secret-files or agent directory");
@@ -143,6 +145,40 @@ Interrupt("SIGTERM while keys load: both agents stopped, files and sockets remov
 Interrupt("SIGINT while keys load is undone the same way", async ({ fixture }) => {
   const { left } = await interruptAt(fixture, "ssh-add", "SIGINT");
   assert.equal(left, { agents: 0, entries: [], sockets: [] });
+});
+
+Interrupt("SIGKILL while keys load: the phase undoes nothing and prints nothing, and pre-exit stops both agents and removes every directory from the job's record alone", async ({ fixture }) => {
+  const scratch = jobScratch();
+  const tools = holdingTools("ssh-add");
+  try {
+    const env: Env = fixture.jobEnv({ ...scratch.env(), PATH: `${tools.dir}:${process.env.PATH}`, BUILDKITE_REPO: "git@github.com:acme/app.git", BUILDKITE_PIPELINE_SLUG: "app" });
+    const record = join(recordsDirectory(), `${env.BUILDKITE_JOB_ID}.json`);
+    const proc = Bun.spawn([compiledBinary(), "environment", "--defaults-file", installedAgent(AGENT).defaultsFile], { env, stdout: "pipe", stderr: "pipe" });
+    const output = Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+    await until(() => processesMentioning(tools.dir).length === 2, "both ssh-add wrappers");
+    proc.kill("SIGKILL");
+    assert.is(await proc.exited, 137);
+    const [stdout, stderr] = await output;
+    assertNoSecretIn(stderr, "the killed phase's log");
+    assert.is(stdout, "", "nothing to eval: the job's variables name nothing");
+    const left = { agents: agentsUnder(scratch.root).length, sockets: socketsUnder(scratch.root).length, entries: readdirSync(scratch.tmp).length };
+    assert.equal(left, { agents: 2, sockets: 2, entries: 2 }, "both agents, their sockets, the agent and secret-files directories");
+    assert.ok(existsSync(record), "the record was written before anything started");
+    assert.is(statSync(record).mode & 0o777, 0o600);
+    assert.is(statSync(recordsDirectory()).mode & 0o777, 0o700);
+    // The test's own holding wrappers, not the job's: nothing the hook started.
+    for (const pid of processesMentioning(tools.dir)) process.kill(pid, "SIGKILL");
+
+    const preExit = await runHook("pre-exit", env, { agent: AGENT });
+    assert.is(preExit.status, 0, preExit.stderr);
+    assertJobLeftNothing(scratch, [REPO_KEY, GLOBAL_KEY]);
+    assert.equal(readdirSync(scratch.tmp), [], "no secret-files or agent directory");
+    assert.not.ok(existsSync(record), "pre-exit removed the record");
+    console.log(`interrupt: SIGKILL while keys load: ${left.agents} agents, ${left.sockets} sockets and ${left.entries} directories after the kill, nothing after pre-exit`);
+  } finally {
+    rmSync(tools.dir, { recursive: true, force: true });
+    scratch.remove();
+  }
 });
 
 Interrupt.run();

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BASE, CANARY_VARIABLE, startJobFixture, type JobFixture } from "./support/fixture.ts";
 import { generateKey, type TestKey } from "./support/git-ssh-server.ts";
-import { envChanges, runBinary, runHook, type Env } from "./support/job.ts";
+import { envChanges, installedAgent, runBinary, runHook, type Env } from "./support/job.ts";
 import { agentsUnder, assertJobLeftNothing, jobScratch, plantKey, toolWrappers, type JobScratch, type ToolWrappers } from "./support/ssh-job.ts";
 
 const REPO = "git@github.com:acme/keys.git";
@@ -65,14 +65,15 @@ async function preExit(env: Env) {
 }
 
 Keys("environment starts both agents; the keys reach them and nothing else: not the payload, not the environment", async (context) => {
-  const env = job(context, { BUILDKITE_PIPELINE_SLUG: "keys-env", AWS_PARAMSTORE_SECRETS_GLOBAL_SSH: `${BASE}/shared/global-key` });
-  const direct = await runBinary(["environment"], env);
+  const env = job(context, { BUILDKITE_PIPELINE_SLUG: "keys-env" });
+  const agent = { AWS_PARAMSTORE_SECRETS_GLOBAL_SSH: `${BASE}/shared/global-key` };
+  const direct = await runBinary(["environment", "--defaults-file", installedAgent(agent).defaultsFile], env);
   assert.is(direct.status, 0, direct.stderr);
   const keyLines = [context.repoKey, context.pipelineKey, context.globalKey].flatMap((key) => key.privateKey.split("\n").filter((line) => line.length > 20));
   assert.not.ok(keyLines.some((line) => direct.stdout.includes(line)), "no key in the eval payload");
   await preExit({ ...env, ...Object.fromEntries([...direct.stdout.matchAll(/^export (\w+)='([^']*)'$/gm)].map((m) => [m[1]!, m[2]!])) });
 
-  const run = await runHook("environment", env);
+  const run = await runHook("environment", env, { agent });
   assert.is(run.status, 0, run.stderr);
   const changes = envChanges(env, run.env);
   assert.equal(Object.keys(changes).sort(), ["AWS_PARAMSTORE_SECRETS_AGENT_PID", "AWS_PARAMSTORE_SECRETS_AUTH_SOCK", CANARY_VARIABLE, "FROM_PIPELINE", "SSH_AGENT_PID", "SSH_AUTH_SOCK"]);
@@ -91,7 +92,7 @@ Keys("slug walks and global keys are read at once: GetParameters ten names a cal
   const names = [`${BASE}/shared/global-key`, ...Array.from({ length: 11 }, (_, i) => `${BASE}/shared/absent-${i}`)];
   const latencyMs = 1000;
   context.fixture.server.configure({ latencyMs });
-  const run = await runHook("environment", job(context, { AWS_PARAMSTORE_SECRETS_GLOBAL_SSH: names.join(":") }));
+  const run = await runHook("environment", job(context), { agent: { AWS_PARAMSTORE_SECRETS_GLOBAL_SSH: names.join(":") } });
   assert.is(run.status, 0, run.stderr);
   assert.is(context.fixture.server.callCount("GetParameters"), 2);
   assert.is(context.fixture.server.callCount("GetParametersByPath"), 3);
@@ -110,8 +111,8 @@ Keys("a passphrase-protected key fails the job with one line naming the paramete
   const protectedKey = generateKey("protected", "a long passphrase");
   plantKey(protectedKey);
   context.fixture.seed({ [`${BASE}/keys-protected/ssh/key`]: protectedKey.privateKey });
-  const env = job(context, { BUILDKITE_PIPELINE_SLUG: "keys-protected", AWS_PARAMSTORE_SECRETS_GLOBAL_SSH: `${BASE}/shared/global-key` });
-  const run = await runHook("environment", env);
+  const env = job(context, { BUILDKITE_PIPELINE_SLUG: "keys-protected" });
+  const run = await runHook("environment", env, { agent: { AWS_PARAMSTORE_SECRETS_GLOBAL_SSH: `${BASE}/shared/global-key` } });
   assert.is(run.status, 1);
   assert.equal(envChanges(env, run.env), {});
   const errors = run.stderr.split("\n").filter((line) => line.includes(":no_entry:"));
@@ -147,7 +148,7 @@ Keys("an SSH repository without a key anywhere: one warning naming the exact SSM
 
 Keys("a key under the default slug is ignored with a warning, as before", async (context) => {
   context.fixture.seed({ [`${BASE}/keys-default/ssh/key`]: context.globalKey.privateKey });
-  const run = await runHook("environment", job(context, { AWS_PARAMSTORE_SECRETS_DEFAULT_KEY: "keys-default", BUILDKITE_REPO: "https://example.com/x.git" }));
+  const run = await runHook("environment", job(context, { BUILDKITE_REPO: "https://example.com/x.git" }), { agent: { AWS_PARAMSTORE_SECRETS_DEFAULT_KEY: "keys-default" } });
   assert.is(run.status, 0, run.stderr);
   assert.match(run.stderr, new RegExp(`:warning: ignoring ${BASE}/keys-default/ssh/key: a deploy key under the default slug is not used`));
   assert.is(run.env.SSH_AUTH_SOCK, undefined);

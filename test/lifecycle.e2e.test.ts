@@ -5,7 +5,7 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { BASE, startJobFixture, type JobFixture, type Tree } from "./support/fixture.ts";
 import { generateKey, startGitSshServer, type GitSshServer, type TestKey } from "./support/git-ssh-server.ts";
-import type { Env } from "./support/job.ts";
+import { installedAgent, type Env } from "./support/job.ts";
 import { runLifecycle, type Lifecycle } from "./support/lifecycle.ts";
 import { agentsUnder, assertJobLeftNothing, jobScratch, plantKey, toolWrappers, type JobScratch, type ToolWrappers } from "./support/ssh-job.ts";
 
@@ -37,6 +37,8 @@ interface JobSpec {
   keys: Record<string, { key: TestKey; repositories: string[] }>;
   tree?: Tree;
   env?: Env;
+  /** The agent's settings, in its defaults file. */
+  agent?: Env;
   command?: string;
   url?: string;
 }
@@ -51,11 +53,12 @@ interface JobResult extends Lifecycle {
 const slugOf = (repository: string) => `127.0.0.1_${repository.replaceAll("/", "_")}`;
 
 /** Where a job's repository key and global key go, and the variable that lists the global one. */
-function repositoryAndGlobalKey(repository: string, keys: Record<string, { key: TestKey }>, extraEnv: Env = {}): Pick<JobSpec, "tree" | "env"> {
+function repositoryAndGlobalKey(repository: string, keys: Record<string, { key: TestKey }>, extraEnv: Env = {}): Pick<JobSpec, "tree" | "env" | "agent"> {
   const global = `${BASE}/keys/${slugOf(repository)}`;
   return {
     tree: { [`${BASE}/${slugOf(repository)}/ssh/key`]: keys.repo!.key.privateKey, [global]: keys.global!.key.privateKey },
-    env: { AWS_PARAMSTORE_SECRETS_GLOBAL_SSH: global, ...extraEnv },
+    env: extraEnv,
+    agent: { AWS_PARAMSTORE_SECRETS_GLOBAL_SSH: global },
   };
 }
 
@@ -87,7 +90,7 @@ async function runJob({ fixture, git, tools }: Context, spec: JobSpec): Promise<
     ...spec.env,
   });
   try {
-    const lifecycle = await runLifecycle({ env, command: spec.command ?? REPORT, buildDir: scratch.build });
+    const lifecycle = await runLifecycle({ env, command: spec.command ?? REPORT, buildDir: scratch.build, hooksDir: spec.agent && installedAgent(spec.agent).hooksDir });
     const keys = Object.values(spec.keys).map((entry) => entry.key);
     assert.is(before, 0);
     assertJobLeftNothing(scratch, keys, tools);
@@ -169,7 +172,7 @@ Lifecycle("global key only: the default agent holds it and the checkout uses it"
     pipeline: "global-only",
     keys,
     tree: { [`${BASE}/keys/global-only`]: keys.global!.key.privateKey },
-    env: { AWS_PARAMSTORE_SECRETS_GLOBAL_SSH: `${BASE}/keys/global-only` },
+    agent: { AWS_PARAMSTORE_SECRETS_GLOBAL_SSH: `${BASE}/keys/global-only` },
   });
   assertCheckedOut(job, repository);
   assert.equal(servedBy(context.git, repository).map((request) => request.key), [keys.global!.key.name]);
@@ -279,7 +282,7 @@ Lifecycle("a failure in environment after agents started: nothing exported, noth
     pipeline: "env-fails",
     keys: { ...keys, repo: { key: repo, repositories: [] } },
     tree: { [`${BASE}/${slugOf(repository)}/ssh/key`]: truncated, [`${BASE}/keys/env-fails`]: keys.global!.key.privateKey },
-    env: { AWS_PARAMSTORE_SECRETS_GLOBAL_SSH: `${BASE}/keys/env-fails` },
+    agent: { AWS_PARAMSTORE_SECRETS_GLOBAL_SSH: `${BASE}/keys/env-fails` },
   });
   assert.equal(job.ran, ["environment", "pre-exit"]);
   assert.is.not(job.runs.environment!.status, 0);
@@ -287,7 +290,9 @@ Lifecycle("a failure in environment after agents started: nothing exported, noth
   assert.equal(errors, [`:no_entry: bk-ssm-secrets: the deploy key ${BASE}/${slugOf(repository)}/ssh/key could not be loaded (ssh-add: error in libcrypto): store a complete OpenSSH private key without a passphrase`]);
   assert.is(job.runs.environment!.env.SSH_AUTH_SOCK, undefined);
   assert.is(job.runs["pre-exit"]!.status, 0);
-  assert.is(job.runs["pre-exit"]!.stderr, "");
+  // It looks for the agents the job's record names (verbose lines only), and finds none.
+  const preExitLog = job.runs["pre-exit"]!.stderr.split("\n").filter(Boolean);
+  assert.equal(preExitLog.filter((line) => !/^\[bk-ssm-secrets\] ssh-agent on .*: not running$/.test(line)), [], job.runs["pre-exit"]!.stderr);
 });
 
 Lifecycle("half-failed: the slug agent died and its socket is gone before pre-exit, which still stops the rest", async (context) => {

@@ -476,7 +476,7 @@ Put("help: each command says what it does; put lists the kinds; unknown commands
 });
 
 Put("outside a job (no BUILDKITE), errors and warnings are plain lines for a terminal", async (context) => {
-  const { BUILDKITE: _, ...terminal } = context.env;
+  const { BUILDKITE: _, BUILDKITE_JOB_ID: _job, ...terminal } = context.env;
   const refused = await runOperator(["put", "env", "PATH", "--pipeline", "app", "--yes"], terminal, "terminal-refusal-value");
   assert.is(refused.status, 2);
   assert.is(refused.stderr, `error: cannot use env "PATH": PATH may not be set from a secret: it decides which programs the hooks and the job run (to let secrets set it, list PATH in BK_SSM_SECRETS_ALLOWED_NAMES in the agent's defaults file)\n`);
@@ -488,7 +488,7 @@ Put("outside a job (no BUILDKITE), errors and warnings are plain lines for a ter
 });
 
 Put("colour: on a terminal, warning: and error: are coloured; never with NO_COLOR", async (context) => {
-  const { BUILDKITE: _, NO_COLOR: __, ...terminal } = context.env;
+  const { BUILDKITE: _, BUILDKITE_JOB_ID: _job, NO_COLOR: __, ...terminal } = context.env;
   plantSecret("coloured-warning-value\n");
   const onTerminal = async (env: Env) => {
     const command = `printf '%s\\n' coloured-warning-value | "$BK_SSM_SECRETS_BIN" put env COLOURED --pipeline app --yes --overwrite; "$BK_SSM_SECRETS_BIN" put env PATH --pipeline app --yes < /dev/null`;

@@ -100,8 +100,8 @@ Files("a phase that fails after writing the files leaves no directory and export
 
 Files("AWS_PARAMSTORE_SECRETS_FILES_DIR chooses the directory; one inside the checkout is refused before anything is written", async (context) => {
   const chosen = join(context.scratch, "shm", "bk");
-  const { tmp, env } = job(context, { AWS_PARAMSTORE_SECRETS_FILES_DIR: chosen });
-  const run = await runHook("environment", env);
+  const { tmp, env } = job(context);
+  const run = await runHook("environment", env, { agent: { AWS_PARAMSTORE_SECRETS_FILES_DIR: chosen } });
   assert.is(run.status, 0, run.stderr);
   assert.ok(run.env.KUBECONFIG?.startsWith(`${chosen}/bk-ssm-secrets-`));
   assert.equal(readdirSync(tmp), []);
@@ -110,8 +110,8 @@ Files("AWS_PARAMSTORE_SECRETS_FILES_DIR chooses the directory; one inside the ch
 
   const checkout = join(context.scratch, "builds", "app");
   mkdirSync(checkout, { recursive: true });
-  const inside = job(context, { BUILDKITE_BUILD_CHECKOUT_PATH: checkout, AWS_PARAMSTORE_SECRETS_FILES_DIR: join(checkout, "secrets") });
-  const refused = await runHook("environment", inside.env);
+  const inside = job(context, { BUILDKITE_BUILD_CHECKOUT_PATH: checkout });
+  const refused = await runHook("environment", inside.env, { agent: { AWS_PARAMSTORE_SECRETS_FILES_DIR: join(checkout, "secrets") } });
   assert.is.not(refused.status, 0);
   assert.match(refused.stderr, /refusing to write secret files inside the checkout .*AWS_PARAMSTORE_SECRETS_FILES_DIR/);
   assert.equal(envChanges(inside.env, refused.env), {});

@@ -7,10 +7,11 @@ import { createLogger } from "../src/core/log.ts";
 import type { FileAssignment } from "../src/job/plan.ts";
 import { resolveConfig } from "../src/job/config.ts";
 import type { Logger } from "../src/core/log.ts";
-import { FILES_DIR_VARIABLE, removeJobSecretFiles, secretFilesBase, writeSecretFiles } from "../src/secrets/secretfiles.ts";
+import { FILES_DIR_VARIABLE, removeJobSecretFiles, secretFilesBase, secretFilesDirectory, writeSecretFiles } from "../src/secrets/secretfiles.ts";
+import { EMPTY_RECORD } from "../src/job/state.ts";
 
 /** pre-exit's step on its own. */
-const removeSecretFiles = (env: Record<string, string | undefined>, log: Logger) => removeJobSecretFiles.run({ env, log, config: resolveConfig({}) });
+const removeSecretFiles = (env: Record<string, string | undefined>, log: Logger) => removeJobSecretFiles.run({ env, log, config: resolveConfig({}) }, EMPTY_RECORD);
 
 const slug = { kind: "pipeline" as const, name: "app" };
 const file = (name: string, content: string): FileAssignment => ({ name, content, path: `/b/app/file/${name}`, slug });
@@ -30,7 +31,7 @@ test("files go into a new 0700 directory as 0600 files, byte for byte, and their
   const base = mkdtempSync(join(tmpdir(), "bk-files-"));
   try {
     const contents = { KUBECONFIG: "apiVersion: v1\nkind: Config\n", NPMRC: "//registry/:_authToken=abc 'quoted' $HOME `x`\\n ü\n\n", CERT: "no trailing newline" };
-    const written = writeSecretFiles(Object.entries(contents).map(([name, content]) => file(name, content)), base, "0190abcd-1234-5678-9abc-def012345678");
+    const written = writeSecretFiles(Object.entries(contents).map(([name, content]) => file(name, content)), secretFilesDirectory(base, "0190abcd-1234-5678-9abc-def012345678"));
     assert.ok(written.dir?.startsWith(join(base, "bk-ssm-secrets-0190abcd-1234-5678-9abc-def012345678-")));
     assert.is(statSync(written.dir!).mode & 0o777, 0o700);
     const env = evaluate(written.statements);
@@ -47,7 +48,7 @@ test("files go into a new 0700 directory as 0600 files, byte for byte, and their
 
 test("no files: no directory, no statements", () => {
   const base = mkdtempSync(join(tmpdir(), "bk-files-"));
-  const written = writeSecretFiles([], base);
+  const written = writeSecretFiles([], secretFilesDirectory(base));
   assert.equal([written.dir, written.statements, readdirSync(base)], [undefined, "", []]);
   rmSync(base, { recursive: true });
 });
@@ -56,7 +57,7 @@ test("a write that fails leaves nothing behind and names the directory, not the 
   const base = mkdtempSync(join(tmpdir(), "bk-files-"));
   try {
     // Two files of one name: the second cannot be created (O_EXCL).
-    assert.throws(() => writeSecretFiles([file("A", "first-content"), file("A", "second-content")], base), (e: Error) => e.name === "JobError" && e.message.includes(base) && !e.message.includes("content"));
+    assert.throws(() => writeSecretFiles([file("A", "first-content"), file("A", "second-content")], secretFilesDirectory(base)), (e: Error) => e.name === "JobError" && e.message.includes(base) && !e.message.includes("content"));
     assert.equal(readdirSync(base), []);
   } finally {
     rmSync(base, { recursive: true, force: true });
@@ -80,7 +81,7 @@ test("the base: the configured directory, else TMPDIR, else /tmp; never inside t
 test("removal: the directory goes, variables pointing into it are unset, others stay", async () => {
   const base = mkdtempSync(join(tmpdir(), "bk-files-"));
   try {
-    const written = writeSecretFiles([file("KUBECONFIG", "k"), file("NPMRC", "n")], base);
+    const written = writeSecretFiles([file("KUBECONFIG", "k"), file("NPMRC", "n")], secretFilesDirectory(base));
     const env = { ...evaluate(written.statements), UNRELATED: "/etc/hosts", PATH: "/usr/bin:/bin" };
     const { log } = capture();
     const statements = await removeSecretFiles(env, log);

@@ -9,14 +9,22 @@
 # binary fails, and then evaluates nothing: a phase is all or nothing.
 bk_ssm_secrets_phase() {
   [[ "${AWS_SSM_SECRETS_PLUGIN_ENABLED:-}" == "1" ]] || return 0
-  local bin="${BK_SSM_SECRETS_BIN:-}" script
+  # `bk-ssm-secrets install` records here the absolute paths of the binary and
+  # of the agent's defaults file, so that nothing in the job's environment can
+  # choose either. Empty in the source tree.
+  local bin='' defaults_file=''
+  local script
   if [[ -z "$bin" ]]; then
-    bin="$(command -v bk-ssm-secrets)" || {
-      # Buildkite's convention for a failure inside a group: open the group, then one line.
-      printf '%s\n' "^^^ +++" ":no_entry: bk-ssm-secrets: the binary is not on PATH: install it (see the README) or set BK_SSM_SECRETS_BIN" >&2
-      return 1
-    }
+    bin="${BK_SSM_SECRETS_BIN:-}"
+    if [[ -z "$bin" ]]; then
+      bin="$(command -v bk-ssm-secrets)" || {
+        # Buildkite's convention for a failure inside a group: open the group, then one line.
+        printf '%s\n' "^^^ +++" ":no_entry: bk-ssm-secrets: the binary is not on PATH: install it with \`bk-ssm-secrets install\` (see the README) or set BK_SSM_SECRETS_BIN" >&2
+        return 1
+      }
+    fi
   fi
-  script="$("$bin" "$1")" || return 1
+  # BK_SSM_SECRETS_BIN tells the binary how it was run, for git's credential helper.
+  script="$(BK_SSM_SECRETS_BIN="$bin" "$bin" "$1" ${defaults_file:+--defaults-file "$defaults_file"})" || return 1
   eval "$script"
 }

@@ -16,7 +16,7 @@ import { UsageError } from "../core/errors.ts";
 import { JobError, withDeadline, type PhaseContext } from "../job/context.ts";
 import { readSlugs } from "../job/read.ts";
 import { jobSlugs } from "../job/slug.ts";
-import { FILES_DIR_VARIABLE, secretFilesBase, writeSecretFiles } from "../secrets/secretfiles.ts";
+import { FILES_DIR_VARIABLE, secretFilesBase, secretFilesDirectory, writeSecretFiles } from "../secrets/secretfiles.ts";
 import { planWithReferences } from "../secrets/secretsmanager.ts";
 import { createSsmStore } from "../ssm/client.ts";
 import { imagineJob, type DoctorFlags } from "./doctor.ts";
@@ -62,7 +62,7 @@ export async function run({ env, config, log }: PhaseContext, command: string[],
   let child: Subprocess | undefined;
   for (const signal of SIGNALS) process.on(signal, () => child?.kill(signal));
 
-  const files = writeSecretFiles(plan.files, secretFilesBase(env, config));
+  const files = writeSecretFiles(plan.files, secretFilesDirectory(secretFilesBase(env, config)));
   try {
     const childEnv: Record<string, string> = {};
     for (const [name, value] of Object.entries(env)) if (value !== undefined) childEnv[name] = value;

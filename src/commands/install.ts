@@ -15,6 +15,8 @@ export interface InstallOptions {
   defaultKey?: string;
   globalSsh?: string;
   uninstall?: boolean;
+  /** This binary's absolute path, for the hooks to run; undefined when running from source. */
+  binary?: string;
 }
 
 function readState(path: string): FileState | undefined {
@@ -117,6 +119,7 @@ export function install(options: InstallOptions, env: Record<string, string | un
     hooksDir: options.hooksDir ?? DEFAULT_HOOKS_DIR,
     installDir: options.installDir ?? DEFAULT_INSTALL_DIR,
     defaultsFile: options.defaultsFile ?? defaultsFilePath(env),
+    binary: options.binary,
     settings: { basePath: options.basePath, defaultKey: options.defaultKey, globalSsh: options.globalSsh },
     uninstall: Boolean(options.uninstall),
   };

@@ -26,6 +26,8 @@ export interface InstallRequest {
   /** Where this project's hooks go; a directory of their own. */
   installDir: string;
   defaultsFile: string;
+  /** The binary the hooks run, recorded in them with the defaults file; undefined to find it on PATH (running from source). */
+  binary?: string;
   /** Values for the defaults file, by flag name, as given. */
   settings: { basePath?: string; defaultKey?: string; globalSsh?: string };
   uninstall: boolean;
@@ -52,7 +54,9 @@ const END = "# <<< bk-ssm-secrets <<<";
 const BLOCK = /^# >>> bk-ssm-secrets >>>.*\n[\s\S]*?^# <<< bk-ssm-secrets <<<(?:\n|$)/m;
 /** The start of an agent hook the install had to create; deleted again when only this is left. */
 const CREATED_HOOK = "#!/usr/bin/env bash\n# Created by `bk-ssm-secrets install`; `bk-ssm-secrets install --uninstall` deletes it.\n";
-const DEFAULTS_HEADER = "# bk-ssm-secrets defaults, written by `bk-ssm-secrets install`. The job's environment overrides them.\n";
+/** How a defaults file the install wrote starts (older installs went on with another sentence on the same line). */
+const DEFAULTS_MARK = "# bk-ssm-secrets defaults, written by `bk-ssm-secrets install`.";
+const DEFAULTS_HEADER = `${DEFAULTS_MARK} A job's environment cannot change the base path, default key, global SSH keys or files dir unless BK_SSM_SECRETS_PIPELINE_OVERRIDES lists them.\n`;
 
 function block(ourHook: string, joined: boolean): string {
   return [
@@ -97,6 +101,17 @@ const SOURCE_LINE = /^source ('(?:[^']|'\\'')*') \|\| return$/m;
 export function sourcedByBlock(content: string): string | undefined {
   const quoted = SOURCE_LINE.exec(BLOCK.exec(content)?.[0] ?? "")?.[1];
   return quoted?.slice(1, -1).replaceAll("'\\''", "'");
+}
+
+/** The line of hooks/lib/run-phase.bash where the install records the binary's and the defaults file's absolute paths. */
+const RECORDED_PATHS = "  local bin='' defaults_file=''\n";
+
+/** An embedded file as installed: the shared hook library gets the paths recorded. */
+export function installedContent(file: EmbeddedFile, request: Pick<InstallRequest, "binary" | "defaultsFile">): string {
+  if (file.name !== "lib/run-phase.bash") return file.content;
+  if (!file.content.includes(RECORDED_PATHS)) throw new Error("hooks/lib/run-phase.bash has no line for the recorded paths");
+  const bin = request.binary ? resolve(request.binary) : "";
+  return file.content.replace(RECORDED_PATHS, `  local bin=${shellQuote(bin)} defaults_file=${shellQuote(resolve(request.defaultsFile))}\n`);
 }
 
 /** `export NAME="value"` lines, as the original install wrote and config.ts reads. */
@@ -162,7 +177,7 @@ export function planInstall(
   for (const file of files) {
     const path = join(request.installDir, file.name);
     if (request.uninstall) remove(path, `removed ${path}`);
-    else write(path, file.content, file.isHook ? HOOK_MODE : DATA_MODE, `wrote ${path}`);
+    else write(path, installedContent(file, request), file.isHook ? HOOK_MODE : DATA_MODE, `wrote ${path}`);
   }
   for (const file of files.filter((entry) => entry.isHook)) {
     const path = join(request.hooksDir, file.name);
@@ -178,7 +193,7 @@ export function planInstall(
   }
   if (request.uninstall) {
     // Only a defaults file this install wrote: one an operator wrote by hand stays.
-    if (current(request.defaultsFile)?.content.startsWith(DEFAULTS_HEADER)) remove(request.defaultsFile, `removed ${request.defaultsFile}`);
+    if (current(request.defaultsFile)?.content.startsWith(DEFAULTS_MARK)) remove(request.defaultsFile, `removed ${request.defaultsFile}`);
     const directories = new Set(files.map((file) => dirname(join(request.installDir, file.name))));
     for (const directory of [...directories].sort((a, b) => b.length - a.length)) changes.push({ kind: "remove-directory-if-empty", path: directory });
     // The default /etc/bk-ssm-secrets is ours; a directory of another name may hold more than this file.

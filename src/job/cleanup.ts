@@ -3,17 +3,18 @@
 // phase, failed ones included, so a step works from whatever state it finds,
 // and one step's failure does not stop the others.
 import type { PhaseContext } from "./context.ts";
+import type { JobRecord } from "./state.ts";
 
 export interface CleanupStep {
   /** What it cleans up, for the log. */
   name: string;
-  /** Undo it, and return shell code that forgets it in the job's environment. */
-  run(context: PhaseContext): Promise<string>;
+  /** Undo it, from the job's variables and its record, and return shell code that forgets it in the job's environment. */
+  run(context: PhaseContext, record: JobRecord): Promise<string>;
 }
 
 /** Run every step; a failed step is reported and its shell code dropped, the others still apply. */
-export async function runCleanup(steps: CleanupStep[], context: PhaseContext): Promise<string> {
-  const results = await Promise.allSettled(steps.map((step) => step.run(context)));
+export async function runCleanup(steps: CleanupStep[], context: PhaseContext, record: JobRecord): Promise<string> {
+  const results = await Promise.allSettled(steps.map((step) => step.run(context, record)));
   return results
     .map((result, i) => {
       if (result.status === "fulfilled") return result.value;

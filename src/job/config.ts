@@ -1,6 +1,11 @@
 // Configuration: the environment variables of the original hook, with its
-// defaults, plus the defaults file an install step writes. The job's own
-// environment wins over the file, the file over the built-in default.
+// defaults, plus the defaults file an install step writes. For an operator's
+// command the environment wins over the file, the file over the built-in
+// default. For a job, the settings that decide what it may read (AGENT_ONLY)
+// come from the defaults file alone: the job's environment carries the
+// pipeline's `env:`, which the hooks cannot tell apart from the agent's own
+// variables, so the file the agent's hooks name is the authority, and only it
+// can let the job's environment override one of them (PIPELINE_OVERRIDES).
 import { readFileSync } from "node:fs";
 import type { Env } from "../core/env.ts";
 import { ALLOWED_NAMES_SETTING, parseAllowedNames } from "./names.ts";
@@ -23,6 +28,34 @@ export const SETTINGS = {
 export type SettingName = keyof typeof SETTINGS;
 export type SettingSource = "environment" | "defaults file" | "default" | "command line";
 
+/**
+ * The settings that decide what a job may read or where its secrets go: taken
+ * from the defaults file, never from a job's environment unless that file
+ * allows it. The others (verbose, dump-env, timeout, the missing-key warning,
+ * run-during-command) only change what the job itself sees, so a pipeline may
+ * still set them.
+ */
+export const AGENT_ONLY: ReadonlySet<SettingName> = new Set(["basePath", "defaultKey", "globalSsh", "filesDir"]);
+
+/**
+ * In the defaults file only: the agent-only variables a job's environment may
+ * override, separated by spaces, commas or ':', or `all`. For fleets that set
+ * them per pipeline, as the original hook allowed.
+ */
+export const PIPELINE_OVERRIDES = "BK_SSM_SECRETS_PIPELINE_OVERRIDES";
+/** Names the defaults file for operator commands; the hooks name it on the command line and a job's value is refused. */
+export const DEFAULTS_FILE_VARIABLE = "BK_SSM_SECRETS_DEFAULTS_FILE";
+
+/** Whose environment the settings are read from: an operator's shell, or a job's. */
+export type Trust = "operator" | "job";
+
+/** A job's variable that tried to change an agent-only setting and was ignored. */
+export interface RefusedOverride {
+  variable: string;
+  /** Why, for the job's log: what was used instead and how the operator could allow it. */
+  reason: string;
+}
+
 export interface Config {
   /** The root of the tree, without a trailing slash ("" for the root itself). */
   basePath: string;
@@ -41,6 +74,8 @@ export interface Config {
   dumpEnv: boolean;
   /** Where each setting's value came from, for `doctor` and verbose logs. */
   sources: Record<SettingName, SettingSource>;
+  /** A job's variables that tried to change an agent-only setting, for the environment phase to report. */
+  refused: RefusedOverride[];
   /** Protected names the operator lets secrets set (ALLOWED_NAMES_SETTING, from the defaults file only). */
   allowedNames: ReadonlySet<string>;
 }
@@ -98,16 +133,32 @@ export function normaliseBasePath(value: string, variable: string): string {
   return trimmed;
 }
 
-/** Resolve the configuration from the job environment and the defaults file. Pure. */
-export function resolveConfig(env: Env, defaults: Record<string, string> = {}): Config {
+/** The agent-only variables the defaults file lets a job's environment override. */
+export function allowedOverrides(defaults: Record<string, string>): Set<string> {
+  const listed = (defaults[PIPELINE_OVERRIDES] ?? "").split(/[\s,:]+/).filter(Boolean);
+  const agentOnly: string[] = [...AGENT_ONLY].map((name) => SETTINGS[name].variable);
+  return new Set(listed.some((entry) => entry.toLowerCase() === "all") ? agentOnly : listed.filter((entry) => agentOnly.includes(entry)));
+}
+
+/** Resolve the configuration from the environment and the defaults file. Pure. */
+export function resolveConfig(env: Env, defaults: Record<string, string> = {}, trust: Trust = "operator"): Config {
   const sources = {} as Record<SettingName, SettingSource>;
   const raw = {} as Record<SettingName, string>;
+  const refused: RefusedOverride[] = [];
+  const allowed = allowedOverrides(defaults);
   for (const [name, setting] of Object.entries(SETTINGS) as Array<[SettingName, (typeof SETTINGS)[SettingName]]>) {
     const fromEnv = env[setting.variable];
     const fromFile = defaults[setting.variable];
-    if (fromEnv !== undefined && fromEnv !== "") [raw[name], sources[name]] = [fromEnv, "environment"];
-    else if (fromFile !== undefined && fromFile !== "") [raw[name], sources[name]] = [fromFile, "defaults file"];
+    if (fromFile !== undefined && fromFile !== "") [raw[name], sources[name]] = [fromFile, "defaults file"];
     else [raw[name], sources[name]] = [setting.fallback, "default"];
+    if (fromEnv === undefined || fromEnv === "") continue;
+    if (trust === "operator" || !AGENT_ONLY.has(name) || allowed.has(setting.variable)) [raw[name], sources[name]] = [fromEnv, "environment"];
+    else if (fromEnv.trim() !== raw[name].trim()) {
+      refused.push({
+        variable: setting.variable,
+        reason: `the agent's ${sources[name] === "default" ? "default" : "defaults file's"} value is used; an operator can allow this override with ${PIPELINE_OVERRIDES} in the defaults file`,
+      });
+    }
   }
 
   const defaultKey = raw.defaultKey.trim();
@@ -141,6 +192,7 @@ export function resolveConfig(env: Env, defaults: Record<string, string> = {}): 
     filesDir,
     dumpEnv: truthy(raw.dumpEnv),
     sources,
+    refused,
     allowedNames: allowedNames(defaults[ALLOWED_NAMES_SETTING] ?? ""),
   };
 }
@@ -154,9 +206,9 @@ function allowedNames(value: string): Set<string> {
   }
 }
 
-/** The defaults file's path: `BK_SSM_SECRETS_DEFAULTS_FILE` or the installed location. */
+/** The defaults file's path for an operator's command: `BK_SSM_SECRETS_DEFAULTS_FILE` or the installed location. */
 export function defaultsFilePath(env: Env): string {
-  return env.BK_SSM_SECRETS_DEFAULTS_FILE || DEFAULTS_FILE;
+  return env[DEFAULTS_FILE_VARIABLE] || DEFAULTS_FILE;
 }
 
 /** Read the defaults file; a missing file is an empty one (nothing was installed). */
@@ -169,8 +221,19 @@ export function readDefaultsFile(path: string): Record<string, string> {
   }
 }
 
-export function loadConfig(env: Env = process.env): Config {
-  return resolveConfig(env, readDefaultsFile(defaultsFilePath(env)));
+/**
+ * The configuration in force. A job's phases read the defaults file the hooks
+ * name (`--defaults-file`, recorded by `install`), else the installed
+ * location, and never one the job's environment names.
+ */
+export function loadConfig(env: Env = process.env, job?: { defaultsFile?: string }): Config {
+  if (!job) return resolveConfig(env, readDefaultsFile(defaultsFilePath(env)));
+  const path = job.defaultsFile || DEFAULTS_FILE;
+  const config = resolveConfig(env, readDefaultsFile(path), "job");
+  const named = env[DEFAULTS_FILE_VARIABLE];
+  if (named && named !== path) config.refused.push({ variable: DEFAULTS_FILE_VARIABLE, reason: `the hooks read ${path}` });
+  if (env[PIPELINE_OVERRIDES]) config.refused.push({ variable: PIPELINE_OVERRIDES, reason: "only the defaults file can allow overrides" });
+  return config;
 }
 
 /** The SSM path of a slug: `<BASE_PATH>/<slug>`. */

@@ -14,8 +14,9 @@ export class JobError extends Error {
   override name = "JobError";
 }
 
-export function phaseContext(env: Record<string, string | undefined> = process.env): PhaseContext {
-  const config = loadConfig(env);
+/** `job` for a hook phase: its settings follow the agent's defaults file (`defaultsFile`, as the hooks name it). */
+export function phaseContext(env: Record<string, string | undefined> = process.env, job?: { defaultsFile?: string }): PhaseContext {
+  const config = loadConfig(env, job);
   return { env, config, log: stderrLogger(config.verbose, env) };
 }
 

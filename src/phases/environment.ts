@@ -4,7 +4,7 @@
 // shell code for the hook to eval. All or nothing: any failure or denial
 // prints no variable at all and leaves no file or agent behind.
 import { jobIdentity } from "../job/acl.ts";
-import { exportAgents } from "../ssh/agents.ts";
+import { exportAgents, socketPath } from "../ssh/agents.ts";
 import { JobError, withDeadline, type PhaseContext } from "../job/context.ts";
 import { gitCredentialSetup, selfCommand } from "../secrets/gitcredentials.ts";
 import { undoChangesOnInterrupt } from "../core/interrupt.ts";
@@ -12,19 +12,24 @@ import { planJobKeys } from "../ssh/keys.ts";
 import { readGlobalKeys, readSlugs } from "../job/read.ts";
 import { receivedLines } from "../secrets/received.ts";
 import { registerRedactions } from "../secrets/redact.ts";
-import { secretFilesBase, writeSecretFiles } from "../secrets/secretfiles.ts";
+import { secretFilesBase, secretFilesDirectory, writeSecretFiles } from "../secrets/secretfiles.ts";
 import { planWithReferences } from "../secrets/secretsmanager.ts";
 import { exportStatement } from "../core/shell.ts";
 import { jobSlugs } from "../job/slug.ts";
 import { slugPath } from "../job/config.ts";
 import { createSsmStore } from "../ssm/client.ts";
-import { startAgents } from "../ssh/sshagent.ts";
+import { agentDirectory, startAgents } from "../ssh/sshagent.ts";
+import { addToJobRecord, jobRecordPath } from "../job/state.ts";
+import { captureAwsSettings } from "../ssm/settings.ts";
 
 const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? "" : "s"}`;
 
 export async function run({ env, config, log }: PhaseContext): Promise<string> {
   undoChangesOnInterrupt(log);
   log.group("Loading secrets from SSM");
+  for (const refused of config.refused) log.warn(`${refused.variable} in the job's environment is ignored: ${refused.reason}`);
+  const recordPath = jobRecordPath(env.BUILDKITE_JOB_ID);
+  if (!recordPath) log.warn("BUILDKITE_JOB_ID is missing or not a job id: pre-exit can clean up only from the job's variables, and git's credential helper answers nothing");
   const repository = env.BUILDKITE_REPO ?? "";
   const slugs = jobSlugs({ defaultKey: config.defaultKey, repository, pipeline: env.BUILDKITE_PIPELINE_SLUG });
   if (repository && !slugs.some((slug) => slug.kind === "repository")) {
@@ -50,6 +55,20 @@ export async function run({ env, config, log }: PhaseContext): Promise<string> {
   const git = gitCredentialSetup(plan.gitCredentials, env.GIT_CONFIG_PARAMETERS, selfCommand(env, process.execPath, Bun.main, process.cwd()));
   for (const warning of git.warnings) log.warn(warning);
 
+  // Where the job's files and agents will be, checked and recorded before
+  // anything is made, so that pre-exit finds them even if this process is
+  // killed; and what git's credential helper may read, and how.
+  const filesDirectory = plan.files.length ? secretFilesDirectory(secretFilesBase(env, config), env.BUILDKITE_JOB_ID) : undefined;
+  const agentsDirectory = keys.agents.length ? agentDirectory(env) : undefined;
+  if (recordPath && (filesDirectory || agentsDirectory || git.parameters.length)) {
+    addToJobRecord(recordPath, {
+      filesDirectories: filesDirectory ? [filesDirectory] : [],
+      agentDirectories: agentsDirectory ? [agentsDirectory] : [],
+      sockets: agentsDirectory ? keys.agents.map((agent) => socketPath(agentsDirectory, agent.role)) : [],
+      ...(git.parameters.length ? { grant: { parameters: git.parameters, aws: captureAwsSettings(env) } } : {}),
+    });
+  }
+
   // Side effects, in the order that leaves nothing behind on failure:
   // registering with the redactor needs no undoing, files are removed if the
   // agents fail, and startAgents stops whatever it started when a key fails.
@@ -62,8 +81,8 @@ export async function run({ env, config, log }: PhaseContext): Promise<string> {
     ],
     { env, log, timeoutMs: config.timeoutMs },
   );
-  const files = writeSecretFiles(plan.files, secretFilesBase(env, config), env.BUILDKITE_JOB_ID);
-  const agents = await startAgents(keys.agents, env, log).catch((error: unknown) => {
+  const files = writeSecretFiles(plan.files, filesDirectory);
+  const agents = await startAgents(keys.agents, agentsDirectory ?? "", env, log).catch((error: unknown) => {
     files.remove();
     throw error;
   });

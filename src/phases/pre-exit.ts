@@ -1,13 +1,25 @@
 // The pre-exit phase: the job's clean-up. It runs after every job, also when
-// an earlier phase failed half-way or never ran.
+// an earlier phase failed half-way, never ran, or was killed before it could
+// print anything: then the job's record says what it had started.
 import { runCleanup, type CleanupStep } from "../job/cleanup.ts";
 import type { PhaseContext } from "../job/context.ts";
+import { EMPTY_RECORD, jobRecordPath, readJobRecord, removeJobRecord, type JobRecord } from "../job/state.ts";
 import { removeJobSecretFiles } from "../secrets/secretfiles.ts";
 import { stopJobAgents } from "../ssh/sshagent.ts";
 
 /** Everything a job may leave behind; a feature that leaves something adds its step here. */
 const STEPS: CleanupStep[] = [stopJobAgents, removeJobSecretFiles];
 
-export function run(context: PhaseContext): Promise<string> {
-  return runCleanup(STEPS, context);
+export async function run(context: PhaseContext): Promise<string> {
+  const path = jobRecordPath(context.env.BUILDKITE_JOB_ID);
+  let record: JobRecord | undefined;
+  try {
+    if (path) record = readJobRecord(path);
+  } catch (error) {
+    // A record that is not ours names nothing to act on; the variables still do.
+    context.log.warn((error as Error).message);
+  }
+  const script = await runCleanup(STEPS, context, record ?? EMPTY_RECORD);
+  if (path && record) removeJobRecord(path);
+  return script;
 }

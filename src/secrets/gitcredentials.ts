@@ -209,6 +209,8 @@ export function selfCommand(env: Record<string, string | undefined>, execPath: s
 export interface GitCredentialSetup {
   /** Every valid credential, most important first. */
   credentials: GitCredential[];
+  /** The parameters the helper reads: what the job's record grants it. */
+  parameters: string[];
   warnings: string[];
   /** Shell code registering the helper; empty when there is no credential. */
   statements: string;
@@ -241,7 +243,7 @@ export function jobCredentials(parameters: GitCredentialsParameter[]): JobCreden
 /** From the job's git-credentials parameters to the GIT_CONFIG_PARAMETERS that registers the helper for their hosts. */
 export function gitCredentialSetup(parameters: GitCredentialsParameter[], existingConfig: string | undefined, helper: string[]): GitCredentialSetup {
   const { credentials, warnings, used } = jobCredentials(parameters);
-  if (credentials.length === 0) return { credentials, warnings, statements: "" };
+  if (credentials.length === 0) return { credentials, parameters: [], warnings, statements: "" };
   const config = appendConfigParameters(existingConfig, helperConfig(helper, used, credentials));
-  return { credentials, warnings, statements: exportStatement("GIT_CONFIG_PARAMETERS", config) };
+  return { credentials, parameters: used, warnings, statements: exportStatement("GIT_CONFIG_PARAMETERS", config) };
 }

@@ -4,14 +4,15 @@
 // path. The directory's path travels to pre-exit in FILES_DIR_VARIABLE, and
 // pre-exit removes it.
 import type { CleanupStep } from "../job/cleanup.ts";
-import { closeSync, fchmodSync, lstatSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
-import { basename, isAbsolute, join, relative, resolve } from "node:path";
+import { closeSync, fchmodSync, lstatSync, mkdirSync, openSync, realpathSync, rmSync, statSync, writeSync } from "node:fs";
+import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import type { Env } from "../core/env.ts";
 import type { Config } from "../job/config.ts";
 import { undoOnInterrupt } from "../core/interrupt.ts";
 import { JobError } from "../job/context.ts";
 import type { Logger } from "../core/log.ts";
 import type { FileAssignment } from "../job/plan.ts";
+import { newDirectoryPath, type JobRecord } from "../job/state.ts";
 import { exportStatement, isShellIdentifier, unsetStatement } from "../core/shell.ts";
 
 /** Exported to the job so pre-exit knows what to remove; the protected prefix keeps secrets from setting it. */
@@ -23,15 +24,57 @@ function isInside(path: string, dir: string): boolean {
   return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
 }
 
-/** Where the job's directory is made: the configured directory, else TMPDIR, else /tmp; never inside the checkout. */
+/** `path` with every symlink resolved: the part that exists by realpath, the rest as written. */
+function resolveExisting(path: string): string {
+  const absolute = resolve(path);
+  for (let existing = absolute; ; existing = dirname(existing)) {
+    try {
+      return join(realpathSync(existing), relative(existing, absolute));
+    } catch {
+      if (existing === dirname(existing)) return absolute;
+    }
+  }
+}
+
+/**
+ * Why a directory on the way to the base is unsafe to make private files
+ * under, or undefined: another user (not root) owns it, or others may write
+ * to it without the sticky bit, and so could rename our directory away and
+ * put theirs in its place.
+ */
+function unsafeDirectory(dir: string): string | undefined {
+  const stat = statSync(dir, { throwIfNoEntry: false });
+  if (!stat) return undefined;
+  if (!stat.isDirectory()) return `${dir} is not a directory`;
+  if (stat.uid !== 0 && stat.uid !== process.getuid?.()) return `${dir} belongs to user ${stat.uid}, not to the agent's user`;
+  // Group write is the operator's choice of who shares the agent's directories; world write is anyone's.
+  if (stat.mode & 0o002 && !(stat.mode & 0o1000)) return `others may write to ${dir} (mode ${(stat.mode & 0o7777).toString(8)}) and it has no sticky bit`;
+  return undefined;
+}
+
+/**
+ * Where the job's directory is made: the configured directory, else TMPDIR,
+ * else /tmp, with symlinks resolved; never inside the checkout, and only under
+ * directories no other user can change.
+ */
 export function secretFilesBase(env: Env, config: Pick<Config, "filesDir">): string {
-  const base = resolve(config.filesDir || env.TMPDIR || "/tmp");
+  const source = config.filesDir ? "AWS_PARAMSTORE_SECRETS_FILES_DIR" : "TMPDIR";
+  const base = resolveExisting(config.filesDir || env.TMPDIR || "/tmp");
   const checkout = env.BUILDKITE_BUILD_CHECKOUT_PATH;
-  if (checkout && isInside(base, resolve(checkout))) {
-    const source = config.filesDir ? "AWS_PARAMSTORE_SECRETS_FILES_DIR" : "TMPDIR";
+  if (checkout && isInside(base, resolveExisting(checkout))) {
     throw new JobError(`refusing to write secret files inside the checkout (${source} is ${base}): set AWS_PARAMSTORE_SECRETS_FILES_DIR to a directory outside ${checkout}`);
   }
-  return base;
+  for (let dir = base; ; dir = dirname(dir)) {
+    const problem = unsafeDirectory(dir);
+    if (problem) throw new JobError(`refusing to write secret files under ${base} (${source}): ${problem}; set AWS_PARAMSTORE_SECRETS_FILES_DIR to a directory of the agent's user`);
+    if (dir === dirname(dir)) return base;
+  }
+}
+
+/** The path the job's directory of secret files will have under `base`: recorded before it is made. */
+export function secretFilesDirectory(base: string, jobId?: string): string {
+  const label = jobId && /^[A-Za-z0-9-]{1,64}$/.test(jobId) ? `${jobId}-` : "";
+  return newDirectoryPath(base, `${DIR_PREFIX}${label}`);
 }
 
 export interface WrittenFiles {
@@ -55,14 +98,13 @@ function writePrivateFile(path: string, content: string): void {
   }
 }
 
-/** Write the job's files into a new private directory under `base`. All or nothing: on failure nothing is left behind. */
-export function writeSecretFiles(files: FileAssignment[], base: string, jobId?: string): WrittenFiles {
-  if (files.length === 0) return { statements: "", remove: () => {} };
-  const label = jobId && /^[A-Za-z0-9-]{1,64}$/.test(jobId) ? `${jobId}-` : "";
-  let dir: string;
+/** Write the job's files into `dir`, a new private directory (see secretFilesDirectory). All or nothing: on failure nothing is left behind. */
+export function writeSecretFiles(files: FileAssignment[], dir: string | undefined): WrittenFiles {
+  if (files.length === 0 || !dir) return { statements: "", remove: () => {} };
+  const base = dirname(dir);
   try {
     mkdirSync(base, { recursive: true, mode: 0o700 });
-    dir = mkdtempSync(join(base, `${DIR_PREFIX}${label}`));
+    mkdirSync(dir, { mode: 0o700 });
   } catch (error) {
     throw cannotWrite(base, error);
   }
@@ -98,28 +140,33 @@ function notOurs(dir: string): string | undefined {
 }
 
 /**
- * For pre-exit: remove the job's secret files and return shell code that
- * unsets the variables pointing into the directory, and the directory's own.
- * Safe to run when nothing was written or an earlier phase failed.
+ * For pre-exit: remove the job's secret files, the directory the variables
+ * name and any the job's record names (an environment phase killed before it
+ * printed anything), and return shell code that unsets the variables pointing
+ * into them, and the directory's own. Safe to run when nothing was written or
+ * an earlier phase failed.
  */
-function removeSecretFiles(env: Env, log: Logger): string {
-  const dir = env[FILES_DIR_VARIABLE];
-  if (!dir) return "";
-  const refusal = notOurs(dir);
-  if (refusal) {
-    log.warn(`not removing ${FILES_DIR_VARIABLE}=${dir}: ${refusal}`);
-    return unsetStatement(FILES_DIR_VARIABLE);
+function removeSecretFiles(env: Env, record: JobRecord, log: Logger): string {
+  const named = env[FILES_DIR_VARIABLE];
+  let script = named ? unsetStatement(FILES_DIR_VARIABLE) : "";
+  for (const dir of new Set([...(named ? [named] : []), ...record.filesDirectories])) {
+    const refusal = notOurs(dir);
+    if (refusal) {
+      log.warn(`not removing the secret-files directory ${dir}: ${refusal}`);
+      continue;
+    }
+    rmSync(dir, { recursive: true, force: true });
+    log.debug(`removed the job's secret files in ${dir}`);
+    script += Object.entries(env)
+      .filter(([name, value]) => value?.startsWith(`${dir}/`) && isShellIdentifier(name))
+      .map(([name]) => unsetStatement(name))
+      .join("");
   }
-  rmSync(dir, { recursive: true, force: true });
-  log.debug(`removed the job's secret files in ${dir}`);
-  const pointing = Object.entries(env)
-    .filter(([name, value]) => value?.startsWith(`${dir}/`) && isShellIdentifier(name))
-    .map(([name]) => unsetStatement(name));
-  return pointing.join("") + unsetStatement(FILES_DIR_VARIABLE);
+  return script;
 }
 
 /** pre-exit: remove the job's secret files and forget the variables that point into them. */
 export const removeJobSecretFiles: CleanupStep = {
   name: "the job's secret files",
-  run: async ({ env, log }) => removeSecretFiles(env, log),
+  run: async ({ env, log }, record) => removeSecretFiles(env, record, log),
 };

@@ -4,6 +4,7 @@
 import type { Env } from "../core/env.ts";
 import { basename, dirname, isAbsolute, join } from "node:path";
 import type { AgentRole } from "./keys.ts";
+import type { JobRecord } from "../job/state.ts";
 import { exportStatement, unsetStatement } from "../core/shell.ts";
 
 /** The variables of the original hook: the compatibility contract. */
@@ -126,10 +127,13 @@ export interface AgentCleanup {
  * variables look afterwards. Works from whatever is left after a phase failed
  * half-way: a variable may be missing, or name an agent that is gone.
  */
-export function planAgentCleanup(env: Env): AgentCleanup {
+export function planAgentCleanup(env: Env, record: Pick<JobRecord, "sockets" | "agentDirectories"> = { sockets: [], agentDirectories: [] }): AgentCleanup {
   const { default: current, slug, saved } = AGENT_VARIABLES;
   const refs = [slug, current, saved].map((variables) => agentOf(env, variables)).filter((ref): ref is AgentRef => isJobAgentSocket(ref?.socket));
-  const agents = [...new Map(refs.map((ref) => [ref.socket, ref])).values()];
+  const bySocket = new Map(refs.map((ref) => [ref.socket, ref]));
+  // The record's sockets (an environment phase killed before it printed) have no pid: /proc is walked for them.
+  for (const socket of record.sockets) if (isJobAgentSocket(socket) && !bySocket.has(socket)) bySocket.set(socket, { socket });
+  const agents = [...bySocket.values()];
 
   let script = "";
   if (isJobAgentSocket(env[current.socket])) {
@@ -141,5 +145,5 @@ export function planAgentCleanup(env: Env): AgentCleanup {
   for (const name of [slug.socket, slug.pid, saved.socket, saved.pid]) {
     if (env[name] !== undefined) script += unsetStatement(name);
   }
-  return { agents, directories: [...new Set(agents.map((agent) => dirname(agent.socket)))], script };
+  return { agents, directories: [...new Set([...agents.map((agent) => dirname(agent.socket)), ...record.agentDirectories])], script };
 }

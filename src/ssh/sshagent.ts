@@ -2,11 +2,12 @@
 // directory, load keys into them through stdin, and stop them again once
 // /proc confirms a pid still belongs to the agent on our socket.
 import type { Env } from "../core/env.ts";
-import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { basename, join } from "node:path";
+import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { basename } from "node:path";
 import { AGENT_DIRECTORY_PREFIX, agentDirectoryParent, planAgentCleanup, socketPath, type AgentRef, type RunningAgent } from "./agents.ts";
 import type { CleanupStep } from "../job/cleanup.ts";
 import { JobError } from "../job/context.ts";
+import { newDirectoryPath } from "../job/state.ts";
 import { normaliseKey, type AgentPlan, type DeployKey } from "./keys.ts";
 import { undoOnInterrupt } from "../core/interrupt.ts";
 import type { Logger } from "../core/log.ts";
@@ -48,12 +49,20 @@ async function runTool(argv: string[], env: Record<string, string>, stdin?: stri
   const timer = setTimeout(() => proc.kill("SIGKILL"), TOOL_TIMEOUT_MS);
   // Its own session (detached), so its process group is its pid: an
   // interruption kills it before ssh-agent can fork an agent nobody knows of.
-  const forget = undoOnInterrupt(() => {
-    try {
-      process.kill(-proc.pid, "SIGKILL");
-    } catch {
-      // It exited between the signal and here: nothing to stop.
+  const forget = undoOnInterrupt(async () => {
+    // The child itself too: until it has called setsid() its process group
+    // does not exist yet, and it would go on to start an agent after the
+    // clean-up looked for one.
+    for (const target of [proc.pid, -proc.pid]) {
+      try {
+        process.kill(target, "SIGKILL");
+      } catch {
+        // It exited between the signal and here: nothing to stop.
+      }
     }
+    // A killed process is listed until the kernel has torn it down: the
+    // clean-up that follows, and whoever looks next, must not find it.
+    await waitUntil(() => isGone(proc.pid) && !groupAlive(proc.pid));
   });
   if (proc.stdin) {
     proc.stdin.write(stdin!);
@@ -72,9 +81,9 @@ function lastLine(text: string): string {
   return text.trim().split("\n").pop()?.trim() || "no message";
 }
 
-/** A 0700 directory of its own for this job's agent sockets. */
-function createAgentDirectory(env: Env): string {
-  return mkdtempSync(join(agentDirectoryParent(env.TMPDIR), AGENT_DIRECTORY_PREFIX));
+/** Where this job's agent sockets will live, a 0700 directory of its own: chosen, and recorded, before it is made. */
+export function agentDirectory(env: Env): string {
+  return newDirectoryPath(agentDirectoryParent(env.TMPDIR), AGENT_DIRECTORY_PREFIX);
 }
 
 async function startAgent(directory: string, role: AgentPlan["role"], env: Env): Promise<RunningAgent> {
@@ -100,9 +109,9 @@ async function addKey(agent: RunningAgent, key: DeployKey, env: Env): Promise<vo
  * Start one agent per plan and load its keys, in order. All or nothing: when
  * a key fails, every agent started here is stopped before the error goes on.
  */
-export async function startAgents(plans: AgentPlan[], env: Env, log: Logger): Promise<RunningAgent[]> {
+export async function startAgents(plans: AgentPlan[], directory: string, env: Env, log: Logger): Promise<RunningAgent[]> {
   if (plans.length === 0) return [];
-  const directory = createAgentDirectory(env);
+  mkdirSync(directory, { mode: 0o700 });
   // Interrupted half-way, an agent may be running before its pid is known: find each by its socket.
   undoOnInterrupt(async () => {
     await Promise.all(plans.map((plan) => stopAgent({ socket: socketPath(directory, plan.role) })));
@@ -143,14 +152,40 @@ function findAgentBoundTo(socket: string): number | undefined {
   return pid === undefined ? undefined : Number(pid);
 }
 
-function isGone(pid: number): boolean {
+/** A process's state letter and process group, from /proc; undefined once it is gone. */
+function processStat(pid: number): { state: string; group: number } | undefined {
   try {
-    // A zombie has exited; only its parent's wait is missing.
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
+    // After the command name in parentheses: state, ppid, pgrp.
+    const [state = "", , group = ""] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return { state, group: Number(group) };
   } catch {
-    return true;
+    return undefined;
   }
+}
+
+function isGone(pid: number): boolean {
+  // A zombie has exited; only its parent's wait is missing.
+  const stat = processStat(pid);
+  return !stat || stat.state === "Z";
+}
+
+/** True while a live process is left in process group `group`: a walk of /proc, only when undoing an interrupted phase. */
+function groupAlive(group: number): boolean {
+  return readdirSync("/proc").some((entry) => {
+    const stat = /^\d+$/.test(entry) ? processStat(Number(entry)) : undefined;
+    return stat?.group === group && stat.state !== "Z";
+  });
+}
+
+/** Wait, a millisecond at a time, until `done()` or STOP_WAIT_MS have passed; true when it is done. */
+async function waitUntil(done: () => boolean): Promise<boolean> {
+  const deadline = performance.now() + STOP_WAIT_MS;
+  while (!done()) {
+    if (performance.now() > deadline) return false;
+    await Bun.sleep(1);
+  }
+  return true;
 }
 
 export type StopResult = "stopped" | "not running";
@@ -160,13 +195,9 @@ export async function stopAgent(ref: AgentRef): Promise<StopResult> {
   const pid = ref.pid !== undefined && isAgentBoundTo(ref.pid, ref.socket) ? ref.pid : findAgentBoundTo(ref.socket);
   if (pid === undefined) return "not running";
   process.kill(pid, "SIGTERM");
-  const deadline = performance.now() + STOP_WAIT_MS;
-  while (!isGone(pid)) {
-    if (performance.now() > deadline) {
-      process.kill(pid, "SIGKILL");
-      break;
-    }
-    await Bun.sleep(1);
+  if (!(await waitUntil(() => isGone(pid)))) {
+    process.kill(pid, "SIGKILL");
+    await waitUntil(() => isGone(pid));
   }
   return "stopped";
 }
@@ -189,8 +220,8 @@ export function removeAgentDirectory(directory: string, log: Logger): void {
 /** pre-exit: stop every agent this job started, and only those, then remove their directories and forget them. */
 export const stopJobAgents: CleanupStep = {
   name: "the job's ssh-agents",
-  async run({ env, log }) {
-    const cleanup = planAgentCleanup(env);
+  async run({ env, log }, record) {
+    const cleanup = planAgentCleanup(env, record);
     for (const agent of cleanup.agents) {
       log.debug(`ssh-agent on ${agent.socket}: ${await stopAgent(agent)}`);
     }

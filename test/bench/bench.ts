@@ -3,11 +3,13 @@
 // side with the AWS CLI and the old hook's access pattern. Writes
 // BENCHMARKS.md. `--smoke` runs every section briefly (for `make test`) and
 // writes nothing unless --out is given.
-import { cpus, totalmem } from "node:os";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir, totalmem } from "node:os";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { binaryPath, compile, DIST } from "../../build.ts";
 import { retryDelay } from "../../src/ssm/client.ts";
+import { captureAwsSettings } from "../../src/ssm/settings.ts";
+import { addToJobRecord, jobRecordPath } from "../../src/job/state.ts";
 import { sdkEnv, startSsmServer, type SeedParam, type SsmServer } from "../support/ssm-server.ts";
 
 const args = process.argv.slice(2);
@@ -24,6 +26,10 @@ const FLEET_DEADLINE_MS = 120_000;
 
 const ARCH = process.arch === "arm64" ? "linux-arm64" : "linux-x64";
 const BIN = binaryPath(ARCH);
+const JOB_ID = crypto.randomUUID();
+/** The phases' agent settings: a defaults file that lets each run choose its tree's base path. */
+const AGENT = ["--defaults-file", join(mkdtempSync(join(tmpdir(), "bk-bench-")), "defaults.env")];
+writeFileSync(AGENT[1]!, "export BK_SSM_SECRETS_PIPELINE_OVERRIDES=AWS_PARAMSTORE_SECRETS_SECRETS_PATH\n");
 const BASE = "/bench";
 const REPO = "git@github.com:acme/widgets.git";
 const REPO_SLUG = "github.com_acme_widgets.git";
@@ -59,8 +65,9 @@ function jobEnv(server: SsmServer, perSlug = 10): Record<string, string> {
     HOME: process.env.HOME ?? "/root",
     ...sdkEnv(server),
     AWS_SSM_SECRETS_PLUGIN_ENABLED: "1",
+    // Allowed by the bench's defaults file (AGENT): one agent, trees of several sizes.
     AWS_PARAMSTORE_SECRETS_SECRETS_PATH: `${BASE}/n${perSlug}`,
-    BK_SSM_SECRETS_DEFAULTS_FILE: "/nonexistent",
+    BUILDKITE_JOB_ID: JOB_ID,
     BUILDKITE_REPO: REPO,
     BUILDKITE_PIPELINE_SLUG: PIPELINE,
     BUILDKITE_SOURCE: "ui",
@@ -173,7 +180,7 @@ say("| --- | --- | --- | --- | --- |");
 const phases: Array<{ label: string; command: string[]; stdin?: string }> = [
   { label: "bare Bun executable (floor)", command: [floor] },
   { label: "`--version`", command: [BIN, "--version"] },
-  { label: "`environment`", command: [BIN, "environment"] },
+  { label: "`environment`", command: [BIN, "environment", ...AGENT] },
   {
     label: "`git-credential get` (one GetParameters call)",
     command: [BIN, "git-credential", "--parameter", gitCredentials(10), "get"],
@@ -181,11 +188,13 @@ const phases: Array<{ label: string; command: string[]; stdin?: string }> = [
   },
   // The non-AWS phases with an HTTPS repository: no probe, so this is the
   // binary's own cost (the probe's is git's and the network's).
-  { label: "`pre-checkout` (HTTPS repository: no probe)", command: [BIN, "pre-checkout"] },
-  { label: "`post-checkout`", command: [BIN, "post-checkout"] },
-  { label: "`post-command`", command: [BIN, "post-command"] },
-  { label: "`pre-exit` (nothing left to clean)", command: [BIN, "pre-exit"] },
+  { label: "`pre-checkout` (HTTPS repository: no probe)", command: [BIN, "pre-checkout", ...AGENT] },
+  { label: "`post-checkout`", command: [BIN, "post-checkout", ...AGENT] },
+  { label: "`post-command`", command: [BIN, "post-command", ...AGENT] },
+  { label: "`pre-exit` (nothing left to clean)", command: [BIN, "pre-exit", ...AGENT] },
 ];
+// The git helper answers only for what the environment phase granted the job: grant it as that phase does.
+addToJobRecord(jobRecordPath(JOB_ID)!, { grant: { parameters: [gitCredentials(10)], aws: captureAwsSettings(env) } });
 const phaseResults = new Map<string, Awaited<ReturnType<typeof measure>>>();
 for (const phase of phases) {
   const result = await measure(phase.command, { ...env, BUILDKITE_REPO: "https://github.com/acme/widgets.git" }, RUNS, phase.stdin);
@@ -198,7 +207,7 @@ say();
 const breakdown = { sdk: [] as number[], reads: [] as number[], total: [] as number[] };
 for (let i = 0; i < RUNS; i++) {
   const started = performance.now();
-  const proc = Bun.spawn([BIN, "environment"], { env: { ...env, AWS_PARAMSTORE_SECRETS_VERBOSE: "1" }, stdout: "ignore", stderr: "pipe" });
+  const proc = Bun.spawn([BIN, "environment", ...AGENT], { env: { ...env, AWS_PARAMSTORE_SECRETS_VERBOSE: "1" }, stdout: "ignore", stderr: "pipe" });
   const log = await new Response(proc.stderr).text();
   await proc.exited;
   breakdown.total.push(performance.now() - started);
@@ -226,8 +235,8 @@ for (const perSlug of [10, 100]) {
   for (const latencyMs of [0, 20, 50]) {
     server.configure({ latencyMs });
     const jobEnvN = jobEnv(server, perSlug);
-    const result = await measure([BIN, "environment"], jobEnvN, LATENCY_RUNS);
-    const perJob = await calls(server, () => runOnce([BIN, "environment"], jobEnvN));
+    const result = await measure([BIN, "environment", ...AGENT], jobEnvN, LATENCY_RUNS);
+    const perJob = await calls(server, () => runOnce([BIN, "environment", ...AGENT], jobEnvN));
     latency.set(`${latencyMs}/${perSlug}`, result.time.median);
     say(`| ${latencyMs} ms | ${perSlug} | ${fmt(result.time.median)} | ${fmt(result.time.min)} – ${fmt(result.time.max)} | ${perJob} |`);
   }
@@ -241,7 +250,7 @@ say();
 const aws = Bun.which("aws", { PATH: "/usr/bin" });
 const awsScript = SLUGS.map((slug) => `aws ssm get-parameters-by-path --endpoint-url "$AWS_ENDPOINT_URL_SSM" --path ${BASE}/n10/${slug} --recursive --with-decryption --output json >/dev/null`).join(" && ");
 const contenders: Array<{ label: string; command: string[] }> = [
-  { label: "bk-ssm-secrets `environment`", command: [BIN, "environment"] },
+  { label: "bk-ssm-secrets `environment`", command: [BIN, "environment", ...AGENT] },
   { label: "old hook's pattern (DescribeParameters + GetParameter each, same SDK, compiled the same way)", command: [oldPattern] },
 ];
 if (aws && !smoke) contenders.push({ label: "`aws ssm get-parameters-by-path`, one process per slug (Debian awscli)", command: ["bash", "-c", awsScript] });
@@ -270,11 +279,11 @@ say("| --- | --- | --- | --- | --- | --- |");
 const fleet = new Map<number, { ok: number; p99: number }>();
 for (const size of FLEET_SIZES) {
   const readers: Array<[string, string[], Record<string, string>, number | null]> = [
-    ["bk-ssm-secrets", [BIN, "environment"], {}, FLEET_RPS],
-    ["bk-ssm-secrets, retries capped at the SDK's default 3 attempts", [BIN, "environment"], { AWS_MAX_ATTEMPTS: "3" }, FLEET_RPS],
+    ["bk-ssm-secrets", [BIN, "environment", ...AGENT], {}, FLEET_RPS],
+    ["bk-ssm-secrets, retries capped at the SDK's default 3 attempts", [BIN, "environment", ...AGENT], { AWS_MAX_ATTEMPTS: "3" }, FLEET_RPS],
     ["old pattern (SDK defaults)", [oldPattern], {}, FLEET_RPS],
     // What this machine alone costs: every job's process on 2 shared cores, no quota at all.
-    ["bk-ssm-secrets, no rate limit (this machine's CPU floor)", [BIN, "environment"], {}, null],
+    ["bk-ssm-secrets, no rate limit (this machine's CPU floor)", [BIN, "environment", ...AGENT], {}, null],
   ];
   for (const [label, command, extra, rps] of readers) {
     server.configure({ rateLimit: rps ? { requestsPerSecond: rps } : null });

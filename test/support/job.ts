@@ -4,7 +4,7 @@
 // The agent runs a shell hook through a wrapper script that sources it in
 // bash, records the exported environment afterwards and applies the
 // difference to the job; `runHook` does the same.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -72,8 +72,8 @@ export function baseJobEnv(extra: Env = {}): Env {
     TMPDIR: tmpdir(),
     NO_COLOR: "1",
     BK_SSM_SECRETS_BIN: compiledBinary(),
-    // The host's installed defaults file must not change what a test sees.
-    BK_SSM_SECRETS_DEFAULTS_FILE: "/nonexistent/defaults.env",
+    // The agent gives every job its own; the job's record is kept under it.
+    BUILDKITE_JOB_ID: crypto.randomUUID(),
     AWS_SSM_SECRETS_PLUGIN_ENABLED: "1",
     AWS_PARAMSTORE_SECRETS_VERBOSE: "1",
     // The agent sets it in every job: the log is written for Buildkite (groups, :warning: lines).
@@ -102,13 +102,46 @@ export function parseEnvDump(dump: string): Env {
   return env;
 }
 
-/** Source `hooks/<hook>` in bash with `env`, like the agent's hook wrapper, and return the resulting environment. */
-export async function runHook(hook: string, env: Env, options: { cwd?: string; hookPath?: string } = {}): Promise<HookRun> {
+export interface TestAgent {
+  /** The agent's hooks directory, each hook with the block that runs ours. */
+  hooksDir: string;
+  defaultsFile: string;
+}
+
+const agents = new Map<string, TestAgent>();
+
+/**
+ * An agent with this project installed by `bk-ssm-secrets install` (the
+ * compiled binary) and `settings` in its defaults file: how a test gives a
+ * job the agent's settings, which a job's environment cannot change. One
+ * install per set of settings, removed when the test process exits.
+ */
+export function installedAgent(settings: Env = {}): TestAgent {
+  const key = JSON.stringify(Object.entries(settings).sort());
+  const known = agents.get(key);
+  if (known) return known;
+  const root = mkdtempSync(join(tmpdir(), "bk-agent-"));
+  process.on("exit", () => rmSync(root, { recursive: true, force: true }));
+  const agent = { hooksDir: join(root, "hooks"), defaultsFile: join(root, "defaults.env") };
+  mkdirSync(agent.hooksDir);
+  const install = Bun.spawnSync([compiledBinary(), "install", "--hooks-dir", agent.hooksDir, "--install-dir", join(root, "lib"), "--defaults-file", agent.defaultsFile], { env: { PATH: "/usr/bin:/bin" } });
+  if (install.exitCode !== 0) throw new Error(`bk-ssm-secrets install failed: ${install.stderr.toString()}`);
+  writeFileSync(agent.defaultsFile, Object.entries(settings).map(([name, value]) => `export ${name}=${JSON.stringify(value)}\n`).join(""));
+  agents.set(key, agent);
+  return agent;
+}
+
+/**
+ * Source `hooks/<hook>` in bash with `env`, like the agent's hook wrapper, and
+ * return the resulting environment; with `agent`, the agent's own hook of an
+ * install whose defaults file holds those settings.
+ */
+export async function runHook(hook: string, env: Env, options: { cwd?: string; hookPath?: string; agent?: Env } = {}): Promise<HookRun> {
   const dir = mkdtempSync(join(tmpdir(), "bk-hook-"));
   const dump = join(dir, "env");
   try {
     const wrapper = 'source "$0"; status=$?; env -0 > "$1"; exit "$status"';
-    const proc = Bun.spawn(["bash", "--noprofile", "--norc", "-c", wrapper, options.hookPath ?? join(HOOKS_DIR, hook), dump], {
+    const proc = Bun.spawn(["bash", "--noprofile", "--norc", "-c", wrapper, options.hookPath ?? join(options.agent ? installedAgent(options.agent).hooksDir : HOOKS_DIR, hook), dump], {
       env,
       cwd: options.cwd ?? dir,
       stdout: "pipe",

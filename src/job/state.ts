@@ -1,0 +1,115 @@
+// The job's record: what the environment phase is about to start (ssh-agents,
+// directories) and what it granted the git credential helper, written BEFORE
+// it starts anything, so pre-exit can clean up even after a SIGKILL left no
+// exported variable, and the helper answers only for this job's grant. One
+// 0600 file per job, named by BUILDKITE_JOB_ID, in a 0700 directory of the
+// agent user's that no job setting can move; both are checked before use.
+import { randomBytes } from "node:crypto";
+import { lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync, closeSync } from "node:fs";
+import { join } from "node:path";
+import { JobError } from "./context.ts";
+import type { AwsSettings } from "../ssm/settings.ts";
+
+/** What the helper may read, and the AWS settings the environment phase read SSM with. */
+export interface GitGrant {
+  parameters: string[];
+  aws: AwsSettings;
+}
+
+export interface JobRecord {
+  /** Directories for the job's ssh-agent sockets, each recorded before it is made. */
+  agentDirectories: string[];
+  /** The agents' sockets, recorded before each agent starts: an agent is found by its socket. */
+  sockets: string[];
+  /** Directories of the job's secret files, each recorded before it is made. */
+  filesDirectories: string[];
+  grant?: GitGrant;
+}
+
+/** A job's record before the environment phase wrote one. */
+export const EMPTY_RECORD: Readonly<JobRecord> = Object.freeze({ agentDirectories: [], sockets: [], filesDirectories: [] });
+const JOB_ID = /^[A-Za-z0-9-]{1,64}$/;
+
+/** The agent user's own directory of job records: fixed, so a job's TMPDIR cannot move it. */
+export function recordsDirectory(uid = process.getuid?.() ?? 0): string {
+  return `/tmp/bk-ssm-secrets-jobs-${uid}`;
+}
+
+/** Why `path` is not private to this user (a directory 0700, or a file 0600, that it owns), or undefined. */
+function notPrivate(path: string, kind: "directory" | "file"): string | undefined {
+  const stat = lstatSync(path, { throwIfNoEntry: false });
+  if (!stat) return undefined;
+  if (kind === "directory" ? !stat.isDirectory() : !stat.isFile()) return `it is not a ${kind}`;
+  if (stat.uid !== process.getuid?.()) return `user ${stat.uid} owns it`;
+  if (stat.mode & 0o077) return `others may use it (mode ${(stat.mode & 0o777).toString(8)})`;
+  return undefined;
+}
+
+function refuse(path: string, why: string): JobError {
+  return new JobError(`refusing the job record ${path}: ${why}; remove it (this hook recreates it, private to the agent's user)`);
+}
+
+/** The record's path for a job, or undefined without a usable BUILDKITE_JOB_ID. */
+export function jobRecordPath(jobId: string | undefined, directory = recordsDirectory()): string | undefined {
+  return jobId && JOB_ID.test(jobId) ? join(directory, `${jobId}.json`) : undefined;
+}
+
+/** The job's record, or an empty one when none was written; refused when it is not this user's private file. */
+export function readJobRecord(path: string): JobRecord {
+  const why = notPrivate(path.slice(0, path.lastIndexOf("/")), "directory") ?? notPrivate(path, "file");
+  if (why) throw refuse(path, why);
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { ...EMPTY_RECORD };
+    throw error;
+  }
+  try {
+    return { ...EMPTY_RECORD, ...(JSON.parse(text) as Partial<JobRecord>) };
+  } catch {
+    throw refuse(path, "it is not a job record");
+  }
+}
+
+/** Add to the job's record, creating its directory (0700) and file (0600) when needed; written whole, then renamed into place. */
+export function addToJobRecord(path: string, addition: Partial<JobRecord>): void {
+  const directory = path.slice(0, path.lastIndexOf("/"));
+  try {
+    mkdirSync(directory, { mode: 0o700 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw new JobError(`cannot create ${directory} for the job's record (${(error as NodeJS.ErrnoException).code}): check /tmp`);
+  }
+  const record = readJobRecord(path);
+  const merged: JobRecord = {
+    agentDirectories: [...record.agentDirectories, ...(addition.agentDirectories ?? [])],
+    sockets: [...record.sockets, ...(addition.sockets ?? [])],
+    filesDirectories: [...record.filesDirectories, ...(addition.filesDirectories ?? [])],
+    grant: addition.grant ?? record.grant,
+  };
+  const temporary = `${path}.${process.pid}.new`;
+  // Left by a process of the same pid that was killed half-way, if any.
+  rmSync(temporary, { force: true });
+  const fd = openSync(temporary, "wx", 0o600);
+  try {
+    writeSync(fd, JSON.stringify(merged));
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temporary, path);
+}
+
+export function removeJobRecord(path: string): void {
+  rmSync(path, { force: true });
+}
+
+const NAME_CHARACTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/**
+ * A fresh path `<parent>/<prefix>XXXXXX`, as mkdtemp names it, for a
+ * directory chosen first so it can be recorded before it is made; making it
+ * (mkdir, not recursive) fails if it exists.
+ */
+export function newDirectoryPath(parent: string, prefix: string): string {
+  return join(parent, `${prefix}${Array.from(randomBytes(6), (byte) => NAME_CHARACTERS[byte % NAME_CHARACTERS.length]).join("")}`);
+}
