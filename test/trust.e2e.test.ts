@@ -40,9 +40,10 @@ const trap = (context: Context, name: string) => `sh -c "env > ${join(context.tr
 /** The `:warning:` lines of a job log, but for the one about the redactor, which these jobs have none of. */
 const warnings = (log: string) => log.split("\n").filter((line) => line.startsWith(":warning: ") && !line.includes("will not be redacted"));
 
-async function environment(context: Context, extra: Env) {
+/** The environment hook; with `agent`, an installed agent's, whose defaults file holds those settings. */
+async function environment(context: Context, extra: Env, agent?: Env) {
   const before = context.fixture.jobEnv({ BUILDKITE_REPO: "", BUILDKITE_SOURCE: "ui", AWS_PARAMSTORE_SECRETS_VERBOSE: "0", ...extra });
-  const run = await runHook("environment", before);
+  const run = await runHook("environment", before, agent ? { agent } : {});
   return { ...run, changes: envChanges(before, run.env) };
 }
 
@@ -120,24 +121,17 @@ Trust("bash's read-only and self-kept names are refused one by one; the hook suc
 
 Trust("an operator allows a protected name in the defaults file; a pipeline's env cannot", async (context) => {
   context.fixture.seed({ [`${BASE}/allowing/env/BUILDKITE_GIT_CLONE_FLAGS`]: "--depth=1", [`${BASE}/allowing/file/GIT_SSL_CAINFO`]: "-----BEGIN CERTIFICATE-----\nallowed-ca\n" });
-  const dir = mkdtempSync(join(tmpdir(), "bk-defaults-"));
-  try {
-    const defaults = join(dir, "defaults.env");
-    writeFileSync(defaults, 'BK_SSM_SECRETS_ALLOWED_NAMES="BUILDKITE_GIT_CLONE_FLAGS GIT_SSL_CAINFO"\n');
-    const allowed = await environment(context, { BUILDKITE_PIPELINE_SLUG: "allowing", BK_SSM_SECRETS_DEFAULTS_FILE: defaults });
-    assert.is(allowed.status, 0, allowed.stderr);
-    assert.is(allowed.changes.BUILDKITE_GIT_CLONE_FLAGS, "--depth=1");
-    assert.ok(existsSync(allowed.changes.GIT_SSL_CAINFO!));
-    assert.equal(warnings(allowed.stderr), []);
-    await runHook("pre-exit", allowed.env);
+  const allowed = await environment(context, { BUILDKITE_PIPELINE_SLUG: "allowing" }, { BK_SSM_SECRETS_ALLOWED_NAMES: "BUILDKITE_GIT_CLONE_FLAGS GIT_SSL_CAINFO" });
+  assert.is(allowed.status, 0, allowed.stderr);
+  assert.is(allowed.changes.BUILDKITE_GIT_CLONE_FLAGS, "--depth=1");
+  assert.ok(existsSync(allowed.changes.GIT_SSL_CAINFO!));
+  assert.equal(warnings(allowed.stderr), []);
+  await runHook("pre-exit", allowed.env);
 
-    const fromEnv = await environment(context, { BUILDKITE_PIPELINE_SLUG: "allowing", BK_SSM_SECRETS_ALLOWED_NAMES: "BUILDKITE_GIT_CLONE_FLAGS GIT_SSL_CAINFO" });
-    assert.is(fromEnv.status, 0, fromEnv.stderr);
-    assert.equal(Object.keys(fromEnv.changes), [CANARY_VARIABLE]);
-    assert.match(warnings(fromEnv.stderr).join("\n"), /list BUILDKITE_GIT_CLONE_FLAGS in BK_SSM_SECRETS_ALLOWED_NAMES in the agent's defaults file/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const fromEnv = await environment(context, { BUILDKITE_PIPELINE_SLUG: "allowing", BK_SSM_SECRETS_ALLOWED_NAMES: "BUILDKITE_GIT_CLONE_FLAGS GIT_SSL_CAINFO" });
+  assert.is(fromEnv.status, 0, fromEnv.stderr);
+  assert.equal(Object.keys(fromEnv.changes).filter((name) => !name.startsWith("BK_SSM_SECRETS_")), [CANARY_VARIABLE]);
+  assert.match(warnings(fromEnv.stderr).join("\n"), /list BUILDKITE_GIT_CLONE_FLAGS in BK_SSM_SECRETS_ALLOWED_NAMES in the agent's defaults file/);
 });
 
 Trust("git-credentials lines git cannot carry (= in a host, %0a in a token) are skipped by line number; git keeps working", async (context) => {
