@@ -24,6 +24,17 @@ test("the job environment overrides the defaults file, which overrides the defau
   assert.is(config.sources.verbose, "default");
 });
 
+test("protected names an operator allows come from the defaults file only, never the job's environment", () => {
+  assert.equal([...resolveConfig({}).allowedNames], []);
+  const fromFile = resolveConfig({ BK_SSM_SECRETS_ALLOWED_NAMES: "GIT_SSH_COMMAND" }, { BK_SSM_SECRETS_ALLOWED_NAMES: "git-ssl-cainfo, BUILDKITE_GIT_CLONE_FLAGS" });
+  assert.equal([...fromFile.allowedNames], ["GIT_SSL_CAINFO", "BUILDKITE_GIT_CLONE_FLAGS"]);
+  assert.equal([...resolveConfig({ BK_SSM_SECRETS_ALLOWED_NAMES: "GIT_SSH_COMMAND" }).allowedNames], []);
+  assert.throws(
+    () => resolveConfig({}, { BK_SSM_SECRETS_ALLOWED_NAMES: "GOOD bad.name" }),
+    (error: Error) => error instanceof ConfigError && error.message.startsWith('BK_SSM_SECRETS_ALLOWED_NAMES in the defaults file holds "bad.name"'),
+  );
+});
+
 test("an empty variable does not override the file", () => {
   const config = resolveConfig({ AWS_PARAMSTORE_SECRETS_SECRETS_PATH: "" }, { AWS_PARAMSTORE_SECRETS_SECRETS_PATH: "/x" });
   assert.is(config.basePath, "/x");

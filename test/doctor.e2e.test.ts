@@ -204,13 +204,14 @@ Doctor("an allowed job: exit 0, every slug allowed, the variables the hook would
 
 Doctor("the configuration in force, each setting with where it came from", async (context) => {
   const defaults = join(context.hooks, "defaults.env");
-  writeFileSync(defaults, 'export AWS_PARAMSTORE_SECRETS_DEFAULT_KEY="shared"\nexport AWS_PARAMSTORE_SECRETS_TIMEOUT="12"\n');
+  writeFileSync(defaults, 'export AWS_PARAMSTORE_SECRETS_DEFAULT_KEY="shared"\nexport AWS_PARAMSTORE_SECRETS_TIMEOUT="12"\nBK_SSM_SECRETS_ALLOWED_NAMES="git-ssl-cainfo"\n');
   const { report } = await doctor(context, [], { BK_SSM_SECRETS_DEFAULTS_FILE: defaults, AWS_PARAMSTORE_SECRETS_TIMEOUT: "20" });
   const settings = Object.fromEntries(section(report, "Configuration").items.map((item) => [item.setting, [item.value, item.detail]]));
   assert.equal(settings.AWS_PARAMSTORE_SECRETS_DEFAULT_KEY, ["shared", "defaults file"]);
   assert.equal(settings.AWS_PARAMSTORE_SECRETS_TIMEOUT, ["20 s", "environment"]);
   assert.equal(settings.AWS_PARAMSTORE_SECRETS_SECRETS_PATH, ["/vendors/buildkite", "default"]);
   assert.equal(settings["defaults file"], [defaults, "present"]);
+  assert.equal(settings.BK_SSM_SECRETS_ALLOWED_NAMES, ["GIT_SSL_CAINFO", "defaults file: secrets may set these protected names"]);
   assert.is(section(report, "Slugs").items[0]!.path, `${BASE}/shared`);
 });
 

@@ -51,6 +51,26 @@ test("malformed lines are skipped with their number and the parameter, never the
   assert.ok(warnings.every((w) => !w.includes(secret) && !w.includes("%zz")));
 });
 
+test("hosts, users and tokens git cannot carry are refused by line number: =, control characters, %-encoded ones too", () => {
+  const lines = [
+    "https://alice:s3cr@git=hub.com",
+    "https://alice:s3cr%0aprotocol=https@github.com",
+    "https://ali%0Ace:s3cr@github.com",
+    "https://alice:s3cr%00x@github.com",
+    "https://alice:s3cr\u0007@github.com",
+    "https://alice:s3cr@github.com%0a",
+    "https://alice:a=b@github.com",
+  ];
+  const { credentials, warnings } = parseGitCredentials(P, lines.join("\n"));
+  assert.equal(credentials.map((c) => [c.line, c.password]), [[7, "a=b"]], "= is fine in a s3cren: the protocol splits at the first");
+  assert.equal(warnings.map((w) => w.replace(/:.*/, "")), [1, 2, 3, 4, 5, 6].map((n) => `skipping line ${n} of ${P}`));
+  assert.match(warnings[0]!, /its host is not a host name/);
+  assert.match(warnings[1]!, /control character/);
+  assert.not.ok(warnings.some((w) => w.includes("s3cr")));
+  // What git would have been told had line 2 been accepted: an injected field.
+  assert.not.ok(credentials.some((c) => credentialResponse(c).split("\n").length > 3));
+});
+
 test("git's request is read up to the blank line; url= is understood", () => {
   assert.equal(parseCredentialRequest("protocol=https\nhost=github.com\npath=org/repo.git\nwwwauth[]=Basic\n\nprotocol=ignored\n"), {
     protocol: "https",

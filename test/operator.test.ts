@@ -276,6 +276,7 @@ test("doctor's report: credential sources and repository URLs as an operator rea
   assert.is(credentialSource([], ""), "the AWS SDK's default credential chain");
   assert.is(withoutCredentials("https://x-access-token:ghp_secret@github.com/a/b.git"), "https://github.com/a/b.git");
   assert.is(withoutCredentials("git@github.com:a/b.git"), "git@github.com:a/b.git");
+  assert.is(withoutCredentials("https://user:p@ss@github.com/a/b@c.git"), "https://github.com/a/b@c.git");
 });
 
 test.run();

@@ -135,4 +135,35 @@ test("deploy keys of the repository and pipeline slugs are collected; one under 
   assert.equal(plan.env, []);
 });
 
+test("a protected name is skipped as a variable and as a file, unless the operator allows it", () => {
+  const entries = { "env/GIT_SSH_COMMAND": "sh -c evil", "file/GIT_CONFIG_GLOBAL": "[core]\n\tsshCommand = evil", "env/BUILDKITE_REPO": "x", "env/UID": "0", "env/KEPT": "kept" };
+  const plan = planJob([read(repo, entries)], appJob);
+  assert.equal([plan.env.map((a) => a.name), plan.files], [["KEPT"], []]);
+  assert.equal(plan.warnings.map((w) => w.split(": ")[0]), ["GIT_SSH_COMMAND", "file/GIT_CONFIG_GLOBAL", "BUILDKITE_REPO", "UID"].map((rel) => `skipping ${base}/github.com_a_b.git/${rel.includes("/") ? rel : `env/${rel}`}`));
+  assert.not.ok(plan.warnings.some((w) => w.includes("evil")));
+
+  const allowed = planJob([read(repo, entries)], appJob, new Set(["GIT_CONFIG_GLOBAL", "UID"]));
+  assert.equal([allowed.env.map((a) => a.name), allowed.files.map((f) => f.name)], [["KEPT"], ["GIT_CONFIG_GLOBAL"]]);
+  assert.match(allowed.warnings.find((w) => w.includes("env/UID"))!, /read-only in bash/);
+});
+
+test("a parameter the store returns from outside the slug is ignored before any name is cut from it", () => {
+  const stray = { name: `${base}/application/env/X`, value: "x", type: "SecureString" };
+  const shifted = { name: `${base}/app`, value: "y", type: "SecureString" };
+  const plan = planJob([{ ...read(pipeline, { "env/OK": "1" }), parameters: [stray, shifted, ...read(pipeline, { "env/OK": "1" }).parameters] }], appJob);
+  assert.equal(plan.env.map((a) => a.name), ["OK"]);
+  assert.equal(plan.warnings, [stray.name, shifted.name].map((name) => `ignoring ${name}: SSM returned it for ${base}/app, but it is not under that path`));
+});
+
+test("a near-miss access list is not an access list: it restricts nobody, and the plan says so by name", () => {
+  for (const [relative, expected] of [["allowed-pipelines", "allowed_pipelines"], ["Allowed_Pipelines", "allowed_pipelines"], ["allowed_pipeline", "allowed_pipelines"], ["allowed_teams/x", "allowed_teams"], ["ALLOWED-TEAMS", "allowed_teams"], ["allowedTeam", "allowed_teams"]] as const) {
+    const plan = planJob([read(pipeline, { [relative]: "somebody-else", "env/X": "1" })], appJob);
+    assert.is(plan.denial, undefined, relative);
+    assert.equal(plan.misnamedAccessLists, [`${base}/app/${relative} is not an access list, so it restricts nobody: an access list must be named exactly ${base}/app/${expected}`]);
+    assert.equal(plan.ignored, []);
+  }
+  const exact = planJob([read(pipeline, { allowed_pipelines: "app", notes: "x", constructor: "y", "env/allowed-pipelines": "1" })], appJob);
+  assert.equal([exact.misnamedAccessLists, exact.ignored, exact.access[0]?.decision.reason], [[], [`${base}/app/notes`, `${base}/app/constructor`], "pipeline app is in allowed_pipelines"]);
+});
+
 test.run();

@@ -479,7 +479,7 @@ Put("outside a job (no BUILDKITE), errors and warnings are plain lines for a ter
   const { BUILDKITE: _, BUILDKITE_JOB_ID: _job, ...terminal } = context.env;
   const refused = await runOperator(["put", "env", "PATH", "--pipeline", "app", "--yes"], terminal, "terminal-refusal-value");
   assert.is(refused.status, 2);
-  assert.is(refused.stderr, 'error: cannot use env "PATH": PATH may not be set from a secret: it decides which programs the job runs\n');
+  assert.is(refused.stderr, `error: cannot use env "PATH": PATH may not be set from a secret: it decides which programs the hooks and the job run (to let secrets set it, list PATH in BK_SSM_SECRETS_ALLOWED_NAMES in the agent's defaults file)\n`);
   plantSecret("terminal-warning-value\n");
   const warned = await runOperator(["put", "env", "NEWLINE_ENDED", "--pipeline", "app", "--yes"], terminal, "terminal-warning-value\n");
   assert.is(warned.status, 0, warned.stderr);

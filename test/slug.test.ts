@@ -34,6 +34,26 @@ for (const [url, slug] of MORE_VECTORS) {
   test(`extended vector ${url}`, () => assert.is(repositorySlug(url), slug));
 }
 
+test("the user part is greedy: it runs to the last @ before the host, so no part of a password reaches a slug", () => {
+  for (const url of ["https://user:p@ss@github.com/acme/x.git", "https://a@b@c@github.com/acme/x.git", "ssh://git:p@ss@github.com/acme/x.git", "us@er@github.com:acme/x.git"]) {
+    assert.is(repositorySlug(url), "github.com_acme_x.git", url);
+  }
+  assert.is(repositorySlug("https://user:p@ss@github.com:8443/acme/x.git"), "github.com-8443_acme_x.git");
+});
+
+test("a slug SSM could not hold gives no slug", () => {
+  for (const url of ["https://github.com/acme/x y.git", "https://github.com/acme/x.git?ref=1", "https://github.com/acme/%2e%2e.git", "https://gïthub.com/acme/x.git"]) {
+    assert.is(repositorySlug(url), undefined, url);
+  }
+});
+
+test("a pipeline slug outside Buildkite's alphabet fails the job instead of reading another slug", () => {
+  for (const pipeline of ["deployer/", "../global", "-deployer", "a.b", "deploy_prod", "x y", "deployer\n", "a".repeat(101)]) {
+    assert.throws(() => jobSlugs({ defaultKey: "global", pipeline }), (error: Error) => error.name === "JobError" && error.message.startsWith(`BUILDKITE_PIPELINE_SLUG=${JSON.stringify(pipeline)} is not a Buildkite pipeline slug`), pipeline);
+  }
+  for (const pipeline of ["deploy-prod-2", "0day", "a".repeat(100)]) assert.equal(jobSlugs({ defaultKey: "global", pipeline }).at(-1), { kind: "pipeline", name: pipeline });
+});
+
 test("unreadable URLs give no slug", () => {
   for (const url of ["", "   ", "not a url", "https://", "https:///path", "github.com", "git@github.com:", "https://github.com/"]) {
     assert.is(repositorySlug(url), undefined, url);

@@ -112,12 +112,12 @@ async function existingSlugs(store: ParameterAdmin, basePath: string): Promise<s
 }
 
 /** The plan of the slugs that were read, its Secrets Manager references resolved (or why they cannot be) as the environment phase would. */
-async function planOutcomes(store: SecretStore, outcomes: Array<SlugOutcome & Partial<SlugRead>>, job: JobIdentity, log: Logger) {
+async function planOutcomes(store: SecretStore, outcomes: Array<SlugOutcome & Partial<SlugRead>>, job: JobIdentity, log: Logger, allowedNames: ReadonlySet<string>) {
   const reads = outcomes.filter((outcome): outcome is SlugRead & SlugOutcome => outcome.parameters !== undefined);
   try {
-    return { outcomes, ...(await planWithReferences(store, reads, job, log)) };
+    return { outcomes, ...(await planWithReferences(store, reads, job, log, allowedNames)) };
   } catch (error) {
-    if (error instanceof StoreError) return { outcomes, plan: planJob(reads, job), referenceProblem: error.message };
+    if (error instanceof StoreError) return { outcomes, plan: planJob(reads, job, allowedNames), referenceProblem: error.message };
     throw error;
   }
 }
@@ -128,7 +128,7 @@ export async function run({ env, config, defaults, log }: PhaseContext, flags: D
   const [{ outcomes, plan, referenceProblem }, global, machine, nothingFound] = await withDeadline(config.timeoutMs, async (signal) => {
     const options = { signal, timeoutMs: config.timeoutMs, log };
     const store = await createSsmStore({ ...options, env });
-    const planning = readEachSlug(store, config, slugs).then((outcomes) => planOutcomes(store, outcomes, jobIdentity(job.env), log));
+    const planning = readEachSlug(store, config, slugs).then((outcomes) => planOutcomes(store, outcomes, jobIdentity(job.env), log, config.allowedNames));
     const [planned, global, machine] = await Promise.all([planning, readGlobalKeysOrError(store, config.globalSshKeys, log), gatherMachineFacts(env, options)]);
     // As the environment phase: a job that got nothing is a problem, and which one depends on the base path.
     const received = planned.outcomes.some((outcome) => outcome.error !== undefined || (outcome.parameters?.length ?? 0) > 0) || global.keys.found.length > 0 || global.error !== undefined;

@@ -109,7 +109,8 @@ export async function listSlug(store: Store, target: Target, log: Logger): Promi
 /** The slug the flags pick, and the full SSM name of the parameter `KIND [NAME]` in it, by the rules `put` stores it under. */
 export function namedParameter(kind: string, name: string | undefined, flags: TargetFlags, config: Pick<Config, "basePath" | "defaultKey">): { target: Target; parameter: string } {
   const target = resolveTarget(flags, config);
-  return { target, parameter: `${target.path}/${entryFor(kind, name, target.slug).relative}` };
+  // It names a parameter that exists: one a job refuses must still be deleted, inspected or rolled back.
+  return { target, parameter: `${target.path}/${entryFor(kind, name, target.slug, { existing: true }).relative}` };
 }
 
 /** A version flag's value (`--to-version 3`) as a number, or a usage error saying what is expected. */

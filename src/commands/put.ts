@@ -33,7 +33,7 @@ export async function run(context: PhaseContext, kind: string, argument: string 
   const keyFile = kind === "ssh-key" ? argument : undefined;
   // A key pasted where its file's name belongs: the argument is not repeated.
   if (keyFile !== undefined && /-----BEGIN|\n/.test(keyFile)) throw new UsageError(`put ssh-key takes the key's FILE, not the key: ${valueOnStdinHint(kind)}`);
-  const entry = entryFor(kind, keyFile === undefined ? argument : undefined, target.slug);
+  const entry = entryFor(kind, keyFile === undefined ? argument : undefined, target.slug, { allowedNames: config.allowedNames });
   const name = `${target.path}/${entry.relative}`;
   if (flags.kmsKey !== undefined && !flags.kmsKey) throw new UsageError("--kms-key needs a key id, ARN or alias/NAME");
 

@@ -8,6 +8,7 @@
 // can let the job's environment override one of them (PIPELINE_OVERRIDES).
 import { readFileSync } from "node:fs";
 import type { Env } from "../core/env.ts";
+import { ALLOWED_NAMES_SETTING, parseAllowedNames } from "./names.ts";
 
 export const DEFAULTS_FILE = "/etc/bk-ssm-secrets/defaults.env";
 
@@ -75,6 +76,8 @@ export interface Config {
   sources: Record<SettingName, SettingSource>;
   /** A job's variables that tried to change an agent-only setting, for the environment phase to report. */
   refused: RefusedOverride[];
+  /** Protected names the operator lets secrets set (ALLOWED_NAMES_SETTING, from the defaults file only). */
+  allowedNames: ReadonlySet<string>;
 }
 
 export class ConfigError extends Error {
@@ -190,7 +193,17 @@ export function resolveConfig(env: Env, defaults: Record<string, string> = {}, t
     dumpEnv: truthy(raw.dumpEnv),
     sources,
     refused,
+    allowedNames: allowedNames(defaults[ALLOWED_NAMES_SETTING] ?? ""),
   };
+}
+
+/** Read from the defaults file only: a pipeline's env must not widen what its own secrets may set. */
+function allowedNames(value: string): Set<string> {
+  try {
+    return parseAllowedNames(value);
+  } catch (error) {
+    throw new ConfigError(`${ALLOWED_NAMES_SETTING} in the defaults file holds ${(error as Error).message}: list variable names such as GIT_SSL_CAINFO, separated by spaces or commas`);
+  }
 }
 
 /** The defaults file's path for an operator's command: `BK_SSM_SECRETS_DEFAULTS_FILE` or the installed location. */

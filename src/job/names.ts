@@ -1,7 +1,8 @@
 // Environment variable names from SSM keys: `<slug>/env/access-token` becomes
 // ACCESS_TOKEN, as in the original hook. Names are validated before they can
-// reach shell code, and names that would let a secret steer the hooks, the
-// agent, git or the dynamic linker are refused.
+// reach shell code, and a name that changes how the hooks, git, ssh, bash or
+// the agent behave is refused: whoever can write a parameter in a shared slug
+// must not be able to take over the job through it (docs/threat-model.md).
 import { isShellIdentifier } from "../core/shell.ts";
 
 /** The original hook's mapping: upper-case, `-` to `_`. */
@@ -9,44 +10,149 @@ export function envNameForKey(key: string): string {
   return key.toUpperCase().replaceAll("-", "_");
 }
 
-/**
- * Names a secret may not set, and why: each would let whoever can write a
- * parameter take over something the job relies on.
- */
-const PROTECTED_EXACT: Record<string, string> = {
-  SSH_AUTH_SOCK: "the hooks manage the job's ssh-agent",
-  SSH_AGENT_PID: "the hooks manage the job's ssh-agent",
-  GIT_CONFIG_PARAMETERS: "the hooks register git's credential helper there",
-  BASH_ENV: "bash would run the file it names in every script",
-  ENV: "sh would run the file it names",
-  PROMPT_COMMAND: "bash would run it",
-  SHELLOPTS: "it changes how every bash script runs",
-  BASHOPTS: "it changes how every bash script runs",
-  IFS: "it changes how every shell script splits words",
-  PATH: "it decides which programs the job runs",
-  _: "bash overwrites it after every command",
-};
+/** The defaults-file setting that lets secrets set protected names the operator lists. */
+export const ALLOWED_NAMES_SETTING = "BK_SSM_SECRETS_ALLOWED_NAMES";
 
-const PROTECTED_PREFIXES: Array<[string, string]> = [
-  ["ORIG_SSH_", "the hooks save the job's ssh-agent there"],
-  ["AWS_PARAMSTORE_SECRETS_", "it configures these hooks"],
-  ["AWS_SSM_SECRETS_", "it configures these hooks"],
-  ["BK_SSM_SECRETS_", "it configures these hooks"],
-  ["BUILDKITE_AGENT_", "it steers the Buildkite agent"],
-  ["LD_", "it steers the dynamic linker"],
+export interface ProtectedName {
+  /** An exact name, or a prefix when it ends in `*`. */
+  name: string;
+  /** What a secret setting it could do. */
+  reason: string;
+  /** False when setting it cannot work or would break the hooks themselves: no setting lets it through. */
+  allowable: boolean;
+}
+
+const names = (allowable: boolean, reason: string, list: string[]): ProtectedName[] => list.map((name) => ({ name, reason, allowable }));
+
+/**
+ * Every name a secret may not set, and why. One table: the hooks check it,
+ * `put` checks it, and docs/protected-names.md documents it (a test keeps
+ * them in step).
+ */
+export const PROTECTED_NAMES: readonly ProtectedName[] = [
+  // The hooks' own state and settings.
+  ...names(false, "the hooks manage the job's ssh-agents through it", ["SSH_AUTH_SOCK", "SSH_AGENT_PID", "ORIG_SSH_*"]),
+  ...names(false, "the hooks register their git credential helper there", ["GIT_CONFIG_PARAMETERS"]),
+  ...names(false, "it configures these hooks", ["BK_SSM_SECRETS_*", "AWS_PARAMSTORE_SECRETS_*", "AWS_SSM_SECRETS_*"]),
+  ...names(true, "the hooks' own binary reads it in every later phase (BUN_OPTIONS preloads code into it)", ["BUN_*"]),
+  ...names(true, "it changes which TLS servers the hooks' later SSM reads trust", ["NODE_TLS_REJECT_UNAUTHORIZED", "NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "SSL_CERT_DIR"]),
+  // The agent.
+  ...names(true, "the Buildkite agent reads its settings from BUILDKITE_* variables, and re-reads several after each hook (BUILDKITE_REPO, BUILDKITE_GIT_CLONE_FLAGS, ...)", ["BUILDKITE_*"]),
+  // Programs git and ssh run.
+  ...names(true, "git runs it to connect over ssh", ["GIT_SSH", "GIT_SSH_COMMAND"]),
+  ...names(true, "it changes the options git passes to its ssh command", ["GIT_SSH_VARIANT"]),
+  ...names(true, "git or ssh runs it to ask for a password", ["GIT_ASKPASS", "SSH_ASKPASS", "SSH_ASKPASS_REQUIRE"]),
+  ...names(true, "ssh loads or runs it for security keys", ["SSH_SK_PROVIDER", "SSH_SK_HELPER"]),
+  ...names(true, "git runs it to connect over git://", ["GIT_PROXY_COMMAND"]),
+  ...names(true, "git runs its sub-commands from there", ["GIT_EXEC_PATH"]),
+  ...names(true, "git copies hooks from there into every new repository, then runs them", ["GIT_TEMPLATE_DIR"]),
+  ...names(true, "git runs it to show a diff", ["GIT_EXTERNAL_DIFF"]),
+  ...names(true, "git runs it as its pager", ["GIT_PAGER", "PAGER", "LESSOPEN", "LESSCLOSE"]),
+  ...names(true, "git runs it as its editor", ["GIT_EDITOR", "GIT_SEQUENCE_EDITOR", "EDITOR", "VISUAL"]),
+  // git's configuration, which can name programs to run (core.sshCommand, core.fsmonitor, ...).
+  ...names(true, "it changes git's configuration, which can name programs git runs", [
+    "GIT_CONFIG",
+    "GIT_CONFIG_GLOBAL",
+    "GIT_CONFIG_SYSTEM",
+    "GIT_CONFIG_NOSYSTEM",
+    "GIT_CONFIG_COUNT",
+    "GIT_CONFIG_KEY_*",
+    "GIT_CONFIG_VALUE_*",
+  ]),
+  ...names(true, "git reads its global configuration from there", ["HOME", "XDG_CONFIG_HOME"]),
+  // Which repository git works on.
+  ...names(true, "it changes which repository, objects or refs git works on", [
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_COMMON_DIR",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_NAMESPACE",
+    "GIT_CEILING_DIRECTORIES",
+    "GIT_DISCOVERY_ACROSS_FILESYSTEM",
+    "GIT_SHALLOW_FILE",
+    "GIT_GRAFT_FILE",
+    "GIT_REPLACE_REF_BASE",
+    "GIT_NO_REPLACE_OBJECTS",
+    "GIT_QUARANTINE_PATH",
+  ]),
+  // What git trusts and how it connects.
+  ...names(true, "it changes how git checks the server it sends credentials to", ["GIT_SSL_*"]),
+  ...names(true, "it changes which transports git may use (ext:: runs commands)", ["GIT_ALLOW_PROTOCOL", "GIT_PROTOCOL_FROM_USER"]),
+  ...names(true, "git writes its traffic, authorization headers included, to the job's log", ["GIT_TRACE*", "GIT_CURL_VERBOSE"]),
+  // The dynamic linker and the C library.
+  ...names(true, "it steers the dynamic linker", ["LD_*"]),
+  ...names(true, "the C library loads code from it", ["GCONV_PATH"]),
+  // bash: read-only variables, an export of which fails and stops the hook half-way.
+  ...names(false, "it is read-only in bash: exporting it fails", ["UID", "EUID", "PPID", "BASHOPTS", "SHELLOPTS", "BASH_VERSINFO"]),
+  // bash: variables bash keeps itself, where an assignment is ignored or changes bash's own state.
+  ...names(false, "bash keeps it itself", [
+    "BASH",
+    "BASHPID",
+    "BASH_*",
+    "DIRSTACK",
+    "EPOCHREALTIME",
+    "EPOCHSECONDS",
+    "FUNCNAME",
+    "GROUPS",
+    "HISTCMD",
+    "LINENO",
+    "OPTIND",
+    "RANDOM",
+    "SRANDOM",
+    "SECONDS",
+    "_",
+  ]),
+  // bash: variables that change how every later script runs.
+  ...names(false, "bash runs the file it names in every script", ["BASH_ENV", "ENV"]),
+  ...names(false, "bash runs it before each prompt", ["PROMPT_COMMAND"]),
+  ...names(false, "bash expands it, command substitutions included, before every command it traces", ["PS4"]),
+  ...names(false, "it changes how every bash script splits words, expands names or runs", ["IFS", "CDPATH", "GLOBIGNORE", "POSIXLY_CORRECT", "FUNCNEST", "TMOUT", "EXECIGNORE"]),
+  ...names(true, "it decides which programs the hooks and the job run", ["PATH"]),
 ];
+
+/**
+ * Names under a protected prefix that stay open: credentials for Buildkite's
+ * own tools that the job runs (test collectors, the bk CLI). The agent never
+ * reads them.
+ */
+export const JOB_CREDENTIALS = new Set(["BUILDKITE_API_TOKEN", "BUILDKITE_ANALYTICS_TOKEN"]);
+
+const EXACT = new Map(PROTECTED_NAMES.filter((entry) => !entry.name.endsWith("*")).map((entry) => [entry.name, entry]));
+// Longest first, so the most specific prefix gives the reason.
+const PREFIXES = PROTECTED_NAMES.filter((entry) => entry.name.endsWith("*")).sort((a, b) => b.name.length - a.name.length);
+
+/** The table's entry for `name`, or undefined when a secret may set it. */
+export function protectionOf(name: string): ProtectedName | undefined {
+  if (JOB_CREDENTIALS.has(name)) return undefined;
+  return EXACT.get(name) ?? PREFIXES.find((entry) => name.startsWith(entry.name.slice(0, -1)));
+}
 
 export type NameCheck = { ok: true; name: string } | { ok: false; reason: string };
 
-/** Map a key to its variable name and say whether a secret may set it. */
-export function checkEnvKey(key: string): NameCheck {
+/**
+ * Map a key to its variable name and say whether a secret may set it.
+ * `allowed` holds the protected names the operator let through (ALLOWED_NAMES_SETTING).
+ */
+export function checkEnvKey(key: string, allowed: ReadonlySet<string> = new Set()): NameCheck {
   const name = envNameForKey(key);
   if (!isShellIdentifier(name)) {
     return { ok: false, reason: `${JSON.stringify(name)} is not a valid environment variable name (use letters, digits and _ and do not start with a digit)` };
   }
-  const exact = PROTECTED_EXACT[name];
-  if (exact) return { ok: false, reason: `${name} may not be set from a secret: ${exact}` };
-  const prefix = PROTECTED_PREFIXES.find(([start]) => name.startsWith(start));
-  if (prefix) return { ok: false, reason: `${name} may not be set from a secret: ${prefix[1]}` };
-  return { ok: true, name };
+  const protection = protectionOf(name);
+  if (!protection || (protection.allowable && allowed.has(name))) return { ok: true, name };
+  const how = protection.allowable ? ` (to let secrets set it, list ${name} in ${ALLOWED_NAMES_SETTING} in the agent's defaults file)` : "";
+  return { ok: false, reason: `${name} may not be set from a secret: ${protection.reason}${how}` };
+}
+
+/** Read ALLOWED_NAMES_SETTING: names separated by spaces, commas or colons, mapped as keys are. Throws on a name that is not one. */
+export function parseAllowedNames(value: string): Set<string> {
+  const allowed = new Set<string>();
+  for (const entry of value.split(/[\s,:]+/).filter(Boolean)) {
+    const name = envNameForKey(entry);
+    if (!isShellIdentifier(name)) throw new Error(`${JSON.stringify(entry)} is not a variable name`);
+    allowed.add(name);
+  }
+  return allowed;
 }

@@ -76,6 +76,8 @@ export interface JobPlan {
   denial?: string;
   /** Operator-facing warnings; they name paths, never values. */
   warnings: string[];
+  /** Parameters named almost like an access list: it is not read, so the slug is open (a warning; a problem for `doctor`). */
+  misnamedAccessLists: string[];
   /** Parameters read but not used, for verbose logs. */
   ignored: string[];
 }
@@ -86,36 +88,61 @@ export type Entry =
   | { kind: "file"; key: string }
   | { kind: "git-credentials" }
   | { kind: "access-list"; list: keyof AccessLists }
+  | { kind: "misnamed-access-list"; expected: string }
   | { kind: "ssh-key" }
   | { kind: "unknown" };
+
+const ACCESS_LISTS = new Map<string, keyof AccessLists>([
+  ["allowed_pipelines", "allowedPipelines"],
+  ["allowed_teams", "allowedTeams"],
+]);
 
 export function classify(relative: string): Entry {
   if (relative.startsWith("env/")) return { kind: "variable", key: relative.slice("env/".length), directory: "env" };
   if (relative.startsWith("secretsmanager/")) return { kind: "variable", key: relative.slice("secretsmanager/".length), directory: "secretsmanager" };
   if (relative.startsWith("file/")) return { kind: "file", key: relative.slice("file/".length) };
   if (relative === "git-credentials") return { kind: "git-credentials" };
-  if (relative === "allowed_pipelines") return { kind: "access-list", list: "allowedPipelines" };
-  if (relative === "allowed_teams") return { kind: "access-list", list: "allowedTeams" };
+  const list = ACCESS_LISTS.get(relative);
+  if (list) return { kind: "access-list", list };
   if (relative === "ssh/key") return { kind: "ssh-key" };
-  return { kind: "unknown" };
+  const expected = nearMissAccessList(relative);
+  return expected ? { kind: "misnamed-access-list", expected } : { kind: "unknown" };
+}
+
+/**
+ * The access list a name was probably meant to be (`allowed-pipelines`,
+ * `Allowed_Teams`, `allowed_pipeline`, `allowed_teams/x`): letters only,
+ * lower-cased, it starts like one. Such a list is not read, so the slug is
+ * open to everyone: worth a warning the operator sees.
+ */
+function nearMissAccessList(relative: string): string | undefined {
+  const letters = relative.toLowerCase().replace(/[^a-z]/g, "");
+  return [...ACCESS_LISTS.keys()].find((name) => letters.startsWith(name.replace("_", "").replace(/s$/, "")));
 }
 
 /** The variable an `env/<KEY>` or `file/<KEY>` parameter sets, or a warning saying why it cannot. */
-function nameFor(parameter: Parameter, key: string, where: string): { name: string } | { warning: string } {
+function nameFor(parameter: Parameter, key: string, where: string, allowedNames: ReadonlySet<string>): { name: string } | { warning: string } {
   if (key.includes("/")) return { warning: `skipping ${parameter.name}: ${where}, not deeper` };
-  const check = checkEnvKey(key);
+  const check = checkEnvKey(key, allowedNames);
   return check.ok ? { name: check.name } : { warning: `skipping ${parameter.name}: ${check.reason}` };
 }
 
-export function planJob(reads: SlugRead[], job: JobIdentity): JobPlan {
+/** `allowedNames`: the protected names the operator lets secrets set (see names.ts). */
+export function planJob(reads: SlugRead[], job: JobIdentity, allowedNames: ReadonlySet<string> = new Set()): JobPlan {
   const env = new Map<string, EnvAssignment>();
   const files = new Map<string, FileAssignment>();
-  const plan: JobPlan = { env: [], files: [], gitCredentials: [], sshKeys: [], access: [], warnings: [], ignored: [] };
+  const plan: JobPlan = { env: [], files: [], gitCredentials: [], sshKeys: [], access: [], warnings: [], misnamedAccessLists: [], ignored: [] };
 
   for (const read of reads) {
     const lists: AccessLists = {};
+    const prefix = `${read.path}/`;
     for (const parameter of read.parameters) {
-      const entry = classify(parameter.name.slice(read.path.length + 1));
+      // A relative name is cut only from a name that is under the slug.
+      if (!parameter.name.startsWith(prefix)) {
+        plan.warnings.push(`ignoring ${parameter.name}: SSM returned it for ${read.path}, but it is not under that path`);
+        continue;
+      }
+      const entry = classify(parameter.name.slice(prefix.length));
       switch (entry.kind) {
         case "access-list":
           lists[entry.list] = parseAccessList(parameter.value, parameter.type);
@@ -123,7 +150,7 @@ export function planJob(reads: SlugRead[], job: JobIdentity): JobPlan {
         case "variable":
         case "file": {
           const directory = entry.kind === "file" ? "file" : entry.directory;
-          const named = nameFor(parameter, entry.key, `${entry.kind}s live directly under ${read.path}/${directory}/`);
+          const named = nameFor(parameter, entry.key, `${entry.kind}s live directly under ${read.path}/${directory}/`, allowedNames);
           if ("warning" in named) {
             plan.warnings.push(named.warning);
             break;
@@ -168,6 +195,9 @@ export function planJob(reads: SlugRead[], job: JobIdentity): JobPlan {
           } else {
             plan.sshKeys.push({ path: parameter.name, value: parameter.value, slug: read.slug });
           }
+          break;
+        case "misnamed-access-list":
+          plan.misnamedAccessLists.push(`${parameter.name} is not an access list, so it restricts nobody: an access list must be named exactly ${read.path}/${entry.expected}`);
           break;
         case "unknown":
           plan.ignored.push(parameter.name);

@@ -1,9 +1,9 @@
 // Which slug an operator command works on: `--pipeline SLUG`, `--repo URL`
 // or `--global`, exactly one, turned into the slug and its SSM path by the
 // same rules a job uses.
-import { SLUG_NAME, slugPath, type Config } from "./config.ts";
+import { slugPath, type Config } from "./config.ts";
 import { UsageError } from "../core/errors.ts";
-import { repositorySlug, type Slug } from "./slug.ts";
+import { PIPELINE_SLUG, repositorySlug, type Slug } from "./slug.ts";
 
 /** The flags that pick a slug. */
 export interface TargetFlags {
@@ -36,6 +36,6 @@ function targetSlug(flags: TargetFlags, defaultKey: string): Slug {
     return { kind: "repository", name };
   }
   const name = flags.pipeline ?? "";
-  if (!SLUG_NAME.test(name)) throw new UsageError(`--pipeline ${JSON.stringify(name)} is not a pipeline slug: use the slug from the pipeline's URL (letters, digits, _ . -)`);
+  if (!PIPELINE_SLUG.test(name)) throw new UsageError(`--pipeline ${JSON.stringify(name)} is not a pipeline slug: use the slug from the pipeline's URL (letters, digits and -)`);
   return { kind: "pipeline", name };
 }

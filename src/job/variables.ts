@@ -17,8 +17,10 @@ const HOOK_VARIABLES = [
   "BK_SSM_SECRETS_BIN",
   "BK_SSM_SECRETS_DEFAULTS_FILE",
   "BK_SSM_SECRETS_OLD_DEFAULTS_FILE",
-  // In the defaults file: which agent settings a pipeline's env may override.
+  // In the defaults file: which agent settings a pipeline's env may override,
+  // and which protected names secrets may set.
   "BK_SSM_SECRETS_PIPELINE_OVERRIDES",
+  "BK_SSM_SECRETS_ALLOWED_NAMES",
 ];
 
 /** Variables the hooks export to the job themselves (or the Python hook did): known, never suggested. */

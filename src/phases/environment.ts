@@ -44,7 +44,7 @@ export async function run({ env, config, defaults, log }: PhaseContext): Promise
   const started = performance.now();
   const [{ reads, plan, referenceProblem }, globalKeys, nothingFound] = await withDeadline(config.timeoutMs, async (signal) => {
     const store = await createSsmStore({ signal, timeoutMs: config.timeoutMs, log, env });
-    const planning = readSlugs(store, config, slugs, log).then((reads) => planWithReferences(store, reads, jobIdentity(env), log));
+    const planning = readSlugs(store, config, slugs, log).then((reads) => planWithReferences(store, reads, jobIdentity(env), log, config.allowedNames));
     const [planned, globalKeys] = await Promise.all([planning, readGlobalKeys(store, config.globalSshKeys, log)]);
     // Only a job that got nothing pays for one more request, to tell a wrong base path from empty slugs.
     const received = planned.reads.some((read) => read.parameters.length > 0) || globalKeys.found.length > 0;
@@ -52,7 +52,7 @@ export async function run({ env, config, defaults, log }: PhaseContext): Promise
     return [planned, globalKeys, nothingFoundWarning(planned.reads, received, basePathEmpty, config, defaults)] as const;
   });
   if (nothingFound) log.warn(nothingFound);
-  for (const warning of plan.warnings) log.warn(warning);
+  for (const warning of [...plan.misnamedAccessLists, ...plan.warnings]) log.warn(warning);
   for (const name of plan.ignored) log.debug(`ignoring ${name}: not a variable, file, key, credential or access list`);
   for (const access of plan.access) log.debug(`access to ${access.path}: ${access.decision.allowed ? "allowed" : "denied"} (${access.decision.reason})`);
   if (plan.denial) throw new JobError(plan.denial);

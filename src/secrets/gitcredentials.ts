@@ -59,6 +59,9 @@ function decode(text: string): string | undefined {
   }
 }
 
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const HOST_NAME = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)$/;
+
 type LineResult = { credential: Omit<GitCredential, "parameter" | "line"> } | { problem: string } | { blank: true };
 
 function parseLine(raw: string): LineResult {
@@ -75,6 +78,11 @@ function parseLine(raw: string): LineResult {
   const password = decode(userinfo.slice(colon + 1));
   if (username === undefined || password === undefined) return { problem: "its user or token has a malformed %-escape" };
   if (username === "" || password === "") return { problem: "its user or token is empty" };
+  // Git's credential protocol is one `key=value` per line: a newline (%0a)
+  // would add fields to the helper's answer, a NUL would end it.
+  if (CONTROL.test(username) || CONTROL.test(password)) return { problem: "its user or token holds a control character (such as %0a, a newline), which git's credential protocol cannot carry" };
+  // The host becomes part of a git configuration key, which cannot hold `=`.
+  if (!HOST_NAME.test(host)) return { problem: "its host is not a host name (letters, digits, - . _, or an [IPv6] address)" };
   return {
     credential: { protocol, host: normaliseHost(protocol, port ? `${host}:${port}` : host), path: trimPath(path), username, password },
   };

@@ -3,8 +3,9 @@
 // reports line numbers and paths, never the content it refused.
 import { SLUG_NAME } from "../job/config.ts";
 import { UsageError } from "../core/errors.ts";
+import { isShellIdentifier } from "../core/shell.ts";
 import { parseGitCredentials } from "./gitcredentials.ts";
-import { checkEnvKey } from "../job/names.ts";
+import { checkEnvKey, envNameForKey } from "../job/names.ts";
 import { describeReference, parseReference, REFERENCE_SYNTAX } from "./secretsmanager.ts";
 import type { Slug } from "../job/slug.ts";
 import { didYouMean } from "../core/closest.ts";
@@ -23,8 +24,24 @@ export interface Entry {
   effect: string;
 }
 
+/**
+ * Which names `entryFor` accepts: for storing, those a job would export
+ * (`allowedNames` being the protected names the operator let through); for a
+ * parameter that exists (rm, history, rollback, label), any variable name, so
+ * one a job refuses can still be dealt with.
+ */
+export type NamePolicy = { allowedNames: ReadonlySet<string> } | { existing: true };
+
+function variableName(kind: "env" | "file" | "secretsmanager", key: string, policy: NamePolicy): string {
+  const check = checkEnvKey(key, "allowedNames" in policy ? policy.allowedNames : undefined);
+  if (check.ok) return check.name;
+  const name = envNameForKey(key);
+  if ("existing" in policy && isShellIdentifier(name)) return name;
+  throw new UsageError(`cannot use ${kind} ${JSON.stringify(key)}: ${check.reason}`);
+}
+
 /** Where `kind` (with its NAME argument, for `env` and `file`) lives below `slug`. */
-export function entryFor(kindName: string, name: string | undefined, slug: Slug): Entry {
+export function entryFor(kindName: string, name: string | undefined, slug: Slug, policy: NamePolicy = { allowedNames: new Set() }): Entry {
   const kind = KINDS.find((known) => known === kindName);
   if (!kind) throw new UsageError(`unknown kind ${JSON.stringify(kindName)}${didYouMean(kindName, KINDS)}: the kinds are ${KINDS.join(", ")}`);
   const needsName = kind === "env" || kind === "file" || kind === "secretsmanager";
@@ -33,22 +50,13 @@ export function entryFor(kindName: string, name: string | undefined, slug: Slug)
   if (!needsName && name !== undefined) throw new UsageError(`${kind} takes no NAME argument: ${valueOnStdinHint(kind)}`);
   if (needsName && name!.includes("=")) throw new UsageError(`${kind} NAME cannot hold "=": ${valueOnStdinHint(kind)}`);
   switch (kind) {
-    case "env": {
-      const check = checkEnvKey(name!);
-      if (!check.ok) throw new UsageError(`cannot use env ${JSON.stringify(name)}: ${check.reason}`);
-      return { kind, relative: `env/${name}`, effect: `a job exports it as ${check.name}` };
-    }
-    case "secretsmanager": {
-      const check = checkEnvKey(name!);
-      if (!check.ok) throw new UsageError(`cannot use secretsmanager ${JSON.stringify(name)}: ${check.reason}`);
-      return { kind, relative: `secretsmanager/${name}`, effect: `a job exports the secret it names (read when the job starts) as ${check.name}` };
-    }
-    case "file": {
+    case "env":
+      return { kind, relative: `env/${name}`, effect: `a job exports it as ${variableName(kind, name!, policy)}` };
+    case "secretsmanager":
+      return { kind, relative: `secretsmanager/${name}`, effect: `a job exports the secret it names (read when the job starts) as ${variableName(kind, name!, policy)}` };
+    case "file":
       // A secret file reaches the job as a variable holding its path, so its name follows the variable rules.
-      const check = checkEnvKey(name!);
-      if (!check.ok) throw new UsageError(`cannot use file ${JSON.stringify(name)}: ${check.reason}`);
-      return { kind, relative: `file/${name}`, effect: `a job gets it as a file only the agent's user can read (0600, removed when the job ends), its path in ${check.name}` };
-    }
+      return { kind, relative: `file/${name}`, effect: `a job gets it as a file only the agent's user can read (0600, removed when the job ends), its path in ${variableName(kind, name!, policy)}` };
     case "ssh-key":
       if (slug.kind === "default") {
         throw new UsageError(

@@ -169,8 +169,8 @@ export interface PlannedJob {
  * Plan a job from its slugs and resolve its references, for the environment
  * phase, doctor and exec alike. A denied job reads no secret.
  */
-export async function planWithReferences(store: SecretStore, reads: SlugRead[], job: JobIdentity, log: Logger): Promise<PlannedJob> {
-  const plan = planJob(reads, job);
+export async function planWithReferences(store: SecretStore, reads: SlugRead[], job: JobIdentity, log: Logger, allowedNames?: ReadonlySet<string>): Promise<PlannedJob> {
+  const plan = planJob(reads, job, allowedNames);
   if (plan.denial) return { reads, plan };
   const { env, problem } = await resolveReferences(store, plan.env, log);
   return { reads, plan: { ...plan, env }, ...(problem !== undefined ? { referenceProblem: problem } : {}) };

@@ -6,6 +6,7 @@
 import { SETTINGS, type Config, type SettingName } from "../../job/config.ts";
 import type { UnknownVariable } from "../../job/variables.ts";
 import type { MachineFacts } from "./machine.ts";
+import { ALLOWED_NAMES_SETTING } from "../../job/names.ts";
 import type { JobCredentials } from "../../secrets/gitcredentials.ts";
 import type { KeyPlan } from "../../ssh/keys.ts";
 import { colors, renderTable, type Column, type Tone } from "../output.ts";
@@ -103,9 +104,10 @@ export function buildReport(input: DoctorInput): DoctorReport {
   const warnings = sections.reduce((count, section) => count + section.items.filter((entry) => entry.status === "warn").length, 0);
   const pipeline = input.job.pipeline.value;
   const job = pipeline ? `a job of pipeline ${pipeline}` : "a job";
-  const verdict = problems.length
-    ? `${job} would fail: ${plural(problems.length, "problem")}${causeCount(failing)}`
-    : `${job} would succeed and get ${received(input)} from ${plural(input.outcomes.length, "slug")}${warnings ? ` (${plural(warnings, "warning")})` : ""}`;
+  const [open, gets] = [input.plan.misnamedAccessLists.length, `get ${received(input)} from ${plural(input.outcomes.length, "slug")}`]; // open: misnamed access lists, problems that leave a slug open rather than stop the job
+  const verdict = problems.length > open ? `${job} would fail: ${plural(problems.length, "problem")}${causeCount(failing)}`
+    : open ? `${job} would ${gets}, but ${plural(open, "misnamed access list")} restrict${open === 1 ? "s" : ""} nobody: fix ${open === 1 ? "it" : "them"}`
+    : `${job} would succeed and ${gets}${warnings ? ` (${plural(warnings, "warning")})` : ""}`;
   return { ok: problems.length === 0, verdict, problems, causes: groupByCause(failing), sections };
 }
 
@@ -161,20 +163,21 @@ export function configurationSection(config: Config, defaultsFile: DoctorInput["
   const [status, detail]: [Tone, string] = !defaultsFile.present
     ? ["info", "absent: the environment and built-in defaults apply"]
     : defaultsFile.old ? ["warn", "the Python hook's settings, read because there is no defaults file yet: bk-ssm-secrets install writes one from them"] : ["ok", "present"];
+  const allowed = item(config.allowedNames.size ? "ok" : "info", { setting: ALLOWED_NAMES_SETTING, value: [...config.allowedNames].join(" ") }, config.allowedNames.size ? "defaults file: secrets may set these protected names" : "none: secrets may set no protected name");
   return {
     title: "Configuration",
     columns: [
       { key: "setting", title: "SETTING" },
       { key: "value", title: "VALUE" },
     ],
-    items: [...settings, item(status, { setting: "defaults file", value: defaultsFile.path }, detail), ...unknown.map((entry) => ({ ...item("fail", { setting: entry.variable, value: "" }, entry.message), cause: CAUSES.settings }))],
+    items: [...settings, allowed, item(status, { setting: "defaults file", value: defaultsFile.path }, detail), ...unknown.map((entry) => ({ ...item("fail", { setting: entry.variable, value: "" }, entry.message), cause: CAUSES.settings }))],
     empty: "",
   };
 }
 
 /** A repository URL without its user part, which may hold a token. */
 export function withoutCredentials(url: string): string {
-  return url.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^@/]*@/, "$1");
+  return url.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/]*@/, "$1"); // to the last @ before the host, as for slugs
 }
 
 export function jobSection(job: JobFacts): Section {
@@ -322,7 +325,7 @@ export function skippedSection(plan: JobPlan): Section {
   return {
     title: "Parameters the job would skip",
     columns: [],
-    items: [...plan.warnings.map((warning) => item("warn", {}, warning)), ...plan.ignored.map((name) => item("info", {}, `${name}: not a variable, file, deploy key, git-credentials or access list, so the hooks do not use it`))],
+    items: [...plan.misnamedAccessLists.map((problem) => ({ ...item("fail", {}, problem), cause: CAUSES.access })), ...plan.warnings.map((warning) => item("warn", {}, warning)), ...plan.ignored.map((name) => item("info", {}, `${name}: not a variable, file, deploy key, git-credentials or access list, so the hooks do not use it`))],
     empty: "none",
   };
 }
