@@ -23,7 +23,7 @@ export const TARGET_NAMES = Object.keys(TARGETS) as TargetName[];
 export const DIST = join(import.meta.dir, "dist");
 export const VERSION = pkg.version;
 
-/** The bootstrap script shipped with every release (see the README's Install section). */
+/** The bootstrap script shipped with every release (see the Quick start in the README, and docs/install.md). */
 export const INSTALLER = "install.sh";
 export const CHECKSUMS = "SHA256SUMS";
 
@@ -87,8 +87,10 @@ export function sha256(data: Uint8Array): string {
  * Turn compiled binaries in `dir` into a release: a gzip copy of each
  * binary, the stamped install script, and SHA256SUMS over all of them (in
  * `sha256sum` format, so `sha256sum -c` reads it). Returns the asset names.
+ * Without `gzip`, a mirror's minimal copy: no `.gz` assets, which install.sh
+ * does without.
  */
-export function packageRelease(dir: string, version: string, targets: TargetName[] = TARGET_NAMES): string[] {
+export function packageRelease(dir: string, version: string, targets: TargetName[] = TARGET_NAMES, { gzip = true } = {}): string[] {
   const digests = new Map<string, string>();
   const write = (name: string, data: Uint8Array, mode = 0o644) => {
     writeFileSync(join(dir, name), data, { mode });
@@ -97,7 +99,7 @@ export function packageRelease(dir: string, version: string, targets: TargetName
   for (const target of targets) {
     const binary = new Uint8Array(readFileSync(binaryPath(target, dir)));
     digests.set(binaryName(target), sha256(binary));
-    write(`${binaryName(target)}.gz`, Bun.gzipSync(binary, { level: 9 }));
+    if (gzip) write(`${binaryName(target)}.gz`, Bun.gzipSync(binary, { level: 9 }));
   }
   write(INSTALLER, new TextEncoder().encode(stampInstaller(version)), 0o755);
   const names = [...digests.keys()].sort();
