@@ -12,7 +12,7 @@ import * as assert from "uvu/assert";
 import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { binaryName, binaryPath, INSTALLER, packageRelease, sha256, VERSION, type TargetName } from "../build.ts";
+import { binaryPath, INSTALLER, packageRelease, sha256, VERSION, type TargetName } from "../build.ts";
 import { parseDefaultsFile } from "../src/job/config.ts";
 import { assertNoSecretIn, plantSecret, ROOT } from "./support/job.ts";
 import { markedBlocks } from "./support/markdown.ts";
