@@ -2,7 +2,8 @@
 // shell code on stdout for its hook to eval, and logs on stderr. Each
 // subcommand's module is imported only when it runs, so the AWS SDK is loaded
 // by the phases that talk to AWS and by no others. The operator commands
-// (doctor, ls, put, rm) print a report or table on stdout instead.
+// (doctor, ls, put, rm) print a report or table on stdout instead; exec runs
+// a command with what a job would get.
 import { cac } from "cac";
 import type { CommandResult } from "./commands/operator.ts";
 import type { PhaseContext } from "./job/context.ts";
@@ -188,13 +189,33 @@ withBasePath(cli.command("doctor", "Show what a job would get, and why, without 
     ),
   );
 
+withBasePath(cli.command("exec [...args]", "Run the command after -- with exactly the variables and secret files a job of the pipeline and repository would get (not inside a job)"))
+  .option("--pipeline <slug>", "The job's pipeline slug (default: BUILDKITE_PIPELINE_SLUG)")
+  .option("--repo <url>", "The job's repository URL (default: BUILDKITE_REPO)")
+  .option("--teams <teams>", "The build's teams, T1:T2, for access lists (default: BUILDKITE_BUILD_CREATOR_TEAMS and BUILDKITE_UNBLOCKER_TEAMS)")
+  .option("--source <source>", "The build's source, e.g. schedule (default: BUILDKITE_SOURCE)")
+  .example("bk-ssm-secrets exec --pipeline app --repo git@github.com:acme/app.git --teams dev -- make deploy")
+  .action((args: unknown[], flags: CliFlags) =>
+    runCommand(async (context) => {
+      // Only what follows `--` is the command: before it, its options would be taken for exec's.
+      const command = ((flags["--"] as unknown[] | undefined) ?? []).map(String);
+      return (await import("./commands/exec.ts")).run(context, args.length ? [] : command, {
+        pipeline: textOption("pipeline"),
+        repo: textOption("repo"),
+        teams: textOption("teams"),
+        source: textOption("source"),
+      });
+    }),
+  );
+
 withTarget(cli.command("ls", "List the tree: its slugs and how many parameters of each kind; with a slug, its parameters' names, types, versions and dates. Never a value; access lists' entries are shown"))
   .option("--json", "Print the listing as JSON")
   .example("bk-ssm-secrets ls")
   .example("bk-ssm-secrets ls --repo git@github.com:acme/app.git")
   .action((flags: CliFlags) => runCommand(async (context) => (await import("./commands/ls.ts")).run(context, { ...targetFlags(flags), json: Boolean(flags.json) })));
 
-withTarget(cli.command("put <kind> [name]", "Store a value from stdin: env NAME, ssh-key [FILE], git-credentials, file NAME, allowed-pipelines, allowed-teams (or edit an access list with --add/--remove)"))
+withTarget(cli.command("put <kind> [name]", "Store a value from stdin: env NAME, ssh-key [FILE], git-credentials, file NAME, allowed-pipelines, allowed-teams, secretsmanager NAME (a reference), or edit an access list with --add/--remove"))
+withTarget(cli.command("put <kind> [name]", "Store a value from stdin: env NAME, ssh-key [FILE], git-credentials, file NAME, allowed-pipelines, allowed-teams, secretsmanager NAME (a reference)"))
   .option("--kms-key <key>", "Encrypt with this KMS key (id, ARN or alias/NAME) instead of alias/aws/ssm")
   .option("--overwrite", "Replace the parameter if it exists")
   .option("--yes", "Do not ask for confirmation (needed when there is no terminal)")

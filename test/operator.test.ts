@@ -75,7 +75,7 @@ test("kinds: names are checked as a job would check them", () => {
   assert.match(usageError(() => entryFor("file", "ca.pem", pipeline)), /not a valid environment variable name/);
   assert.match(usageError(() => entryFor("git-credentials", "extra", pipeline)), /takes no NAME argument: values are read from stdin/);
   assert.not.match(usageError(() => entryFor("git-credentials", "https://u:tok@host", pipeline)), /tok/, "the argument may be the value: never repeated");
-  assert.match(usageError(() => entryFor("secret", undefined, pipeline)), /unknown kind "secret": the kinds are env, ssh-key/);
+  assert.match(usageError(() => entryFor("secret", undefined, pipeline)), /unknown kind "secret" \(did you mean secretsmanager\?\): the kinds are env, ssh-key/);
   assert.match(usageError(() => entryFor("allowed_teams", undefined, pipeline)), /unknown kind "allowed_teams" \(did you mean allowed-teams\?\)/);
   assert.match(usageError(() => entryFor("ssh-key", undefined, global)), /AWS_PARAMSTORE_SECRETS_GLOBAL_SSH/);
 });

@@ -378,6 +378,34 @@ ssm("errors have AWS's JSON 1.1 shape on the wire", async () => {
 });
 
 // ---------------------------------------------------------------------------
+// The Secrets Manager bridge
+
+ssm("the bridge: GetParameters reads secrets by name and stage, missing ones in InvalidParameters, only with decryption and a signature", async () => {
+  server.putSecret("bridge/db", '{"password":"first"}');
+  server.putSecret("bridge/db", '{"password":"second"}', { stages: ["BLUE"] });
+  const prefix = "/aws/reference/secretsmanager/";
+  const answer = await sdk.send(new GetParametersCommand({ Names: [`${prefix}bridge/db`, `${prefix}bridge/missing`, "/plain/missing"], WithDecryption: true }));
+  assert.equal(
+    answer.Parameters?.map((p) => [p.Name, p.Type, p.Value, p.Selector]),
+    [[`${prefix}bridge/db`, "SecureString", '{"password":"second"}', undefined]],
+  );
+  assert.equal(answer.InvalidParameters?.sort(), [`${prefix}bridge/missing`, "/plain/missing"]);
+  const previous = await sdk.send(new GetParametersCommand({ Names: [`${prefix}bridge/db:AWSPREVIOUS`, `${prefix}bridge/db:NOPE`], WithDecryption: true }));
+  // A labelled name is answered as SSM answers one: the name, and the selector apart.
+  assert.equal(previous.Parameters?.map((p) => [p.Name, p.Selector, p.Value]), [[`${prefix}bridge/db`, ":AWSPREVIOUS", '{"password":"first"}']]);
+  assert.equal(previous.InvalidParameters, [`${prefix}bridge/db:NOPE`]);
+  const blue = await sdk.send(new GetParametersCommand({ Names: [`${prefix}bridge/db:BLUE`], WithDecryption: true }));
+  assert.is(blue.Parameters?.[0]?.Value, '{"password":"second"}');
+
+  const encrypted = await rejects(once.send(new GetParametersCommand({ Names: [`${prefix}bridge/db`] })), "ValidationException");
+  assert.match(encrypted.message, /WithDecryption flag must be True/);
+  const wrongSecret = clientFor(server, { maxAttempts: 1, credentials: { accessKeyId: TEST_CREDENTIALS.accessKeyId, secretAccessKey: "nope" } });
+  await rejects(wrongSecret.send(new GetParametersCommand({ Names: [`${prefix}bridge/db`], WithDecryption: true })), "InvalidSignatureException");
+  wrongSecret.destroy();
+  assert.ok(server.deleteSecret("bridge/db"));
+});
+
+// ---------------------------------------------------------------------------
 // SigV4 and credentials
 
 ssm("a wrong secret key is InvalidSignatureException; an unknown key id is UnrecognizedClientException", async () => {

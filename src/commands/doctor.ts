@@ -3,7 +3,7 @@
 // environment phase, and a check of this machine. It reports names and
 // reasons, never a value, and exits 0 only when the job would succeed.
 import { existsSync } from "node:fs";
-import { jobIdentity } from "../job/acl.ts";
+import { jobIdentity, type JobIdentity } from "../job/acl.ts";
 import type { Env } from "../core/env.ts";
 import { defaultsFilePath, slugPath, type Config } from "../job/config.ts";
 import { withDeadline, type PhaseContext } from "../job/context.ts";
@@ -15,6 +15,7 @@ import { inJob, type Logger } from "../core/log.ts";
 import { renderJson, stdoutColor } from "./output.ts";
 import { planJob, type SlugRead } from "../job/plan.ts";
 import { readGlobalKeys } from "../job/read.ts";
+import { planWithReferences } from "../secrets/secretsmanager.ts";
 import { jobSlugs, type Slug } from "../job/slug.ts";
 import { StoreError, type SecretStore } from "../ssm/store.ts";
 import { createSsmStore } from "../ssm/client.ts";
@@ -97,16 +98,26 @@ async function readGlobalKeysOrError(store: SecretStore, names: string[], log: L
   }
 }
 
+/** The plan of the slugs that were read, its Secrets Manager references resolved (or why they cannot be) as the environment phase would. */
+async function planOutcomes(store: SecretStore, outcomes: Array<SlugOutcome & Partial<SlugRead>>, job: JobIdentity, log: Logger) {
+  const reads = outcomes.filter((outcome): outcome is SlugRead & SlugOutcome => outcome.parameters !== undefined);
+  try {
+    return { outcomes, ...(await planWithReferences(store, reads, job, log)) };
+  } catch (error) {
+    if (error instanceof StoreError) return { outcomes, plan: planJob(reads, job), referenceProblem: error.message };
+    throw error;
+  }
+}
+
 export async function run({ env, config, log }: PhaseContext, flags: DoctorFlags): Promise<CommandResult> {
   const job = imagineJob(env, flags);
   const slugs = jobSlugs({ defaultKey: config.defaultKey, repository: job.env.BUILDKITE_REPO, pipeline: job.env.BUILDKITE_PIPELINE_SLUG });
-  const [outcomes, global, machine] = await withDeadline(config.timeoutMs, async (signal) => {
+  const [{ outcomes, plan, referenceProblem }, global, machine] = await withDeadline(config.timeoutMs, async (signal) => {
     const options = { signal, timeoutMs: config.timeoutMs, log };
     const store = await createSsmStore({ ...options, env });
-    return Promise.all([readEachSlug(store, config, slugs), readGlobalKeysOrError(store, config.globalSshKeys, log), gatherMachineFacts(env, options)]);
+    const planned = readEachSlug(store, config, slugs).then((outcomes) => planOutcomes(store, outcomes, jobIdentity(job.env), log));
+    return Promise.all([planned, readGlobalKeysOrError(store, config.globalSshKeys, log), gatherMachineFacts(env, options)]);
   });
-  const reads = outcomes.filter((outcome): outcome is SlugRead & SlugOutcome => outcome.parameters !== undefined);
-  const plan = planJob(reads, jobIdentity(job.env));
   const defaultsFile = defaultsFilePath(env);
   const report = buildReport({
     config,
@@ -114,6 +125,7 @@ export async function run({ env, config, log }: PhaseContext, flags: DoctorFlags
     job: job.facts,
     outcomes: outcomes.map(({ slug, path, error, code }) => ({ slug, path, ...(error !== undefined ? { error, code } : {}) })),
     plan,
+    ...(referenceProblem !== undefined ? { referenceProblem } : {}),
     // The same decisions as the environment phase: which agent each key goes into, and its warnings.
     keys: planJobKeys(config, slugs, job.env.BUILDKITE_REPO ?? "", plan.sshKeys, global.keys),
     ...(global.error !== undefined ? { globalKeysError: global.error, globalKeysCode: global.code } : {}),

@@ -9,7 +9,7 @@ import { SLUG_NAME } from "../job/config.ts";
 import { envNameForKey } from "../job/names.ts";
 import { publicKeyOf } from "../ssh/private-key.ts";
 import { valueOnStdinHint } from "../secrets/kinds.ts";
-import { entryFor, STANDARD_TIER_LIMIT, valueFor, type Entry } from "../secrets/secret-kinds.ts";
+import { entryFor, referenceSummary, STANDARD_TIER_LIMIT, valueFor, type Entry } from "../secrets/secret-kinds.ts";
 import type { ParameterInfo, PutRequest } from "../ssm/store.ts";
 import { resolveTarget, type Target, type TargetFlags } from "../job/target.ts";
 import { UsageError } from "../core/errors.ts";
@@ -49,13 +49,17 @@ export async function run(context: PhaseContext, kind: string, argument: string 
   if (slug) for (const warning of sameVariable(entry, name, target, slug)) log.warn(warning);
 
   const tier = tierFor(value);
+  // A Secrets Manager reference names a secret without holding it: a plain String, shown in full.
+  const reference = entry.kind === "secretsmanager";
+  if (reference && flags.kmsKey !== undefined) throw new UsageError("--kms-key is for values: a secretsmanager reference is stored as a String, and the secret keeps its own key");
   const key = flags.kmsKey ?? "the account's default key, alias/aws/ssm";
   const writing = existing ? `Replacing ${name} (version ${existing.version ?? "?"})` : flags.overwrite && !slug ? `Writing (replacing if present) ${name}` : `Writing ${name}`;
-  log.info(`${writing}: SecureString encrypted with ${key}${tier ? `, ${tier} tier` : ""}; ${entry.effect}`);
+  const how = reference ? `a String naming ${referenceSummary(value)}` : `SecureString encrypted with ${key}${tier ? `, ${tier} tier` : ""}`;
+  log.info(`${writing}: ${how}; ${entry.effect}`);
   confirm(`write ${name}`, flags.yes);
 
   const stored = await withStore(context, (store) =>
-    store.put({ name, value, type: "SecureString", overwrite: Boolean(flags.overwrite), ...(flags.kmsKey ? { keyId: flags.kmsKey } : {}), ...(tier ? { tier } : {}) }),
+    store.put({ name, value, type: reference ? "String" : "SecureString", overwrite: Boolean(flags.overwrite), ...(flags.kmsKey ? { keyId: flags.kmsKey } : {}), ...(tier ? { tier } : {}) }),
   );
   log.info(`Stored ${name}, version ${stored.version} (${stored.tier} tier)`);
   // The public half is not secret; on stdout it can go straight to the git host's deploy keys.

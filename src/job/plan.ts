@@ -21,6 +21,14 @@ export interface EnvAssignment {
   slug: Slug;
   /** The slug whose value of the same name this one replaced. */
   overrides?: Slug;
+  /**
+   * Set for `<slug>/secretsmanager/<KEY>`: `value` is a reference to a
+   * Secrets Manager secret (secrets/secretsmanager.ts resolves it) until it
+   * is resolved, and the job never sees the reference itself.
+   */
+  secretsManager?: boolean;
+  /** Once resolved: the secret it came from, described for the operator (never a value). */
+  secret?: string;
 }
 
 /** A secret file: `<slug>/file/<KEY>`, written to disk and its path exported as `name`. */
@@ -74,7 +82,7 @@ export interface JobPlan {
 
 /** What a parameter is, from its path below the slug. */
 export type Entry =
-  | { kind: "variable"; key: string }
+  | { kind: "variable"; key: string; directory: "env" | "secretsmanager" }
   | { kind: "file"; key: string }
   | { kind: "git-credentials" }
   | { kind: "access-list"; list: keyof AccessLists }
@@ -82,7 +90,8 @@ export type Entry =
   | { kind: "unknown" };
 
 export function classify(relative: string): Entry {
-  if (relative.startsWith("env/")) return { kind: "variable", key: relative.slice("env/".length) };
+  if (relative.startsWith("env/")) return { kind: "variable", key: relative.slice("env/".length), directory: "env" };
+  if (relative.startsWith("secretsmanager/")) return { kind: "variable", key: relative.slice("secretsmanager/".length), directory: "secretsmanager" };
   if (relative.startsWith("file/")) return { kind: "file", key: relative.slice("file/".length) };
   if (relative === "git-credentials") return { kind: "git-credentials" };
   if (relative === "allowed_pipelines") return { kind: "access-list", list: "allowedPipelines" };
@@ -113,7 +122,7 @@ export function planJob(reads: SlugRead[], job: JobIdentity): JobPlan {
           break;
         case "variable":
         case "file": {
-          const directory = entry.kind === "file" ? "file" : "env";
+          const directory = entry.kind === "file" ? "file" : entry.directory;
           const named = nameFor(parameter, entry.key, `${entry.kind}s live directly under ${read.path}/${directory}/`);
           if ("warning" in named) {
             plan.warnings.push(named.warning);
@@ -129,13 +138,22 @@ export function planJob(reads: SlugRead[], job: JobIdentity): JobPlan {
             plan.warnings.push(`${file} and ${variable} both set ${name}: using the file`);
             if (entry.kind === "variable") break;
           }
-          const assignment = { name, path: parameter.name, slug: read.slug, overrides: clash ? previous.overrides : previous?.slug };
+          // Likewise a value and a Secrets Manager reference: the reference wins.
+          const sameSlugVariable =
+            entry.kind === "variable" && previous?.slug === read.slug && !files.has(name) && Boolean(env.get(name)?.secretsManager) !== (entry.directory === "secretsmanager");
+          if (sameSlugVariable) {
+            const fromReference = entry.directory === "secretsmanager";
+            const [reference, value] = fromReference ? [parameter.name, previous.path] : [previous.path, parameter.name];
+            plan.warnings.push(`${reference} and ${value} both set ${name}: using the Secrets Manager reference`);
+            if (!fromReference) break;
+          }
+          const assignment = { name, path: parameter.name, slug: read.slug, overrides: clash || sameSlugVariable ? previous.overrides : previous?.slug };
           if (entry.kind === "file") {
             env.delete(name);
             files.set(name, { ...assignment, content: parameter.value });
           } else {
             files.delete(name);
-            env.set(name, { ...assignment, value: parameter.value });
+            env.set(name, { ...assignment, value: parameter.value, ...(entry.directory === "secretsmanager" ? { secretsManager: true } : {}) });
           }
           break;
         }

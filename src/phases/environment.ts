@@ -9,11 +9,11 @@ import { JobError, withDeadline, type PhaseContext } from "../job/context.ts";
 import { gitCredentialSetup, selfCommand } from "../secrets/gitcredentials.ts";
 import { undoChangesOnInterrupt } from "../core/interrupt.ts";
 import { planJobKeys } from "../ssh/keys.ts";
-import { planJob } from "../job/plan.ts";
 import { readGlobalKeys, readSlugs } from "../job/read.ts";
 import { receivedLines } from "../secrets/received.ts";
 import { registerRedactions } from "../secrets/redact.ts";
 import { secretFilesBase, writeSecretFiles } from "../secrets/secretfiles.ts";
+import { planWithReferences } from "../secrets/secretsmanager.ts";
 import { exportStatement } from "../core/shell.ts";
 import { jobSlugs } from "../job/slug.ts";
 import { slugPath } from "../job/config.ts";
@@ -34,15 +34,16 @@ export async function run({ env, config, log }: PhaseContext): Promise<string> {
   log.debug(`base path ${config.basePath || "/"}; slugs: ${slugs.map((slug) => `${slug.name} (${slug.kind})`).join(", ")}`);
 
   const started = performance.now();
-  const [reads, globalKeys] = await withDeadline(config.timeoutMs, async (signal) => {
+  const [{ reads, plan, referenceProblem }, globalKeys] = await withDeadline(config.timeoutMs, async (signal) => {
     const store = await createSsmStore({ signal, timeoutMs: config.timeoutMs, log, env });
-    return Promise.all([readSlugs(store, config, slugs, log), readGlobalKeys(store, config.globalSshKeys, log)]);
+    const planned = readSlugs(store, config, slugs, log).then((reads) => planWithReferences(store, reads, jobIdentity(env), log));
+    return Promise.all([planned, readGlobalKeys(store, config.globalSshKeys, log)]);
   });
-  const plan = planJob(reads, jobIdentity(env));
   for (const warning of plan.warnings) log.warn(warning);
   for (const name of plan.ignored) log.debug(`ignoring ${name}: not a variable, file, key, credential or access list`);
   for (const access of plan.access) log.debug(`access to ${access.path}: ${access.decision.allowed ? "allowed" : "denied"} (${access.decision.reason})`);
   if (plan.denial) throw new JobError(plan.denial);
+  if (referenceProblem) throw new JobError(referenceProblem);
   const keys = planJobKeys(config, slugs, repository, plan.sshKeys, globalKeys);
   for (const warning of keys.warnings) log.warn(warning);
   if (keys.problem) throw new JobError(keys.problem);

@@ -2,7 +2,7 @@
 // `put --help`. A leaf module with no imports: main.ts reads it to print help
 // without loading anything else.
 
-export const KINDS = ["env", "ssh-key", "git-credentials", "file", "allowed-pipelines", "allowed-teams"] as const;
+export const KINDS = ["env", "ssh-key", "git-credentials", "file", "allowed-pipelines", "allowed-teams", "secretsmanager"] as const;
 export type Kind = (typeof KINDS)[number];
 
 /** How each kind is named on the command line, and what it is. */
@@ -13,6 +13,7 @@ export const KIND_USAGE: Record<Kind, [usage: string, what: string]> = {
   "git-credentials": ["git-credentials", "https://USER:TOKEN@HOST lines, one per host, for git's credential helper"],
   "allowed-pipelines": ["allowed-pipelines", "the pipelines that may read the slug: one slug per line, or --add/--remove SLUG"],
   "allowed-teams": ["allowed-teams", "the teams whose builds may read the slug: one per line, or --add/--remove TEAM"],
+  secretsmanager: ["secretsmanager NAME", "a reference SECRET-ID[:STAGE][#KEY] to a Secrets Manager secret; the job exports the secret as NAME"],
 };
 
 /**

@@ -5,6 +5,7 @@ import { SLUG_NAME } from "../job/config.ts";
 import { UsageError } from "../core/errors.ts";
 import { parseGitCredentials } from "./gitcredentials.ts";
 import { checkEnvKey } from "../job/names.ts";
+import { describeReference, parseReference, REFERENCE_SYNTAX } from "./secretsmanager.ts";
 import type { Slug } from "../job/slug.ts";
 import { didYouMean } from "../core/closest.ts";
 import { KINDS, valueOnStdinHint, type Kind } from "./kinds.ts";
@@ -26,7 +27,7 @@ export interface Entry {
 export function entryFor(kindName: string, name: string | undefined, slug: Slug): Entry {
   const kind = KINDS.find((known) => known === kindName);
   if (!kind) throw new UsageError(`unknown kind ${JSON.stringify(kindName)}${didYouMean(kindName, KINDS)}: the kinds are ${KINDS.join(", ")}`);
-  const needsName = kind === "env" || kind === "file";
+  const needsName = kind === "env" || kind === "file" || kind === "secretsmanager";
   if (needsName && !name) throw new UsageError(`${kind} needs a NAME, as in \`${kind} NAME\``);
   // An argument where none belongs is most likely the value itself: it is not repeated.
   if (!needsName && name !== undefined) throw new UsageError(`${kind} takes no NAME argument: ${valueOnStdinHint(kind)}`);
@@ -36,6 +37,11 @@ export function entryFor(kindName: string, name: string | undefined, slug: Slug)
       const check = checkEnvKey(name!);
       if (!check.ok) throw new UsageError(`cannot use env ${JSON.stringify(name)}: ${check.reason}`);
       return { kind, relative: `env/${name}`, effect: `a job exports it as ${check.name}` };
+    }
+    case "secretsmanager": {
+      const check = checkEnvKey(name!);
+      if (!check.ok) throw new UsageError(`cannot use secretsmanager ${JSON.stringify(name)}: ${check.reason}`);
+      return { kind, relative: `secretsmanager/${name}`, effect: `a job exports the secret it names (read when the job starts) as ${check.name}` };
     }
     case "file": {
       // A secret file reaches the job as a variable holding its path, so its name follows the variable rules.
@@ -75,6 +81,7 @@ export function valueFor(kind: Kind, value: string): string {
   if (value.length === 0) throw new UsageError(`the ${kind} value is empty: nothing to store`);
   const stored = kind === "allowed-pipelines" || kind === "allowed-teams" ? accessList(kind, value) : value;
   if (kind === "git-credentials") checkGitCredentials(value);
+  if (kind === "secretsmanager") return checkReference(value);
   if (stored.length > MAX_VALUE_LENGTH) {
     throw new UsageError(`the ${kind} value is ${stored.length} characters: SSM holds at most ${MAX_VALUE_LENGTH}`);
   }
@@ -104,4 +111,17 @@ function checkGitCredentials(value: string): void {
   const { credentials, warnings } = parseGitCredentials("stdin", value);
   if (warnings.length) throw new UsageError(`git-credentials on ${warnings.map((w) => w.replace(/^skipping /, "")).join("; ")} (percent-encode special characters in USER and TOKEN)`);
   if (credentials.length === 0) throw new UsageError("no credentials on stdin: give one https://USER:TOKEN@HOST line per host");
+}
+
+/** A reference is stored trimmed, once it parses: a job would fail on one that does not. */
+function checkReference(value: string): string {
+  const reference = parseReference(value);
+  if ("problem" in reference) throw new UsageError(`the secretsmanager value on stdin is not a reference (${REFERENCE_SYNTAX}): ${reference.problem}`);
+  return value.trim();
+}
+
+/** What a stored reference names, for the operator (a reference is not a secret). */
+export function referenceSummary(value: string): string {
+  const reference = parseReference(value);
+  return "problem" in reference ? "not a valid reference" : describeReference(reference);
 }

@@ -1,7 +1,8 @@
 // `make demo`: one job's whole lifecycle on this machine, with the compiled
 // binary and the real hooks, the way buildkite-agent runs them. The bundled
 // SSM endpoint holds an example tree (global, repository and pipeline slugs,
-// an access list, git credentials and a secret file); the checkout clones a
+// an access list, git credentials, a secret file and a Secrets Manager
+// reference to a JSON secret); the checkout clones a
 // repository over HTTPS from a local git server with the token from SSM; the
 // agent's Job API takes the redactions. Then it shows what the job received:
 // names, masked values, and the slug each came from.
@@ -37,14 +38,18 @@ const tree: SeedParam[] = [
   { name: `${BASE}/widgets-deploy/file/KUBECONFIG`, value: "apiVersion: v1\nkind: Config\nusers: [{name: deploy, user: {token: k8s-demo-token}}]\n", type: "SecureString" },
   { name: `${BASE}/widgets-deploy/allowed_teams`, value: "platform\nrelease", type: "String" },
   { name: `${BASE}/widgets-deploy/env/signing.key`, value: "never-exported", type: "SecureString" },
+  // A reference, not a secret: the job gets the password from the Secrets Manager secret it names.
+  { name: `${BASE}/widgets-deploy/secretsmanager/db-password`, value: "widgets/db#password", type: "String" },
 ];
 const server = await startSsmServer({ params: tree });
+server.putSecret("widgets/db", JSON.stringify({ username: "widgets", password: "sm-demo-db-password-42" }));
 const jobApi = startJobApiServer();
 const mask = (value: string) => (value.length <= 6 ? "******" : `${value.slice(0, 3)}${"*".repeat(Math.min(value.length - 5, 12))}${value.slice(-2)}`);
 
 try {
   console.log(`SSM test endpoint on ${server.url}, tree under ${BASE}:`);
   for (const { name, type } of tree) console.log(`  ${name}  (${type})`);
+  console.log("Secrets Manager: widgets/db, a JSON secret with keys username and password");
   const env = {
     PATH: process.env.PATH ?? "/usr/bin:/bin",
     HOME: home!,
@@ -86,7 +91,10 @@ try {
   for (const name of received) console.log(`  ${name.padEnd(width)}  ${mask(job.commandEnv[name] ?? "").padEnd(26)}  from ${origin.get(name)}`);
   console.log(`\nThe checkout used the token from ${BASE}/${REPO_SLUG}/git-credentials: ${git.authorized} authorised git request(s), ${git.refused} refused (git first asks without credentials, then calls its helper).`);
   console.log(`Values registered with the agent's redactor through its Job API: ${jobApi.redactions.length}.`);
-  console.log(`SSM calls for the whole job: ${server.callCount()} (${server.callCount("GetParametersByPath")} GetParametersByPath, one per slug; ${server.callCount("GetParameters")} GetParameters, git's credential helper).`);
+  const bridge = server.requests.filter((request) => request.action === "GetParameters" && JSON.stringify(request.body).includes("/aws/reference/secretsmanager/")).length;
+  console.log(
+    `SSM calls for the whole job: ${server.callCount()} (${server.callCount("GetParametersByPath")} GetParametersByPath, one per slug; ${bridge} GetParameters through the Secrets Manager bridge for DB_PASSWORD; ${server.callCount("GetParameters") - bridge} GetParameters, git's credential helper).`,
+  );
   const filesDir = environment.env.BK_SSM_SECRETS_FILES_DIR;
   console.log(`After pre-exit the secret files directory is ${filesDir && !existsSync(filesDir) ? "gone" : "STILL THERE"}.`);
 } finally {

@@ -3,6 +3,8 @@
 // signature, answers with SSM's own error codes and messages, and can be told
 // to fail (throttle, 5xx, connection reset, access denied, KMS) so the hook's
 // error handling is tested against what AWS really sends.
+// Secrets Manager secrets are read through Parameter Store's bridge
+// (secrets-manager-bridge.ts), with the same signature checks.
 //
 // Use it in-process (`startSsmServer()`), or as a child process:
 //   bun test/support/ssm-server.ts [--port N] [--seed file.json] [--latency-ms N] [--rate-limit RPS]
@@ -14,6 +16,7 @@ import { createServer } from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { parseArgs } from "node:util";
+import { SecretsManagerBridge, type PutSecretOptions } from "./secrets-manager-bridge.ts";
 
 /** The credentials and region a server accepts unless told otherwise. */
 export const TEST_CREDENTIALS = {
@@ -139,6 +142,9 @@ export interface SsmServer {
   /** Returns whether the parameter existed. */
   delete(name: string): boolean;
   get(name: string): StoredParameter | undefined;
+  /** Create a Secrets Manager secret, or a new version of one, readable through the bridge; returns the version id. */
+  putSecret(secretId: string, value: string, options?: PutSecretOptions): string;
+  deleteSecret(secretId: string): boolean;
   /** Returns an id for the fault. */
   inject(fault: Fault): string;
   clearFaults(): void;
@@ -631,6 +637,7 @@ function verifySignature(req: IncomingMessage, body: Buffer, auth: AuthConfig): 
 
 interface ActionContext {
   store: ParameterStore;
+  secrets: SecretsManagerBridge;
   /** Throws SSM's KMS failure when a kms fault covers one of the SecureStrings about to be decrypted. */
   checkDecrypt(params: StoredParameter[]): void;
   /** Throws SSM's KMS failure when a kms fault covers the SecureString about to be encrypted. */
@@ -693,11 +700,14 @@ const ACTIONS: Record<string, (ctx: ActionContext, body: Json) => Json> = {
     if (names.length < 1) throw validation(`${prefix} greater than or equal to 1`);
     const withDecryption = body.WithDecryption === true;
     const unique = [...new Set(names as string[])];
-    const found = unique.flatMap((name) => ctx.store.get(name) ?? []);
+    const [bridged, parameters] = [unique.filter(SecretsManagerBridge.handles), unique.filter((name) => !SecretsManagerBridge.handles(name))];
+    if (bridged.length && !withDecryption) throw validation("WithDecryption flag must be True for retrieving a Secret Manager secret.");
+    const secrets = bridged.map((name) => [name, ctx.secrets.read(name)] as const);
+    const found = parameters.flatMap((name) => ctx.store.get(name) ?? []);
     if (withDecryption) ctx.checkDecrypt(found);
     return {
-      Parameters: found.map((p) => ctx.store.view(p, withDecryption)),
-      InvalidParameters: unique.filter((name) => !ctx.store.get(name)),
+      Parameters: [...found.map((p) => ctx.store.view(p, withDecryption)), ...secrets.flatMap(([, secret]) => secret ?? [])],
+      InvalidParameters: [...parameters.filter((name) => !ctx.store.get(name)), ...secrets.filter(([, secret]) => !secret).map(([name]) => name)],
     };
   },
 
@@ -787,6 +797,7 @@ export async function startSsmServer(options: SsmServerOptions = {}): Promise<Ss
   };
   const auth: AuthConfig = { region, credentials, ...(options.expiredToken !== undefined ? { expiredToken: options.expiredToken } : {}) };
   const store = new ParameterStore(region);
+  const secrets = new SecretsManagerBridge(region, TEST_ACCOUNT_ID);
   const faults = new FaultSet();
   const requests: RecordedRequest[] = [];
   let latencyMs = checkLatency(options.latencyMs ?? 0);
@@ -822,6 +833,7 @@ export async function startSsmServer(options: SsmServerOptions = {}): Promise<Ss
 
     const ctx: ActionContext = {
       store,
+      secrets,
       checkDecrypt(params) {
         for (const param of params) {
           if (param.type !== "SecureString" || !param.keyId) continue;
@@ -855,6 +867,10 @@ export async function startSsmServer(options: SsmServerOptions = {}): Promise<Ss
       }
       case "delete":
         return { deleted: api.delete(str("name")) };
+      case "putSecret":
+        return { versionId: api.putSecret(str("secretId"), str("value"), { stages: ((body as Json).stages as string[] | undefined) ?? [] }) };
+      case "deleteSecret":
+        return { deleted: api.deleteSecret(str("secretId")) };
       case "inject": {
         const { op: _op, ...fault } = body as Json;
         return { id: api.inject(fault as unknown as Fault) };
@@ -881,7 +897,7 @@ export async function startSsmServer(options: SsmServerOptions = {}): Promise<Ss
       case "dump":
         return { params: store.all() };
       default:
-        throw new Error(`unknown op ${JSON.stringify(body?.op)}; expected put, delete, inject, clearFaults, calls, resetCalls, configure or dump`);
+        throw new Error(`unknown op ${JSON.stringify(body?.op)}; expected put, delete, putSecret, deleteSecret, inject, clearFaults, calls, resetCalls, configure or dump`);
     }
   }
 
@@ -929,6 +945,8 @@ export async function startSsmServer(options: SsmServerOptions = {}): Promise<Ss
     },
     delete: (name) => store.delete(name),
     get: (name) => store.get(name),
+    putSecret: (secretId, value, secretOptions) => secrets.put(secretId, value, secretOptions),
+    deleteSecret: (secretId) => secrets.delete(secretId),
     inject: (fault) => faults.inject(fault),
     clearFaults: () => faults.clear(),
     configure(runtime) {

@@ -95,8 +95,10 @@ export interface DoctorInput {
   defaultsFile: { path: string; present: boolean };
   job: JobFacts;
   outcomes: SlugOutcome[];
-  /** The plan of the slugs that were read. */
+  /** The plan of the slugs that were read, its Secrets Manager references resolved. */
   plan: JobPlan;
+  /** Why the plan's Secrets Manager references cannot be resolved, when they cannot. */
+  referenceProblem?: string;
   /** The deploy keys, planned as the environment phase plans them, from the slugs' keys and the global keys read. */
   keys: KeyPlan;
   /** Why AWS_PARAMSTORE_SECRETS_GLOBAL_SSH could not be read, when it could not, and the error's code. */
@@ -250,8 +252,8 @@ export function slugSection(outcomes: SlugOutcome[], plan: JobPlan): Section {
 }
 
 /** True when the environment phase would stop before giving the job anything. */
-function jobFails({ plan, outcomes, keys, globalKeysError }: DoctorInput): boolean {
-  return plan.denial !== undefined || outcomes.some((outcome) => outcome.error !== undefined) || keys.problem !== undefined || globalKeysError !== undefined;
+function jobFails({ plan, outcomes, keys, globalKeysError, referenceProblem }: DoctorInput): boolean {
+  return plan.denial !== undefined || referenceProblem !== undefined || outcomes.some((outcome) => outcome.error !== undefined) || keys.problem !== undefined || globalKeysError !== undefined;
 }
 
 const NOTHING = "none: the job would fail before exporting anything (see the problems below)";
@@ -277,7 +279,9 @@ function assignmentSection(input: DoctorInput, title: string, assignments: Array
 }
 
 export function variableSection(input: DoctorInput): Section {
-  return assignmentSection(input, "Variables the job would get (names only)", input.plan.env, () => []);
+  const section = assignmentSection(input, "Variables the job would get (names only)", input.plan.env, (assignment) => ("secret" in assignment && assignment.secret ? [`from ${assignment.secret}`] : []));
+  if (input.referenceProblem !== undefined) section.items.push(note("fail", section.columns, input.referenceProblem));
+  return section;
 }
 
 export function fileSection(input: DoctorInput): Section {
