@@ -3,23 +3,30 @@
 // source of truth for targets, flags and release assets: `make build` and the
 // release workflow both call it.
 //
-//   bun build.ts                                # every target into dist/
+//   bun build.ts                                # the Linux (agent) targets into dist/
 //   bun build.ts --target linux-x64             # one target
-//   bun build.ts --release [--tag v1.2.3]       # a clean dist/ holding exactly the release assets
+//   bun build.ts --release [--tag v1.2.3]       # every target, Linux and macOS, into a clean dist/ of release assets
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import pkg from "./package.json" with { type: "json" };
 
 export const TARGETS = {
-  // The baseline x64 build runs on every x86_64 EC2 instance, including the
-  // older generations without AVX2; start-up time is the same.
+  // The baseline x64 builds run on every x86_64 machine, including the older
+  // generations without AVX2 (EC2 instances, Intel Macs); start-up time is the same.
   "linux-x64": "bun-linux-x64-baseline",
   "linux-arm64": "bun-linux-arm64",
+  // For operators' workstations: put, ls, doctor and the other operator
+  // commands. The hook commands refuse to run there (see main.ts).
+  "darwin-arm64": "bun-darwin-arm64",
+  "darwin-x64": "bun-darwin-x64-baseline",
 } as const;
 
 export type TargetName = keyof typeof TARGETS;
+/** Every target a release ships. */
 export const TARGET_NAMES = Object.keys(TARGETS) as TargetName[];
+/** The targets Buildkite agents run: what `make build` compiles and the tests run. */
+export const AGENT_TARGETS = ["linux-x64", "linux-arm64"] as const satisfies readonly TargetName[];
 export const DIST = join(import.meta.dir, "dist");
 export const VERSION = pkg.version;
 
@@ -90,7 +97,7 @@ export function sha256(data: Uint8Array): string {
  * Without `gzip`, a mirror's minimal copy: no `.gz` assets, which install.sh
  * does without.
  */
-export function packageRelease(dir: string, version: string, targets: TargetName[] = TARGET_NAMES, { gzip = true } = {}): string[] {
+export function packageRelease(dir: string, version: string, targets: readonly TargetName[] = TARGET_NAMES, { gzip = true } = {}): string[] {
   const digests = new Map<string, string>();
   const write = (name: string, data: Uint8Array, mode = 0o644) => {
     writeFileSync(join(dir, name), data, { mode });
@@ -136,7 +143,8 @@ if (import.meta.main) {
   // A release starts from an empty dist/ so nothing stale is ever uploaded.
   if (values.release) rmSync(DIST, { recursive: true, force: true });
   mkdirSync(DIST, { recursive: true });
-  const wanted = values.target ? [values.target as TargetName] : TARGET_NAMES;
+  // A plain build compiles what the agents and the tests run; a release adds the operators' macOS builds.
+  const wanted = values.target ? [values.target as TargetName] : values.release ? TARGET_NAMES : AGENT_TARGETS;
   for (const target of wanted) console.log(`built ${await build(target)}`);
   if (values.release) console.log(`release assets in dist/: ${packageRelease(DIST, VERSION).join(" ")}`);
 }

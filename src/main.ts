@@ -11,6 +11,7 @@ import { UsageError } from "./core/errors.ts";
 import { unlessInterrupted } from "./core/interrupt.ts";
 import { colorWanted, errorText, inJob } from "./core/log.ts";
 import { didYouMean, nearest } from "./core/closest.ts";
+import { platformRefusal } from "./core/platform.ts";
 import { writeAll } from "./core/stdio.ts";
 import { COMMIT, TARGET, VERSION } from "./core/version.ts";
 import { KIND_USAGE, valueOnStdinHint } from "./secrets/kinds.ts";
@@ -71,7 +72,7 @@ function textOptions(name: string): string[] {
   const values: string[] = [];
   for (let i = 0; i < args.length && args[i] !== "--"; i++) {
     const arg = args[i]!;
-    if (arg === `--${name}`) values.push(args[++i]!);
+    if (arg === `--${name}` && i + 1 < args.length) values.push(args[++i]!);
     else if (arg.startsWith(`--${name}=`)) values.push(arg.slice(name.length + 3));
   }
   return values;
@@ -244,6 +245,44 @@ withTarget(cli.command("rm <kind> [name]", "Delete a parameter, named as for put
     runCommand(async (context) => (await import("./commands/rm.ts")).run(context, String(kind), optionalText(name), { ...targetFlags(flags), yes: Boolean(flags.yes) })),
   );
 
+withTarget(cli.command("history <kind> [name]", "List a parameter's versions: when, by whom, labels; never a value"))
+  .option("--json", "Print the versions as JSON")
+  .example("bk-ssm-secrets history env API_TOKEN --pipeline app")
+  .action((kind: unknown, name: unknown, flags: CliFlags) =>
+    runCommand(async (context) => (await import("./commands/history.ts")).run(context, String(kind), optionalText(name), { ...targetFlags(flags), json: Boolean(flags.json) })),
+  );
+
+withTarget(cli.command("rollback <kind> [name]", "Write an older version's value back as the current one, printing no value"))
+  .option("--to-version <n>", "The version to bring back (see history)")
+  .option("--yes", "Do not ask for confirmation (needed when there is no terminal)")
+  .example("bk-ssm-secrets rollback env API_TOKEN --pipeline app --to-version 3")
+  .action((kind: unknown, name: unknown, flags: CliFlags) =>
+    runCommand(async (context) =>
+      (await import("./commands/rollback.ts")).run(context, String(kind), optionalText(name), { ...targetFlags(flags), toVersion: textOption("to-version"), yes: Boolean(flags.yes) }),
+    ),
+  );
+
+withTarget(cli.command("label <kind> [name]", "Put labels on a version of a parameter (history shows them)"))
+  .option("--on-version <n>", "The version to label")
+  .option("--label <label>", "A label (repeatable); SSM moves it from any other version")
+  .example("bk-ssm-secrets label env API_TOKEN --pipeline app --on-version 3 --label known-good")
+  .action((kind: unknown, name: unknown, flags: CliFlags) =>
+    runCommand(async (context) =>
+      (await import("./commands/label.ts")).run(context, String(kind), optionalText(name), textOptions("label"), { ...targetFlags(flags), onVersion: textOption("on-version") }),
+    ),
+  );
+
+withBasePath(cli.command("import <source> <dir>", "Write what a synced S3 secrets bucket held (source: s3-secrets-hooks) as parameters, after showing the plan"))
+  .option("--kms-key <key>", "Encrypt with this KMS key (id, ARN or alias/NAME) instead of alias/aws/ssm")
+  .option("--overwrite", "Replace parameters that exist")
+  .option("--yes", "Do not ask for confirmation (needed when there is no terminal)")
+  .example("aws s3 sync s3://my-secrets-bucket ./bucket && bk-ssm-secrets import s3-secrets-hooks ./bucket")
+  .action((source: unknown, dir: unknown, flags: CliFlags) =>
+    runCommand(async (context) =>
+      (await import("./commands/import.ts")).run(context, String(source), String(dir), { kmsKey: textOption("kms-key"), overwrite: Boolean(flags.overwrite), yes: Boolean(flags.yes) }),
+    ),
+  );
+
 cli.command("version", "Print the version, commit and build target").action(() => emit(`bk-ssm-secrets ${VERSION}\ncommit: ${COMMIT}\ntarget: ${TARGET}\n`));
 
 cli.addEventListener("command:*", () => {
@@ -274,6 +313,8 @@ if (args[0] === "put" && args.some((arg) => arg.includes("\n") || arg.includes("
 }
 
 try {
+  const refusal = platformRefusal(process.argv[2] ?? "", process.platform);
+  if (refusal) fail(refusal, 2);
   cli.parse();
   if (!cli.matchedCommand && !cli.options.help) {
     if (cli.options.version) emit(`${VERSION}\n`);

@@ -5,7 +5,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { binaryName, binaryPath, TARGET_NAMES } from "../build.ts";
+import { binaryName, binaryPath, AGENT_TARGETS } from "../build.ts";
 import { ROOT } from "./support/job.ts";
 
 type Version = number[];
@@ -41,7 +41,7 @@ const GLIBC_LIBRARIES = /^(libc\.so\.6|libm\.so\.6|libdl\.so\.2|libpthread\.so\.
 const documented = new Map(platformsTable("## glibc").map(([binary = "", glibc = ""]) => [binary, glibc]));
 const required = new Map<string, Version>();
 
-for (const target of TARGET_NAMES) {
+for (const target of AGENT_TARGETS) {
   test(`${target}: needs nothing but glibc, and the glibc version docs/platforms.md states`, () => {
     const file = binaryPath(target);
     const needed = [...readelf(["--dynamic"], file).matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) => m[1]!);

@@ -6,7 +6,7 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { binaryName, binaryPath, build, CHECKSUMS, INSTALLER, packageRelease, sha256, TARGET_NAMES, VERSION, type TargetName } from "../build.ts";
+import { binaryName, binaryPath, build, CHECKSUMS, INSTALLER, packageRelease, sha256, AGENT_TARGETS, VERSION, type TargetName } from "../build.ts";
 import { parseDefaultsFile } from "../src/job/config.ts";
 import { ROOT } from "./support/job.ts";
 import { markedBlocks } from "./support/markdown.ts";
@@ -59,8 +59,8 @@ Installer.before(async (context) => {
 
   // The release built by `make build`, packaged exactly as the release workflow packages it.
   const current = dir(VERSION);
-  for (const target of TARGET_NAMES) linkOrCopy(binaryPath(target), binaryPath(target, current));
-  packageRelease(current, VERSION);
+  for (const target of AGENT_TARGETS) linkOrCopy(binaryPath(target), binaryPath(target, current));
+  packageRelease(current, VERSION, AGENT_TARGETS);
 
   // A later version to upgrade to: compiled for real, so it reports its own version.
   const upgrade = dir(UPGRADE);
@@ -72,7 +72,7 @@ Installer.before(async (context) => {
   flipByte(join(tampered, `${binaryName(NATIVE)}.gz`));
 
   const rawOnly = dir("raw-only");
-  for (const asset of [CHECKSUMS, ...TARGET_NAMES.map(binaryName)]) linkOrCopy(join(current, asset), join(rawOnly, asset));
+  for (const asset of [CHECKSUMS, ...AGENT_TARGETS.map(binaryName)]) linkOrCopy(join(current, asset), join(rawOnly, asset));
 
   const mislabelled = dir("mislabelled");
   for (const asset of readdirSync(upgrade)) linkOrCopy(join(upgrade, asset), join(mislabelled, asset));
@@ -265,6 +265,18 @@ Installer("unknown architecture: one line naming it, nothing downloaded", async 
   const before = snapshot(root);
   const run = await runInstaller(context, root, [], { pathPrefix: shims });
   assertOneLineFailure(run, /unsupported architecture riscv64: releases are built for x86_64 and aarch64$/);
+  assert.equal(context.github.requests, []);
+  assert.is(snapshot(root), before);
+});
+
+Installer("on a Mac: one line pointing to the macOS operator binary, nothing downloaded", async (context) => {
+  const root = newRoot(context);
+  const shims = join(root.dir, "shims");
+  mkdirSync(shims);
+  writeFileSync(join(shims, "uname"), `#!/bin/sh\nif [ "$1" = -s ]; then echo Darwin; else echo arm64; fi\n`, { mode: 0o755 });
+  const before = snapshot(root);
+  const run = await runInstaller(context, root, [], { pathPrefix: shims });
+  assertOneLineFailure(run, /this installs the agent hooks, which run on Linux: on a Mac, download bk-ssm-secrets-darwin-arm64 from the release for the operator commands \(put, ls, doctor\)$/);
   assert.equal(context.github.requests, []);
   assert.is(snapshot(root), before);
 });

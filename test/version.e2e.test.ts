@@ -2,12 +2,12 @@
 // directly, the other architecture's under qemu (see binaryCommand).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { TARGET_NAMES, VERSION } from "../build.ts";
+import { AGENT_TARGETS, VERSION } from "../build.ts";
 import { ROOT, baseJobEnv, binaryCommand, runBinary } from "./support/job.ts";
 
 const commits = new Set<string>();
 
-for (const target of TARGET_NAMES) {
+for (const target of AGENT_TARGETS) {
   test(`${target}: \`version\` prints the version, the commit built and the target`, async () => {
     const run = await runBinary(["version"], baseJobEnv(), undefined, binaryCommand(target));
     assert.is(run.status, 0, run.stderr);

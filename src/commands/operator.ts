@@ -4,11 +4,13 @@
 import { closeSync, openSync, readSync, writeSync } from "node:fs";
 import { ConfigError, normaliseBasePath } from "../job/config.ts";
 import { withDeadline, type PhaseContext } from "../job/context.ts";
-import type { Target } from "../job/target.ts";
 import type { Logger } from "../core/log.ts";
 import { createSsmStore } from "../ssm/client.ts";
 import { StoreError, type ParameterInfo } from "../ssm/store.ts";
 import { UsageError } from "../core/errors.ts";
+import type { Config } from "../job/config.ts";
+import { resolveTarget, type Target, type TargetFlags } from "../job/target.ts";
+import { entryFor } from "../secrets/secret-kinds.ts";
 
 /** What a command prints on stdout, and its exit status. */
 export interface CommandResult {
@@ -102,4 +104,16 @@ export async function listSlug(store: Store, target: Target, log: Logger): Promi
     log.info(`Cannot list ${target.path} to check the parameter first (${error.code}): continuing; SSM itself refuses what cannot be done`);
     return undefined;
   }
+}
+
+/** The slug the flags pick, and the full SSM name of the parameter `KIND [NAME]` in it, by the rules `put` stores it under. */
+export function namedParameter(kind: string, name: string | undefined, flags: TargetFlags, config: Pick<Config, "basePath" | "defaultKey">): { target: Target; parameter: string } {
+  const target = resolveTarget(flags, config);
+  return { target, parameter: `${target.path}/${entryFor(kind, name, target.slug).relative}` };
+}
+
+/** A version flag's value (`--to-version 3`) as a number, or a usage error saying what is expected. */
+export function versionNumber(text: string | undefined, flag: string): number {
+  if (text === undefined || !/^[1-9]\d*$/.test(text)) throw new UsageError(`${flag} needs a version number such as 3 (got ${JSON.stringify(text ?? "")}): bk-ssm-secrets history lists them`);
+  return Number(text);
 }

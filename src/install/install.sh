@@ -66,6 +66,9 @@ detect_target() {
   local os machine
   os="$(uname -s)"
   machine="$(uname -m)"
+  if [[ "$os" == Darwin ]]; then
+    die "this installs the agent hooks, which run on Linux: on a Mac, download bk-ssm-secrets-darwin-$( [[ "$machine" == x86_64 ]] && echo x64 || echo arm64) from the release for the operator commands (put, ls, doctor)"
+  fi
   [[ "$os" == Linux ]] || die "unsupported operating system $os: bk-ssm-secrets runs on Linux"
   case "$machine" in
     x86_64 | amd64) echo linux-x64 ;;

@@ -3,11 +3,11 @@
 import type { Env } from "../core/env.ts";
 import type { SSMClient } from "@aws-sdk/client-ssm";
 import type { Logger } from "../core/log.ts";
-import { parameterNotFound, StoreError, type Parameter, type ParameterAdmin, type ParameterInfo, type SecretStore } from "./store.ts";
+import { parameterNotFound, StoreError, type Parameter, type ParameterAdmin, type ParameterInfo, type ParameterVersion, type SecretStore } from "./store.ts";
 
 /** SSM's largest page for GetParametersByPath and GetParameters. */
 const PAGE_SIZE = 10;
-/** SSM's largest page for DescribeParameters. */
+/** SSM's largest page for DescribeParameters and GetParameterHistory. */
 const DESCRIBE_PAGE_SIZE = 50;
 
 /**
@@ -38,6 +38,7 @@ export interface SsmStoreOptions {
 }
 
 type RawParameter = { Name?: string; Value?: string; Type?: string; Version?: number; LastModifiedDate?: Date; Tier?: string };
+type RawVersion = RawParameter & { LastModifiedUser?: string; Labels?: string[]; KeyId?: string };
 
 function toInfo(raw: RawParameter): ParameterInfo {
   return {
@@ -53,8 +54,20 @@ function toParameter(raw: RawParameter): Parameter {
   return { ...toInfo(raw), value: raw.Value ?? "" };
 }
 
+/** A history entry without its value, which GetParameterHistory always sends. */
+function toVersion(raw: RawVersion): ParameterVersion {
+  return {
+    version: raw.Version ?? 0,
+    type: raw.Type ?? "String",
+    lastModified: raw.LastModifiedDate,
+    changedBy: raw.LastModifiedUser,
+    labels: raw.Labels ?? [],
+    ...(raw.KeyId ? { keyId: raw.KeyId } : {}),
+  };
+}
+
 /** Every item of a paginated call, page after page, each page asked for once the previous one answered. */
-async function collectPages<T>(fetch: (nextToken: string | undefined) => Promise<{ Parameters?: RawParameter[]; NextToken?: string }>, convert: (raw: RawParameter) => T): Promise<T[]> {
+async function collectPages<R, T>(fetch: (nextToken: string | undefined) => Promise<{ Parameters?: R[]; NextToken?: string }>, convert: (raw: R) => T): Promise<T[]> {
   const items: T[] = [];
   let nextToken: string | undefined;
   do {
@@ -183,6 +196,28 @@ export async function createSsmStore(options: SsmStoreOptions): Promise<SecretSt
     async remove(name) {
       await send(name, "ssm:DeleteParameter", () => client.send(new sdk.DeleteParameterCommand({ Name: name }), request));
     },
+
+    history(name) {
+      return collectPages(
+        (nextToken) =>
+          send(name, "ssm:GetParameterHistory", () =>
+            client.send(new sdk.GetParameterHistoryCommand({ Name: name, WithDecryption: false, MaxResults: DESCRIBE_PAGE_SIZE, NextToken: nextToken }), request),
+          ),
+        toVersion,
+      );
+    },
+
+    async readVersion(name, version) {
+      const reply = await send(name, "ssm:GetParameter", () => client.send(new sdk.GetParameterCommand({ Name: `${name}:${version}`, WithDecryption: true }), request));
+      return toParameter(reply.Parameter ?? {});
+    },
+
+    async label(name, version, labels) {
+      const reply = await send(name, "ssm:LabelParameterVersion", () =>
+        client.send(new sdk.LabelParameterVersionCommand({ Name: name, ParameterVersion: version, Labels: labels }), request),
+      );
+      return reply.InvalidLabels ?? [];
+    },
   };
 }
 
@@ -232,6 +267,14 @@ const OPERATIONS = {
     kms: "check --kms-key names an existing key, and grant kms:Encrypt and kms:GenerateDataKey on it to your IAM identity",
   },
   "ssm:DeleteParameter": { doing: "deleting", scope: "on this path", grantee: "your IAM identity", kms: "deleting needs no KMS permission; check the SSM endpoint" },
+  "ssm:GetParameterHistory": {
+    doing: "reading the history of",
+    scope: "on this path",
+    grantee: "your IAM identity",
+    kms: "the history is read without values and needs no KMS permission; check the SSM endpoint",
+  },
+  "ssm:GetParameter": { doing: "reading", scope: "on this path", grantee: "your IAM identity", kms: "grant kms:Decrypt on the parameter's KMS key to your IAM identity" },
+  "ssm:LabelParameterVersion": { doing: "labelling", scope: "on this path", grantee: "your IAM identity", kms: "labelling needs no KMS permission; check the SSM endpoint" },
 } as const;
 
 /** Turn an SDK failure into one line naming the path and what to do. Never includes a value. */
@@ -264,6 +307,8 @@ export function explainError(
       return new StoreError(`access denied ${doing} ${path}${because}: grant ${action} ${scope} to ${grantee}`, path, name);
     case "ParameterAlreadyExists":
       return new StoreError(`${path} already exists: pass --overwrite to replace it`, path, name);
+    case "ParameterVersionNotFound":
+      return new StoreError(`${path} has no such version${because}: bk-ssm-secrets history lists the versions SSM keeps`, path, name);
     case "ParameterNotFound":
       return parameterNotFound(path, doing === "deleting" ? "delete" : "do");
     case "ThrottlingException":

@@ -37,13 +37,31 @@ export interface PutRequest {
   tier?: "Advanced";
 }
 
-/** Managing the tree, for the operator commands. Never reads a value. */
+/** One version of a parameter as its history lists it: who wrote it and when, never its value. */
+export interface ParameterVersion {
+  version: number;
+  type: string;
+  lastModified?: Date;
+  /** The IAM identity (ARN) that wrote it. */
+  changedBy?: string;
+  labels: string[];
+  /** The KMS key of a SecureString version. */
+  keyId?: string;
+}
+
+/** Managing the tree, for the operator commands. Reads a value only to write it back (rollback). */
 export interface ParameterAdmin {
   /** Every parameter below `path`, recursively: names and metadata, no values. */
   listTree(path: string): Promise<ParameterInfo[]>;
   put(request: PutRequest): Promise<{ version: number; tier: string }>;
   /** Fails with a StoreError (code ParameterNotFound) when there is nothing to delete. */
   remove(name: string): Promise<void>;
+  /** The versions SSM keeps of `name`, oldest first, without values. */
+  history(name: string): Promise<ParameterVersion[]>;
+  /** One version, decrypted: only ever written back, never shown. */
+  readVersion(name: string, version: number): Promise<Parameter>;
+  /** Put labels on a version (SSM moves each from any other version); returns the labels SSM refused. */
+  label(name: string, version: number, labels: string[]): Promise<string[]>;
 }
 
 /** A read that failed, with the path it was for and what the operator can do. */

@@ -17,6 +17,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { parseArgs } from "node:util";
 import { SecretsManagerBridge, type PutSecretOptions } from "./secrets-manager-bridge.ts";
+import { answerSts, StsError, stsErrorXml, type IssuedCredentials } from "./sts.ts";
 
 /** The credentials and region a server accepts unless told otherwise. */
 export const TEST_CREDENTIALS = {
@@ -30,6 +31,13 @@ export const TEST_ACCOUNT_ID = "123456789012";
 
 /** The caller that AccessDenied messages name, as an EC2 instance's role would appear. */
 const CALLER_ARN = `arn:aws:sts::${TEST_ACCOUNT_ID}:assumed-role/test/i-0`;
+/** Who wrote a parameter that a test arranged in-process rather than through the API. */
+export const SEED_USER_ARN = `arn:aws:iam::${TEST_ACCOUNT_ID}:user/test-seed`;
+/** SSM keeps this many versions of a parameter. */
+const MAX_VERSIONS = 100;
+/** And at most this many labels on one version. */
+const MAX_LABELS_PER_VERSION = 10;
+const LABEL = /^[a-zA-Z_.\-][a-zA-Z0-9_.\-]{0,99}$/;
 const DEFAULT_KEY_ID = "alias/aws/ssm";
 const STANDARD_MAX_VALUE = 4096;
 const ADVANCED_MAX_VALUE = 8192;
@@ -94,6 +102,8 @@ export interface StoredParameter {
   tier: ParameterTier;
   keyId?: string;
   description?: string;
+  /** The IAM identity that wrote this version, as GetParameterHistory reports it. */
+  lastModifiedUser: string;
 }
 
 export interface PutOptions {
@@ -106,6 +116,8 @@ export interface PutOptions {
 
 export interface RecordedRequest {
   action: string;
+  /** The ARN whose credentials signed it, once the signature checked out. */
+  caller?: string;
   target: string;
   /** The parsed JSON body, or the raw text when it was not JSON. */
   body: unknown;
@@ -125,6 +137,8 @@ export interface SsmServerOptions {
   credentials?: SsmCredentials;
   /** A session token the server treats as expired (ExpiredTokenException). */
   expiredToken?: string;
+  /** Roles STS lets the test credentials assume (cross-account reading through a profile's role_arn). */
+  roles?: string[];
   params?: SeedParam[];
   latencyMs?: number;
   rateLimit?: RateLimit;
@@ -294,6 +308,8 @@ interface PutInput {
   keyId?: string;
   description?: string;
   overwrite: boolean;
+  /** Who writes it; the seed user unless the request came through the API. */
+  user?: string;
 }
 
 // KMS ciphertext blobs begin with these version bytes, which is why real
@@ -302,6 +318,10 @@ const KMS_BLOB_HEADER = Buffer.from([0x01, 0x02, 0x02, 0x00, 0x78]);
 
 class ParameterStore {
   private readonly params = new Map<string, StoredParameter>();
+  /** Every version still kept, oldest first; the last is the current one. */
+  private readonly versions = new Map<string, StoredParameter[]>();
+  /** Each parameter's labels and the version each is on. */
+  private readonly labels = new Map<string, Map<string, number>>();
   /** What a SecureString reads as without WithDecryption: fixed per version, like a stored KMS blob. */
   private readonly ciphertexts = new Map<string, string>();
   private readonly key = randomBytes(32);
@@ -356,7 +376,9 @@ class ParameterStore {
       tier,
       ...(keyId ? { keyId } : {}),
       ...(description !== undefined ? { description } : {}),
+      lastModifiedUser: input.user ?? SEED_USER_ARN,
     };
+    this.keepVersion(param);
     this.params.set(param.name, param);
     if (type === "SecureString") this.ciphertexts.set(param.name, this.encrypt(param.value));
     else this.ciphertexts.delete(param.name);
@@ -364,8 +386,80 @@ class ParameterStore {
   }
 
   delete(name: string): boolean {
+    // Deleting a parameter deletes its history and labels too, as in SSM.
+    this.versions.delete(name);
+    this.labels.delete(name);
     this.ciphertexts.delete(name);
     return this.params.delete(name);
+  }
+
+  /** SSM keeps 100 versions: the oldest goes, unless a label holds it. */
+  private keepVersion(param: StoredParameter): void {
+    const versions = this.versions.get(param.name) ?? [];
+    if (versions.length >= MAX_VERSIONS) {
+      const oldest = versions[0]!;
+      if (this.labelsOf(param.name, oldest.version).length) {
+        throw new SsmError(
+          "ParameterMaxVersionLimitExceeded",
+          `You attempted to create a new version of ${param.name} by calling the PutParameter API with the overwrite flag. Version ${oldest.version}, the oldest version, can't be deleted because it has a label associated with it. Move the label to another version of the parameter, and try again.`,
+        );
+      }
+      versions.shift();
+    }
+    versions.push({ ...param });
+    this.versions.set(param.name, versions);
+  }
+
+  /** The versions of `name`, oldest first. */
+  history(name: string): StoredParameter[] {
+    return (this.versions.get(name) ?? []).map((version) => ({ ...version }));
+  }
+
+  labelsOf(name: string, version: number): string[] {
+    return [...(this.labels.get(name) ?? [])].filter(([, on]) => on === version).map(([label]) => label);
+  }
+
+  /** A `name:version` or `name:label` selector, as GetParameter takes it; a plain name is the current version. */
+  select(selector: string): StoredParameter | undefined {
+    const [name = "", choice] = selector.split(/:(.*)/s);
+    if (choice === undefined) return this.get(name);
+    if (!this.params.has(name)) return undefined;
+    const version = /^\d+$/.test(choice) ? Number(choice) : this.labels.get(name)?.get(choice);
+    const found = this.versions.get(name)?.find((kept) => kept.version === version);
+    if (!found) {
+      throw new SsmError("ParameterVersionNotFound", `Systems Manager could not find version ${choice} of ${name}. Verify the version and try again.`);
+    }
+    return { ...found };
+  }
+
+  /** Put `labels` on a version, moving each from wherever it was; returns the labels SSM would refuse. */
+  label(name: string, version: number | undefined, labels: string[]): { invalid: string[]; version: number } {
+    const current = this.params.get(name);
+    if (!current) throw new SsmError("ParameterNotFound", `Parameter ${name} not found.`);
+    const target = version ?? current.version;
+    if (!this.versions.get(name)?.some((kept) => kept.version === target)) {
+      throw new SsmError("ParameterVersionNotFound", `Systems Manager could not find version ${target} of ${name}. Verify the version and try again.`);
+    }
+    const invalid = labels.filter((label) => !LABEL.test(label) || /^(aws|ssm)/i.test(label));
+    const valid = [...new Set(labels.filter((label) => !invalid.includes(label)))];
+    const onVersion = new Set([...this.labelsOf(name, target), ...valid]);
+    if (onVersion.size > MAX_LABELS_PER_VERSION) {
+      throw new SsmError("ParameterVersionLabelLimitExceeded", `A parameter version can have maximum ${MAX_LABELS_PER_VERSION} labels. Move one or more labels to another version and try again.`);
+    }
+    const byLabel = this.labels.get(name) ?? new Map<string, number>();
+    for (const label of valid) byLabel.set(label, target);
+    this.labels.set(name, byLabel);
+    return { invalid, version: target };
+  }
+
+  /** A version as GetParameterHistory returns it. */
+  historyView(param: StoredParameter, withDecryption: boolean): Json {
+    return {
+      ...this.metadata(param),
+      Value: param.type === "SecureString" && !withDecryption ? this.encrypt(param.value) : param.value,
+      LastModifiedUser: param.lastModifiedUser,
+      Labels: this.labelsOf(param.name, param.version),
+    };
   }
 
   /** A parameter as GetParameter(s)/GetParametersByPath return it. */
@@ -579,10 +673,12 @@ interface AuthConfig {
   region: string;
   credentials: SsmCredentials;
   expiredToken?: string;
+  /** Temporary credentials STS issued, by access key id. */
+  issued: Map<string, IssuedCredentials>;
 }
 
-/** Checks a request's Authorization header the way AWS does, throwing the error AWS would answer with. */
-function verifySignature(req: IncomingMessage, body: Buffer, auth: AuthConfig): void {
+/** Checks a request's Authorization header the way AWS does, throwing the error AWS would answer with; returns the caller's ARN. */
+function verifySignature(req: IncomingMessage, body: Buffer, auth: AuthConfig, expectedService = "ssm"): string {
   const authorization = headerValue(req, "authorization");
   if (!authorization) throw new SsmError("MissingAuthenticationTokenException", "Missing Authentication Token");
   const match = /^AWS4-HMAC-SHA256 Credential=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-f]{64})$/.exec(authorization);
@@ -595,8 +691,8 @@ function verifySignature(req: IncomingMessage, body: Buffer, auth: AuthConfig): 
   }
   const [, credential = "", signedHeaders = "", signature = ""] = match;
   const [accessKeyId, date, region, service, terminator] = credential.split("/");
-  if (service !== "ssm" || terminator !== "aws4_request") {
-    throw new SsmError("InvalidSignatureException", "Credential should be scoped to correct service: 'ssm'. ");
+  if (service !== expectedService || terminator !== "aws4_request") {
+    throw new SsmError("InvalidSignatureException", `Credential should be scoped to correct service: '${expectedService}'. `);
   }
   if (region !== auth.region) throw new SsmError("InvalidSignatureException", "Credential should be scoped to a valid region. ");
   if (date !== amzDate.slice(0, 8)) {
@@ -605,14 +701,15 @@ function verifySignature(req: IncomingMessage, body: Buffer, auth: AuthConfig): 
       `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${date}' != '${amzDate.slice(0, 8)}', from 'X-Amz-Date'.`,
     );
   }
-  if (accessKeyId !== auth.credentials.accessKeyId) {
+  const signer = accessKeyId === auth.credentials.accessKeyId ? { ...auth.credentials, arn: CALLER_ARN } : auth.issued.get(accessKeyId ?? "");
+  if (!signer) {
     throw new SsmError("UnrecognizedClientException", "The security token included in the request is invalid.");
   }
   const token = headerValue(req, "x-amz-security-token");
   if (auth.expiredToken !== undefined && token === auth.expiredToken) {
     throw new SsmError("ExpiredTokenException", "The security token included in the request is expired");
   }
-  if (token !== auth.credentials.sessionToken) {
+  if (token !== signer.sessionToken) {
     throw new SsmError("UnrecognizedClientException", "The security token included in the request is invalid.");
   }
 
@@ -622,7 +719,7 @@ function verifySignature(req: IncomingMessage, body: Buffer, auth: AuthConfig): 
   const canonicalRequest = ["POST", "/", "", canonicalHeaders, signedHeaders, sha256Hex(body)].join("\n");
   const scope = `${date}/${region}/${service}/aws4_request`;
   const stringToSign = ["AWS4-HMAC-SHA256", amzDate, scope, sha256Hex(canonicalRequest)].join("\n");
-  let key = hmac(`AWS4${auth.credentials.secretAccessKey}`, date);
+  let key = hmac(`AWS4${signer.secretAccessKey}`, date);
   for (const part of [region, service, "aws4_request"]) key = hmac(key, part);
   if (!timingSafeEqual(hmac(key, stringToSign), Buffer.from(signature, "hex"))) {
     throw new SsmError(
@@ -630,6 +727,7 @@ function verifySignature(req: IncomingMessage, body: Buffer, auth: AuthConfig): 
       "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
     );
   }
+  return signer.arn;
 }
 
 // ---------------------------------------------------------------------------
@@ -638,6 +736,8 @@ function verifySignature(req: IncomingMessage, body: Buffer, auth: AuthConfig): 
 interface ActionContext {
   store: ParameterStore;
   secrets: SecretsManagerBridge;
+  /** Who signed the request. */
+  caller: string;
   /** Throws SSM's KMS failure when a kms fault covers one of the SecureStrings about to be decrypted. */
   checkDecrypt(params: StoredParameter[]): void;
   /** Throws SSM's KMS failure when a kms fault covers the SecureString about to be encrypted. */
@@ -684,7 +784,7 @@ const ACTIONS: Record<string, (ctx: ActionContext, body: Json) => Json> = {
   GetParameter(ctx, body) {
     const name = requiredString(body, "Name");
     const withDecryption = body.WithDecryption === true;
-    const param = ctx.store.get(name);
+    const param = ctx.store.select(name);
     if (!param) throw new SsmError("ParameterNotFound", `Parameter ${name} not found.`);
     if (withDecryption) ctx.checkDecrypt([param]);
     return { Parameter: ctx.store.view(param, withDecryption) };
@@ -734,8 +834,37 @@ const ACTIONS: Record<string, (ctx: ActionContext, body: Json) => Json> = {
     if (tier) input.tier = tier;
     if (keyId !== undefined) input.keyId = keyId;
     if (description !== undefined) input.description = description;
-    const param = ctx.store.put(input, ctx.checkEncrypt);
+    const param = ctx.store.put({ ...input, user: ctx.caller }, ctx.checkEncrypt);
     return { Version: param.version, Tier: param.tier };
+  },
+
+  GetParameterHistory(ctx, body) {
+    const name = requiredString(body, "Name");
+    const versions = ctx.store.history(name);
+    if (versions.length === 0) throw new SsmError("ParameterNotFound", `Parameter ${name} not found.`);
+    const withDecryption = body.WithDecryption === true;
+    const limit = maxResults(body, 50);
+    const token = optionalString(body, "NextToken");
+    const after = token === undefined ? 0 : Number(decodeToken(token));
+    const page = versions.filter((version) => version.version > after).slice(0, limit);
+    if (withDecryption) ctx.checkDecrypt(page);
+    const last = page.at(-1);
+    const more = last !== undefined && versions.some((version) => version.version > last.version);
+    return {
+      Parameters: page.map((version) => ctx.store.historyView(version, withDecryption)),
+      ...(more ? { NextToken: Buffer.from(JSON.stringify({ after: String(last.version) })).toString("base64url") } : {}),
+    };
+  },
+
+  LabelParameterVersion(ctx, body) {
+    const name = requiredString(body, "Name");
+    const labels = body.Labels;
+    if (!Array.isArray(labels) || labels.length < 1 || labels.length > MAX_LABELS_PER_VERSION || !labels.every((label) => typeof label === "string")) {
+      throw validation(`1 validation error detected: Value at 'labels' failed to satisfy constraint: Member must have length less than or equal to ${MAX_LABELS_PER_VERSION} and greater than or equal to 1`);
+    }
+    const version = body.ParameterVersion === undefined ? undefined : Number(body.ParameterVersion);
+    const result = ctx.store.label(name, version, labels as string[]);
+    return { InvalidLabels: result.invalid, ParameterVersion: result.version };
   },
 
   DeleteParameter(ctx, body) {
@@ -795,7 +924,7 @@ export async function startSsmServer(options: SsmServerOptions = {}): Promise<Ss
     accessKeyId: TEST_CREDENTIALS.accessKeyId,
     secretAccessKey: TEST_CREDENTIALS.secretAccessKey,
   };
-  const auth: AuthConfig = { region, credentials, ...(options.expiredToken !== undefined ? { expiredToken: options.expiredToken } : {}) };
+  const auth: AuthConfig = { region, credentials, issued: new Map(), ...(options.expiredToken !== undefined ? { expiredToken: options.expiredToken } : {}) };
   const store = new ParameterStore(region);
   const secrets = new SecretsManagerBridge(region, TEST_ACCOUNT_ID);
   const faults = new FaultSet();
@@ -811,7 +940,8 @@ export async function startSsmServer(options: SsmServerOptions = {}): Promise<Ss
     const target = headerValue(req, "x-amz-target") ?? "";
     const action = target.replace(/^AmazonSSM\./, "");
     const body = parseJson(raw);
-    requests.push({ action, target, body: body ?? raw.toString("utf8"), at: Date.now() });
+    const record: RecordedRequest = { action, target, body: body ?? raw.toString("utf8"), at: Date.now() };
+    requests.push(record);
     const names = requestNames(body);
 
     // Network-level behaviour first: it happens before AWS ever looks at the request.
@@ -825,7 +955,7 @@ export async function startSsmServer(options: SsmServerOptions = {}): Promise<Ss
     if (req.method !== "POST" || req.url !== "/" || !Object.hasOwn(ACTIONS, action)) {
       throw new SsmError("UnknownOperationException", `Unknown operation ${target || "(no X-Amz-Target)"}`);
     }
-    verifySignature(req, raw, auth);
+    record.caller = verifySignature(req, raw, auth);
     if (!body) throw new SsmError("SerializationException", "The request body is not a JSON object");
     if (bucket && !bucket.take()) throw new SsmError("ThrottlingException", "Rate exceeded");
     const fault = faults.takeFirst(["throttle", "server-error", "access-denied"], action, names);
@@ -834,6 +964,7 @@ export async function startSsmServer(options: SsmServerOptions = {}): Promise<Ss
     const ctx: ActionContext = {
       store,
       secrets,
+      caller: record.caller,
       checkDecrypt(params) {
         for (const param of params) {
           if (param.type !== "SecureString" || !param.keyId) continue;
@@ -846,6 +977,21 @@ export async function startSsmServer(options: SsmServerOptions = {}): Promise<Ss
     };
     const handler = ACTIONS[action] as (ctx: ActionContext, body: Json) => Json;
     send(res, 200, handler(ctx, body));
+  }
+
+  /** STS's AssumeRole, signed for service sts; answers in XML as the query protocol does. */
+  function handleSts(req: IncomingMessage, res: ServerResponse, raw: Buffer): void {
+    const form = new URLSearchParams(raw.toString("utf8"));
+    const record: RecordedRequest = { action: `sts:${form.get("Action") ?? ""}`, target: "sts", body: Object.fromEntries(form), at: Date.now() };
+    requests.push(record);
+    const reply = (status: number, xml: string) => res.writeHead(status, { "Content-Type": "text/xml", "x-amzn-RequestId": randomUUID() }).end(xml);
+    try {
+      record.caller = verifySignature(req, raw, auth, "sts");
+      reply(200, answerSts(form, record.caller, options.roles ?? [], (issued) => auth.issued.set(issued.accessKeyId, issued)));
+    } catch (error) {
+      const sts = error instanceof StsError ? error : new StsError((error as SsmError).code ?? "InternalFailure", (error as Error).message, (error as SsmError).status ?? 500);
+      reply(sts.status, stsErrorXml(sts));
+    }
   }
 
   function handleControl(body: Json | undefined): Json {
@@ -913,6 +1059,7 @@ export async function startSsmServer(options: SsmServerOptions = {}): Promise<Ss
         }
         return;
       }
+      if (headerValue(req, "content-type")?.startsWith("application/x-www-form-urlencoded")) return handleSts(req, res, raw);
       await handleSsm(req, res, raw);
     })().catch((error: unknown) => {
       if (error instanceof SsmError) return sendError(res, error);
