@@ -30,7 +30,7 @@ export const AGENT_TARGETS = ["linux-x64", "linux-arm64"] as const satisfies rea
 export const DIST = join(import.meta.dir, "dist");
 export const VERSION = pkg.version;
 
-/** The bootstrap script shipped with every release (see the README's Install section). */
+/** The bootstrap script shipped with every release (see the Quick start in the README, and docs/install.md). */
 export const INSTALLER = "install.sh";
 export const CHECKSUMS = "SHA256SUMS";
 
@@ -94,8 +94,10 @@ export function sha256(data: Uint8Array): string {
  * Turn compiled binaries in `dir` into a release: a gzip copy of each
  * binary, the stamped install script, and SHA256SUMS over all of them (in
  * `sha256sum` format, so `sha256sum -c` reads it). Returns the asset names.
+ * Without `gzip`, a mirror's minimal copy: no `.gz` assets, which install.sh
+ * does without.
  */
-export function packageRelease(dir: string, version: string, targets: readonly TargetName[] = TARGET_NAMES): string[] {
+export function packageRelease(dir: string, version: string, targets: readonly TargetName[] = TARGET_NAMES, { gzip = true } = {}): string[] {
   const digests = new Map<string, string>();
   const write = (name: string, data: Uint8Array, mode = 0o644) => {
     writeFileSync(join(dir, name), data, { mode });
@@ -104,7 +106,7 @@ export function packageRelease(dir: string, version: string, targets: readonly T
   for (const target of targets) {
     const binary = new Uint8Array(readFileSync(binaryPath(target, dir)));
     digests.set(binaryName(target), sha256(binary));
-    write(`${binaryName(target)}.gz`, Bun.gzipSync(binary, { level: 9 }));
+    if (gzip) write(`${binaryName(target)}.gz`, Bun.gzipSync(binary, { level: 9 }));
   }
   write(INSTALLER, new TextEncoder().encode(stampInstaller(version)), 0o755);
   const names = [...digests.keys()].sort();

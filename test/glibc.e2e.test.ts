@@ -1,5 +1,5 @@
 // What the compiled binaries need from the system, read from the binaries
-// themselves with readelf, against what the README promises operators: the
+// themselves with readelf, against what docs/platforms.md promises operators: the
 // highest GLIBC_ symbol version each needs, and which distributions run them.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -22,12 +22,12 @@ function readelf(args: string[], file: string): string {
   return result.stdout.toString();
 }
 
-/** The rows of the first markdown table after `heading` in the README. */
-function readmeTable(heading: string): string[][] {
-  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
-  const start = readme.indexOf(heading);
-  assert.ok(start >= 0, `the README has ${heading}`);
-  const lines = readme.slice(start).split("\n");
+/** The rows of the first markdown table after `heading` in docs/platforms.md. */
+function platformsTable(heading: string): string[][] {
+  const page = readFileSync(join(ROOT, "docs", "platforms.md"), "utf8");
+  const start = page.indexOf(heading);
+  assert.ok(start >= 0, `docs/platforms.md has ${heading}`);
+  const lines = page.slice(start).split("\n");
   const first = lines.findIndex((line) => line.startsWith("|"));
   const rows: string[][] = [];
   for (const line of lines.slice(first + 2)) {
@@ -38,11 +38,11 @@ function readmeTable(heading: string): string[][] {
 }
 
 const GLIBC_LIBRARIES = /^(libc\.so\.6|libm\.so\.6|libdl\.so\.2|libpthread\.so\.0|librt\.so\.1|ld-linux-(x86-64|aarch64)\.so\.[12])$/;
-const documented = new Map(readmeTable("#### glibc").map(([binary = "", glibc = ""]) => [binary, glibc]));
+const documented = new Map(platformsTable("## glibc").map(([binary = "", glibc = ""]) => [binary, glibc]));
 const required = new Map<string, Version>();
 
 for (const target of AGENT_TARGETS) {
-  test(`${target}: needs nothing but glibc, and the glibc version the README states`, () => {
+  test(`${target}: needs nothing but glibc, and the glibc version docs/platforms.md states`, () => {
     const file = binaryPath(target);
     const needed = [...readelf(["--dynamic"], file).matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) => m[1]!);
     assert.ok(needed.includes("libc.so.6"), needed.join(" "));
@@ -52,13 +52,13 @@ for (const target of AGENT_TARGETS) {
     assert.ok(versions.length > 0);
     const need = highest(versions);
     required.set(target, need);
-    assert.is(documented.get(binaryName(target)), `GLIBC_${need.join(".")}`, "the README's glibc table matches the binary");
+    assert.is(documented.get(binaryName(target)), `GLIBC_${need.join(".")}`, "the glibc table in docs/platforms.md matches the binary");
   });
 }
 
-test("the README's distribution table follows from what the binaries need", () => {
+test("the distribution table in docs/platforms.md follows from what the binaries need", () => {
   const need = highest([...required.values()]);
-  const rows = readmeTable("| distribution |");
+  const rows = platformsTable("| distribution |");
   assert.ok(rows.length >= 5);
   for (const [distribution = "", glibc = "", runs = ""] of rows) {
     const expected = compare(parseVersion(glibc), need) >= 0 ? "yes" : "no";

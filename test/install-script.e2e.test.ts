@@ -10,6 +10,7 @@ import { binaryName, binaryPath, build, CHECKSUMS, INSTALLER, packageRelease, sh
 import { parseDefaultsFile } from "../src/job/config.ts";
 import { startJobFixture } from "./support/fixture.ts";
 import { ROOT, runHook } from "./support/job.ts";
+import { markedBlocks } from "./support/markdown.ts";
 import { startReleaseServer, type ReleaseServer } from "./support/release-server.ts";
 
 const SOURCE_SCRIPT = join(ROOT, "src", "install", INSTALLER);
@@ -414,8 +415,7 @@ Installer("over the Python hook: its pip-installed bk-ssm-secrets script is kept
 
 Installer("the README's install snippet, run as written", async (context) => {
   const readme = readFileSync(join(ROOT, "README.md"), "utf8");
-  const section = readme.slice(readme.indexOf("\n## Install\n"));
-  const snippet = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? "";
+  const snippet = `${markedBlocks(readme, "quickstart").find((block) => block.label === "install on the agent")?.code ?? ""}\n`;
   assert.match(snippet, `BK_SSM_SECRETS_VERSION=${VERSION}\n`, "the README pins the current version");
   assert.match(snippet, `https://github.com/${REPO}/releases/download`);
   const root = newRoot(context);

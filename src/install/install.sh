@@ -2,7 +2,7 @@
 # Installs or upgrades bk-ssm-secrets on a Buildkite agent instance, from an
 # EC2 bootstrap script (the Elastic CI Stack's BootstrapScriptUrl). Every
 # release carries a copy of this script with its version filled in; the
-# README's Install section shows how to fetch and run it.
+# README's Quick start shows how to fetch and run it (docs/install.md: the details).
 #
 # It downloads the binary for this machine and the release's SHA256SUMS,
 # checks the binary against it, checks the binary runs here, moves it into
