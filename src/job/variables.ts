@@ -21,6 +21,9 @@ const HOOK_VARIABLES = [
   // and which protected names secrets may set.
   "BK_SSM_SECRETS_PIPELINE_OVERRIDES",
   "BK_SSM_SECRETS_ALLOWED_NAMES",
+  // The README's install snippet: which release to install, and from where.
+  "BK_SSM_SECRETS_VERSION",
+  "BK_SSM_SECRETS_RELEASES_URL",
 ];
 
 /** Variables the hooks export to the job themselves (or the Python hook did): known, never suggested. */
