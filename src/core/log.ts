@@ -2,8 +2,10 @@
 // code that the hook evaluates, so nothing else may ever be written there.
 // Lines follow Buildkite's log conventions: `~~~` opens a collapsed group,
 // `+++` an expanded one for what the operator must see.
-import { createColors } from "picocolors";
-import { writeAll } from "./stdio.ts";
+//
+// No colour library and no process.stderr here: the first touch of either
+// loads Bun's stream modules, which cost a phase more than its own work.
+import { isTerminal, writeAll } from "./stdio.ts";
 
 export interface Logger {
   /** A collapsed group header (`~~~`). */
@@ -29,8 +31,17 @@ export function colorWanted(env: NodeJS.ProcessEnv, isTTY: boolean): boolean {
   return isTTY && !env.NO_COLOR;
 }
 
+/** picocolors' codes, and its way with a nested style (each inner close turned into `reopen`), so the bytes are the same. */
+const style = (open: string, close: string, reopen = open) => (enabled: boolean) => (text: string) => (enabled ? `${open}${text.replaceAll(close, reopen)}${close}` : text);
+const STYLES = {
+  bold: style("\x1b[1m", "\x1b[22m", "\x1b[22m\x1b[1m"),
+  dim: style("\x1b[2m", "\x1b[22m", "\x1b[22m\x1b[2m"),
+  yellow: style("\x1b[33m", "\x1b[39m"),
+  red: style("\x1b[31m", "\x1b[39m"),
+};
+
 export function createLogger(options: LoggerOptions): Logger {
-  const c = createColors(options.color);
+  const c = { bold: STYLES.bold(options.color), dim: STYLES.dim(options.color), yellow: STYLES.yellow(options.color), red: STYLES.red(options.color) };
   const line = (text: string) => options.write(text + "\n");
   return {
     verbose: options.verbose,
@@ -48,7 +59,7 @@ export function createLogger(options: LoggerOptions): Logger {
 export function stderrLogger(verbose: boolean, env: NodeJS.ProcessEnv = process.env): Logger {
   return createLogger({
     verbose,
-    color: colorWanted(env, Boolean(process.stderr.isTTY)),
+    color: colorWanted(env, isTerminal(2)),
     // Synchronous, so no log line is lost when a phase exits right after it.
     write: (text) => writeAll(2, text),
   });
