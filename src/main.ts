@@ -3,7 +3,6 @@
 // subcommand's module is imported only when it runs, so the AWS SDK is loaded
 // by the phases that talk to AWS and by no others. The operator commands
 // (doctor, ls, put, rm) print a report or table on stdout instead.
-import { cac } from "cac";
 import type { CommandResult } from "./commands/operator.ts";
 import type { PhaseContext } from "./job/context.ts";
 import { unlessInterrupted } from "./core/interrupt.ts";
@@ -79,14 +78,6 @@ function targetFlags(flags: CliFlags) {
   return { pipeline: textOption("pipeline"), repo: textOption("repo"), global: Boolean(flags.global) };
 }
 
-const cli = cac("bk-ssm-secrets");
-
-const withTarget = <T extends ReturnType<typeof cli.command>>(command: T): T =>
-  command
-    .option("--pipeline <slug>", "The pipeline slug")
-    .option("--repo <url>", "The repository URL (its slug is computed)")
-    .option("--global", "The default slug every pipeline reads") as T;
-
 /** The hook phases: each prints shell code for its hook to eval. */
 const PHASES: Array<[name: string, description: string, load: () => Promise<Phase>]> = [
   ["environment", "Load the job's secrets and deploy keys from SSM (environment hook)", () => import("./phases/environment.ts")],
@@ -95,6 +86,22 @@ const PHASES: Array<[name: string, description: string, load: () => Promise<Phas
   ["post-command", "Go back to the job's previous ssh-agent when it was kept through the command (post-command hook)", () => import("./phases/post-command.ts")],
   ["pre-exit", "Stop the job's ssh-agents and clean up (pre-exit hook)", () => import("./phases/pre-exit.ts")],
 ];
+// A hook phase or --version alone, as the hooks and scripts call them, skips
+// the CLI framework: nothing is loaded that the phase does not use.
+const [first, ...more] = process.argv.slice(2);
+const phase = more.length === 0 ? PHASES.find(([name]) => name === first) : undefined;
+if (phase) await runPhase(phase[2]);
+if (more.length === 0 && (first === "--version" || first === "-v")) emit(`${VERSION}\n`);
+
+const { cac } = await import("cac");
+const cli = cac("bk-ssm-secrets");
+
+const withTarget = <T extends ReturnType<typeof cli.command>>(command: T): T =>
+  command
+    .option("--pipeline <slug>", "The pipeline slug")
+    .option("--repo <url>", "The repository URL (its slug is computed)")
+    .option("--global", "The default slug every pipeline reads") as T;
+
 for (const [name, description, load] of PHASES) cli.command(name, `${description}; prints shell code to eval`).action(() => runPhase(load));
 
 cli
