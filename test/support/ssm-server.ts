@@ -11,6 +11,7 @@
 import { createCipheriv, createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { parseArgs } from "node:util";
@@ -108,6 +109,8 @@ export interface RecordedRequest {
   body: unknown;
   /** Date.now() when the request arrived. */
   at: number;
+  /** Which client sent it: the hook's direct route or the AWS SDK. */
+  userAgent: string;
 }
 
 export interface RuntimeOptions {
@@ -125,10 +128,12 @@ export interface SsmServerOptions {
   params?: SeedParam[];
   latencyMs?: number;
   rateLimit?: RateLimit;
+  /** Serve HTTPS with this certificate (see makeCertificate), as real SSM does. */
+  tls?: { cert: string; key: string };
 }
 
 export interface SsmServer {
-  /** http://127.0.0.1:PORT */
+  /** http://127.0.0.1:PORT, or https:// with `tls`. */
   readonly url: string;
   readonly port: number;
   readonly region: string;
@@ -145,6 +150,8 @@ export interface SsmServer {
   configure(options: RuntimeOptions): void;
   /** Requests for one action, or for all actions when none is given. */
   callCount(action?: string): number;
+  /** TCP connections clients opened since the last resetCalls(). */
+  connectionCount(): number;
   resetCalls(): void;
   close(): Promise<void>;
 }
@@ -800,7 +807,7 @@ export async function startSsmServer(options: SsmServerOptions = {}): Promise<Ss
     const target = headerValue(req, "x-amz-target") ?? "";
     const action = target.replace(/^AmazonSSM\./, "");
     const body = parseJson(raw);
-    requests.push({ action, target, body: body ?? raw.toString("utf8"), at: Date.now() });
+    requests.push({ action, target, body: body ?? raw.toString("utf8"), at: Date.now(), userAgent: headerValue(req, "user-agent") ?? "" });
     const names = requestNames(body);
 
     // Network-level behaviour first: it happens before AWS ever looks at the request.
@@ -885,7 +892,7 @@ export async function startSsmServer(options: SsmServerOptions = {}): Promise<Ss
     }
   }
 
-  const server = createServer((req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     void (async () => {
       const raw = await readBody(req);
       if (req.url === "/__control") {
@@ -903,7 +910,10 @@ export async function startSsmServer(options: SsmServerOptions = {}): Promise<Ss
       console.error("ssm-server: unexpected error", error);
       sendError(res, new SsmError("InternalServerError", String((error as Error)?.message ?? error), 500));
     });
-  });
+  };
+  const server = options.tls ? createTlsServer({ cert: options.tls.cert, key: options.tls.key }, handler) : createServer(handler);
+  let connections = 0;
+  server.on("connection", () => connections++);
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -911,7 +921,7 @@ export async function startSsmServer(options: SsmServerOptions = {}): Promise<Ss
   });
   const port = (server.address() as AddressInfo).port;
   const api: SsmServer = {
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.tls ? "https" : "http"}://127.0.0.1:${port}`,
     port,
     region,
     credentials,
@@ -936,9 +946,11 @@ export async function startSsmServer(options: SsmServerOptions = {}): Promise<Ss
       if (runtime.rateLimit !== undefined) bucket = runtime.rateLimit ? new TokenBucket(runtime.rateLimit) : undefined;
     },
     callCount: (action) => (action === undefined ? requests.length : requests.filter((r) => r.action === action).length),
+    connectionCount: () => connections,
     resetCalls() {
       // Emptied in place: callers may hold on to `requests`.
       requests.length = 0;
+      connections = 0;
     },
     close: () =>
       new Promise<void>((resolve, reject) => {
