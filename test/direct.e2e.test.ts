@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BASE, startJobFixture, type JobFixture } from "./support/fixture.ts";
 import { makeCertificate } from "./support/git-http-server.ts";
+import { startImdsServer } from "./support/imds-server.ts";
 import { baseJobEnv, runHook, type Env } from "./support/job.ts";
 import { startProxyServer } from "./support/proxy-server.ts";
 import { sdkEnv, startSsmServer, type SsmServer } from "./support/ssm-server.ts";
@@ -97,6 +98,22 @@ Direct("a configuration the direct route does not reproduce reads through the SD
   assertJobGotEverything(run);
   for (const request of fixture.server.requests) assert.match(request.userAgent, SDK);
   assert.match(run.stderr, /reading through the AWS SDK: a shared config or credentials file is present/);
+});
+
+Direct("instance-profile credentials over IMDSv2 sign the direct route's reads", async () => {
+  const imds = await startImdsServer();
+  const server = await startSsmServer({ credentials: imds.credentials, params: [{ name: `${BASE}/app/env/FROM_PROFILE`, value: "profile-value-0123", type: "SecureString" }] });
+  try {
+    const { AWS_ACCESS_KEY_ID: _id, AWS_SECRET_ACCESS_KEY: _secret, AWS_SESSION_TOKEN: _token, AWS_EC2_METADATA_DISABLED: _disabled, ...env } = baseJobEnv({ ...sdkEnv(server), BUILDKITE_PIPELINE_SLUG: "app" });
+    const run = await runHook("environment", { ...env, AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url });
+    assert.is(run.status, 0, run.stderr);
+    assert.is(run.env.FROM_PROFILE, "profile-value-0123");
+    assert.equal(imds.requests, ["PUT /latest/api/token", "GET /latest/meta-data/iam/security-credentials/", `GET /latest/meta-data/iam/security-credentials/${imds.role}`], "asked once");
+    for (const request of server.requests) assert.match(request.userAgent, DIRECT);
+  } finally {
+    await server.close();
+    await imds.close();
+  }
 });
 
 Direct("HTTPS: AWS_CA_BUNDLE's certificate is trusted on both routes, and nothing else is", async ({ dir }) => {

@@ -131,14 +131,21 @@ async function openDirect(env: Env, maxAttempts: number, log: Logger): Promise<D
     log.debug(`reading through the AWS SDK: ${decision.reason}`);
     return undefined;
   }
-  return directClient(decision.plan);
+  return directClient(decision.plan, env);
 }
 
 /** Wait `ms`, or reject as soon as `signal` aborts. */
 function pause(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => (clearTimeout(timer), reject(signal.reason)), { once: true });
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
   });
 }
 

@@ -84,8 +84,8 @@ export interface DirectClient {
   credentials: CredentialProvider;
 }
 
-export async function directClient(plan: DirectPlan): Promise<DirectClient> {
-  const credentials = await loadCredentialProvider(plan.credentials);
+export async function directClient(plan: DirectPlan, env: Env): Promise<DirectClient> {
+  const credentials = await loadCredentialProvider(plan.credentials, env);
   return {
     credentials,
     async call<T>(action: string, input: object, signal: AbortSignal): Promise<T | HandOver> {
