@@ -32,16 +32,20 @@ export function colorWanted(env: NodeJS.ProcessEnv, isTTY: boolean): boolean {
 }
 
 /** picocolors' codes, and its way with a nested style (each inner close turned into `reopen`), so the bytes are the same. */
-const style = (open: string, close: string, reopen = open) => (enabled: boolean) => (text: string) => (enabled ? `${open}${text.replaceAll(close, reopen)}${close}` : text);
-const STYLES = {
-  bold: style("\x1b[1m", "\x1b[22m", "\x1b[22m\x1b[1m"),
-  dim: style("\x1b[2m", "\x1b[22m", "\x1b[22m\x1b[2m"),
-  yellow: style("\x1b[33m", "\x1b[39m"),
-  red: style("\x1b[31m", "\x1b[39m"),
-};
+const style = (enabled: boolean, open: string, close: string, reopen = open) => (text: string) => (enabled ? `${open}${text.replaceAll(close, reopen)}${close}` : text);
+
+/** The styles the logger uses, as picocolors' createColors(enabled) gives them. */
+function createColors(enabled: boolean) {
+  return {
+    bold: style(enabled, "\x1b[1m", "\x1b[22m", "\x1b[22m\x1b[1m"),
+    dim: style(enabled, "\x1b[2m", "\x1b[22m", "\x1b[22m\x1b[2m"),
+    yellow: style(enabled, "\x1b[33m", "\x1b[39m"),
+    red: style(enabled, "\x1b[31m", "\x1b[39m"),
+  };
+}
 
 export function createLogger(options: LoggerOptions): Logger {
-  const c = { bold: STYLES.bold(options.color), dim: STYLES.dim(options.color), yellow: STYLES.yellow(options.color), red: STYLES.red(options.color) };
+  const c = createColors(options.color);
   const line = (text: string) => options.write(text + "\n");
   return {
     verbose: options.verbose,
