@@ -5,9 +5,13 @@
 // (doctor, ls, put, rm) print a report or table on stdout instead.
 import type { CommandResult } from "./commands/operator.ts";
 import type { PhaseContext } from "./job/context.ts";
+import { UsageError } from "./core/errors.ts";
 import { unlessInterrupted } from "./core/interrupt.ts";
-import { writeAll } from "./core/stdio.ts";
+import { colorWanted, errorText, inJob } from "./core/log.ts";
+import { didYouMean, nearest } from "./core/closest.ts";
+import { isTerminal, writeAll } from "./core/stdio.ts";
 import { COMMIT, TARGET, VERSION } from "./core/version.ts";
+import { KIND_USAGE, valueOnStdinHint } from "./secrets/kinds.ts";
 
 interface Phase {
   run(context: PhaseContext): Promise<string>;
@@ -24,7 +28,7 @@ const EXPECTED_ERRORS = ["JobError", "ConfigError", "StoreError", "CACError", "U
 
 function fail(error: unknown, code: number): never {
   const message = error instanceof Error ? error.message : String(error);
-  writeAll(2, `+++ :no_entry: bk-ssm-secrets: ${message}\n`);
+  writeAll(2, errorText(message, { job: inJob(process.env), color: colorWanted(process.env, isTerminal(2)) }));
   if (error instanceof Error && !EXPECTED_ERRORS.includes(error.name) && error.stack) writeAll(2, `${error.stack}\n`);
   process.exit(code);
 }
@@ -46,7 +50,8 @@ async function runPhase(load: () => Promise<Phase>): Promise<void> {
 async function runCommand(run: (context: PhaseContext) => Promise<CommandResult>): Promise<void> {
   try {
     const { phaseContext } = await import("./job/context.ts");
-    const result = await run(phaseContext());
+    const { withBasePath } = await import("./commands/operator.ts");
+    const result = await run(withBasePath(phaseContext(), textOption("base-path")));
     emit(result.output, result.status);
   } catch (error) {
     fail(error, error instanceof Error && error.name === "UsageError" ? 2 : 1);
@@ -54,20 +59,25 @@ async function runCommand(run: (context: PhaseContext) => Promise<CommandResult>
 }
 
 /**
- * The last value given for `--name`, as typed. cac's parser turns values that
+ * Every value given for `--name`, as typed. cac's parser turns values that
  * look like numbers into numbers ("007" into 7, "" into 0), which would change
  * a pipeline slug or empty a team list, so text options are read here; cac
  * still declares and validates them.
  */
-function textOption(name: string): string | undefined {
+function textOptions(name: string): string[] {
   const args = process.argv.slice(2);
-  let value: string | undefined;
+  const values: string[] = [];
   for (let i = 0; i < args.length && args[i] !== "--"; i++) {
     const arg = args[i]!;
-    if (arg === `--${name}`) value = args[++i];
-    else if (arg.startsWith(`--${name}=`)) value = arg.slice(name.length + 3);
+    if (arg === `--${name}`) values.push(args[++i]!);
+    else if (arg.startsWith(`--${name}=`)) values.push(arg.slice(name.length + 3));
   }
-  return value;
+  return values;
+}
+
+/** The last value given for `--name`, as typed. */
+function textOption(name: string): string | undefined {
+  return textOptions(name).at(-1);
 }
 
 type CliFlags = Record<string, unknown>;
@@ -96,8 +106,13 @@ if (more.length === 0 && (first === "--version" || first === "-v")) emit(`${VERS
 const { cac } = await import("cac");
 const cli = cac("bk-ssm-secrets");
 
-const withTarget = <T extends ReturnType<typeof cli.command>>(command: T): T =>
-  command
+type CliCommand = ReturnType<typeof cli.command>;
+/** Every command that reads or writes the tree takes --base-path, as the hooks take AWS_PARAMSTORE_SECRETS_SECRETS_PATH. */
+const withBasePath = <T extends CliCommand>(command: T): T =>
+  command.option("--base-path <path>", "The root of the tree (default: AWS_PARAMSTORE_SECRETS_SECRETS_PATH, the defaults file, or /vendors/buildkite)") as T;
+
+const withTarget = <T extends CliCommand>(command: T): T =>
+  withBasePath(command)
     .option("--pipeline <slug>", "The pipeline slug")
     .option("--repo <url>", "The repository URL (its slug is computed)")
     .option("--global", "The default slug every pipeline reads") as T;
@@ -157,13 +172,14 @@ cli
     emit(`${slug}\n`);
   });
 
-cli
-  .command("doctor", "Show what a job would get, and why, without printing a value; exit 0 only if the job would succeed")
+withBasePath(cli.command("doctor", "Show what a job would get, and why, without printing a value; exit 0 only if the job would succeed"))
   .option("--pipeline <slug>", "The job's pipeline slug (default: BUILDKITE_PIPELINE_SLUG)")
   .option("--repo <url>", "The job's repository URL (default: BUILDKITE_REPO)")
   .option("--teams <teams>", "The build's teams, T1:T2 (default: BUILDKITE_BUILD_CREATOR_TEAMS and BUILDKITE_UNBLOCKER_TEAMS)")
   .option("--source <source>", "The build's source, e.g. schedule (default: BUILDKITE_SOURCE)")
   .option("--json", "Print the report as JSON")
+  .option("--short", "Workstation mode: check AWS access and the job, not this machine's hooks and programs (the default off an agent)")
+  .option("--full", "Also check the agent's hooks, programs and binary (the default on an agent)")
   .example("bk-ssm-secrets doctor --pipeline app --repo git@github.com:acme/app.git --teams dev")
   .action((flags: CliFlags) =>
     runCommand(async (context) =>
@@ -173,21 +189,27 @@ cli
         teams: textOption("teams"),
         source: textOption("source"),
         json: Boolean(flags.json),
+        short: Boolean(flags.short),
+        full: Boolean(flags.full),
       }),
     ),
   );
 
-withTarget(cli.command("ls", "List a slug's parameters: names, types, versions and dates, never values"))
+withTarget(cli.command("ls", "List the tree: its slugs and how many parameters of each kind; with a slug, its parameters' names, types, versions and dates. Never a value; access lists' entries are shown"))
   .option("--json", "Print the listing as JSON")
+  .example("bk-ssm-secrets ls")
   .example("bk-ssm-secrets ls --repo git@github.com:acme/app.git")
   .action((flags: CliFlags) => runCommand(async (context) => (await import("./commands/ls.ts")).run(context, { ...targetFlags(flags), json: Boolean(flags.json) })));
 
-withTarget(cli.command("put <kind> [name]", "Store a value from stdin: env NAME, ssh-key [FILE], git-credentials, file NAME, allowed-pipelines, allowed-teams"))
+withTarget(cli.command("put <kind> [name]", "Store a value from stdin: env NAME, ssh-key [FILE], git-credentials, file NAME, allowed-pipelines, allowed-teams (or edit an access list with --add/--remove)"))
   .option("--kms-key <key>", "Encrypt with this KMS key (id, ARN or alias/NAME) instead of alias/aws/ssm")
   .option("--overwrite", "Replace the parameter if it exists")
   .option("--yes", "Do not ask for confirmation (needed when there is no terminal)")
+  .option("--add <entry>", "allowed-pipelines/allowed-teams: add this entry to the list (repeatable; no value on stdin)")
+  .option("--remove <entry>", "allowed-pipelines/allowed-teams: remove this entry; the last one cannot be removed (rm deletes the list)")
   .example("printf '%s' \"$TOKEN\" | bk-ssm-secrets put env API_TOKEN --pipeline app")
   .example("bk-ssm-secrets put ssh-key --repo git@github.com:acme/app.git ./deploy_key")
+  .example("bk-ssm-secrets put allowed-pipelines --repo git@github.com:acme/app.git --add app --add app-deploy")
   .action((kind: unknown, name: unknown, flags: CliFlags) =>
     runCommand(async (context) =>
       (await import("./commands/put.ts")).run(context, String(kind), optionalText(name), {
@@ -195,6 +217,8 @@ withTarget(cli.command("put <kind> [name]", "Store a value from stdin: env NAME,
         kmsKey: textOption("kms-key"),
         overwrite: Boolean(flags.overwrite),
         yes: Boolean(flags.yes),
+        add: textOptions("add"),
+        remove: textOptions("remove"),
       }),
     ),
   );
@@ -208,11 +232,32 @@ withTarget(cli.command("rm <kind> [name]", "Delete a parameter, named as for put
 
 cli.command("version", "Print the version, commit and build target").action(() => emit(`bk-ssm-secrets ${VERSION}\ncommit: ${COMMIT}\ntarget: ${TARGET}\n`));
 
-cli.addEventListener("command:*", () => fail(`unknown command ${JSON.stringify(cli.args[0])}: run bk-ssm-secrets --help`, 2));
+cli.addEventListener("command:*", () => {
+  const typed = String(cli.args[0]);
+  const names = cli.commands.map((command) => command.name);
+  fail(`unknown command ${JSON.stringify(typed)}${didYouMean(typed, names)}: run bk-ssm-secrets --help for the list`, 2);
+});
 
-cli.help();
+/** A command's help starts with what it does; `put`'s lists the kinds. */
+cli.help((sections) => {
+  const command = cli.matchedCommand;
+  if (!command) return sections;
+  const extra: Array<{ title?: string; body: string }> = [{ body: command.description }];
+  if (command.name === "put") {
+    const width = Math.max(...Object.values(KIND_USAGE).map(([usage]) => usage.length));
+    extra.push({ title: "Kinds", body: Object.values(KIND_USAGE).map(([usage, what]) => `  ${usage.padEnd(width)}  ${what}`).join("\n") });
+  }
+  return [sections[0]!, ...extra, ...sections.slice(1)];
+});
 // Not cac's version(): its line adds the platform and runtime; scripts want the bare version.
 cli.option("-v, --version", "Print the version");
+
+// A pasted key or multi-line value starts with dashes or holds a newline, and
+// cac would read it as options or a command: refused before cac sees it.
+const args = process.argv.slice(2);
+if (args[0] === "put" && args.some((arg) => arg.includes("\n") || arg.includes("-----BEGIN"))) {
+  fail(new UsageError(`put was given a value as an argument: ${valueOnStdinHint(args[1] ?? "")}`), 2);
+}
 
 try {
   cli.parse();
@@ -222,5 +267,41 @@ try {
   }
 } catch (error) {
   // cac reports bad usage (missing argument, unknown option) by throwing.
-  fail(error, 2);
+  fail(new UsageError(usageMessage(error)), 2);
+}
+
+/**
+ * cac's message for bad usage, said in the user's own words: an option as
+ * typed (cac reports `--base-pth` as `--basePth`), with the nearest known one;
+ * and extra arguments never repeated, since a value typed there is a secret
+ * that must not reach the log as well.
+ */
+function usageMessage(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const command = cli.matchedCommand;
+  const name = command?.name ?? "";
+  const unknown = /^Unknown option `-+(.+)`$/.exec(message);
+  if (unknown) {
+    const typed = typedOption(unknown[1]!);
+    if (name === "put" && /^(value|secret|token|password|data)$/i.test(typed)) return `put has no --${typed} option: ${valueOnStdinHint(String(cli.args[0] ?? ""))}`;
+    const known = (command?.options ?? []).flatMap((option) => option.rawName.split(/[ ,]+/).filter((part) => part.startsWith("--")).map((part) => part.slice(2)));
+    const suggestion = nearest(typed, known);
+    return `unknown option --${typed}${suggestion ? ` (did you mean --${suggestion}?)` : ""}: run bk-ssm-secrets ${name ? `${name} ` : ""}--help for the options`;
+  }
+  if (message.startsWith("Unused args:")) {
+    const expected = command?.args.length ?? 0;
+    if (name === "put") return `put takes at most ${expected} arguments (KIND and NAME or FILE): ${valueOnStdinHint(String(cli.args[0] ?? ""))}`;
+    return `${name} takes at most ${expected} argument${expected === 1 ? "" : "s"}, got ${cli.args.length}; run bk-ssm-secrets ${name} --help`;
+  }
+  return message;
+}
+
+/** An option's name as it was typed, from cac's camelCased key: `basePth` is `base-pth`. */
+function typedOption(key: string): string {
+  for (const arg of process.argv.slice(2)) {
+    if (arg === "--") break;
+    const typed = /^-+([^=]+)/.exec(arg)?.[1];
+    if (typed && typed.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase()) === key) return typed;
+  }
+  return key;
 }

@@ -24,6 +24,7 @@ interface Report {
   ok: boolean;
   verdict: string;
   problems: string[];
+  causes: Array<{ cause: string; problems: string[] }>;
   sections: Array<{ title: string; columns: Array<{ key: string; title: string }>; items: Item[]; empty: string }>;
 }
 
@@ -316,6 +317,69 @@ Doctor("a repository URL with a token is shown without it", async (context) => {
   assert.not.match(JSON.stringify(report), /ghs_doctorTokenValue/);
   const repository = section(report, "Job").items.find((item) => item.field === "repository")!;
   assert.is(repository.value, "https://github.com/acme/app.git");
+});
+
+Doctor("problems are grouped by cause: one heading for what one fix solves", async (context) => {
+  const empty = mkdtempSync(join(tmpdir(), "bk-doctor-path-"));
+  try {
+    const { status, table, report } = await doctor(context, [], { AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "", PATH: empty });
+    assert.is(status, 1);
+    assertTableMatchesJson(table, report);
+    assert.equal(report.causes.map((group) => [group.cause, group.problems.length]), [
+      ["AWS credentials and region", 5],
+      ["this machine (programs, binary, hooks)", 1],
+    ]);
+    assert.equal(report.causes.flatMap((group) => group.problems).sort(), [...report.problems].sort(), "every problem in exactly one group");
+    assert.ok(report.causes[0]!.problems.every((problem) => problem.startsWith("no AWS credentials found")), report.causes[0]!.problems.join("\n"));
+    assert.is(report.verdict, "a job of pipeline app would fail: 6 problems from 2 causes");
+    const tail = table.slice(table.indexOf(`FAIL: ${report.verdict}`)).split("\n");
+    assert.equal(tail[1], "  AWS credentials and region:");
+    assert.equal(tail[7], "  this machine (programs, binary, hooks):");
+    assert.equal(tail[8], `  - ${report.causes[1]!.problems[0]}`);
+  } finally {
+    rmSync(empty, { recursive: true, force: true });
+  }
+});
+
+Doctor("workstation mode: off an agent (or with --short) no hook or program checks; --full brings them back", async (context) => {
+  const empty = mkdtempSync(join(tmpdir(), "bk-doctor-path-"));
+  try {
+    // A workstation: no Buildkite job, no agent hooks or defaults file, and neither git nor ssh on PATH.
+    const { BUILDKITE: _, ...workstation } = context.fixture.jobEnv({ ...JOB, PATH: empty });
+    const run = async (args: string[]) => {
+      const table = await runOperator(["doctor", ...args], workstation);
+      const json = await runOperator(["doctor", ...args, "--json"], workstation);
+      return { status: table.status, table: table.stdout, report: JSON.parse(json.stdout) as Report };
+    };
+    const short = await run([]);
+    assert.is(short.status, 0, short.table);
+    assertTableMatchesJson(short.table, short.report);
+    const machine = section(short.report, "This machine");
+    assert.match(machine.title, /workstation mode: the agent's hooks, programs and binary are not checked; doctor --full checks them/);
+    assert.equal(machine.items.map((item) => item.check), ["AWS region", "AWS credentials", "SSM endpoint"]);
+    assert.equal(section(short.report, "Variables").items.map((item) => item.name), [CANARY_VARIABLE, "SHARED", "ACCESS_TOKEN"], "the job is still checked");
+
+    const full = await run(["--full"]);
+    assert.is(full.status, 1);
+    assert.ok(full.report.problems.includes("git is not on PATH: the job cannot check out; install git on the agent"), full.report.problems.join("\n"));
+    assert.ok(section(full.report, "This machine").items.some((item) => item.check === "environment hook"));
+
+    // On an agent (here: a job's environment), --short is asked for explicitly.
+    const agentShort = await doctor(context, ["--short"], { PATH: empty });
+    assert.is(agentShort.status, 0, agentShort.table);
+    assert.equal(section(agentShort.report, "This machine").items.map((item) => item.check), ["AWS region", "AWS credentials", "SSM endpoint"]);
+  } finally {
+    rmSync(empty, { recursive: true, force: true });
+  }
+});
+
+Doctor("--base-path: doctor reads the tree there, and says the setting came from the command line", async (context) => {
+  context.fixture.seed({ "/moved/tree/app/env/MOVED": "moved-tree-value" });
+  const { status, report } = await doctor(context, ["--base-path", "/moved/tree/"]);
+  assert.is(status, 0);
+  const settings = Object.fromEntries(section(report, "Configuration").items.map((item) => [item.setting, [item.value, item.detail]]));
+  assert.equal(settings.AWS_PARAMSTORE_SECRETS_SECRETS_PATH, ["/moved/tree", "command line"]);
+  assert.equal(section(report, "Variables").items.map((item) => [item.name, item.parameter]), [["MOVED", "/moved/tree/app/env/MOVED"]]);
 });
 
 Doctor.run();

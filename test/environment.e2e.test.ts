@@ -61,7 +61,7 @@ Env("exports every slug's variables, later slugs overriding earlier ones", async
 Env("invalid, nested and protected names are skipped with a warning naming the path", async ({ fixture }) => {
   const run = await environment(fixture);
   for (const path of ["app/env/1INVALID", "app/env/has.dot", "app/env/nested/DEEP", "app/env/ssh-auth-sock"]) {
-    assert.match(run.stderr, new RegExp(`\\+\\+\\+ :warning: skipping ${BASE}/${path}`.replaceAll(".", "\\.")));
+    assert.match(run.stderr, new RegExp(`:warning: skipping ${BASE}/${path}`.replaceAll(".", "\\.")));
   }
   assert.not.match(run.stderr, /never-exported/);
   assert.not.ok(Object.values(run.changes).some((value) => value.startsWith("never-exported")));
@@ -151,8 +151,9 @@ Env("a bad base path is one clear line and a failed job", async ({ fixture }) =>
   const run = await environment(fixture, { AWS_PARAMSTORE_SECRETS_SECRETS_PATH: "vendors/buildkite" });
   assert.is.not(run.status, 0);
   assert.equal(run.changes, {});
-  assert.is(run.stderr.trim().split("\n").length, 1);
-  assert.match(run.stderr, /AWS_PARAMSTORE_SECRETS_SECRETS_PATH/);
+  assert.equal(run.stderr.trim().split("\n").slice(0, 1), ["^^^ +++"]);
+  assert.is(run.stderr.trim().split("\n").length, 2);
+  assert.match(run.stderr, /\n:no_entry: bk-ssm-secrets: AWS_PARAMSTORE_SECRETS_SECRETS_PATH/);
   assert.is(fixture.server.callCount(), 0);
 });
 
@@ -175,7 +176,7 @@ Env("the defaults file configures the hook; the job environment overrides it", a
 Env("verbose mode logs paths, names and counts but no value; stdout carries only the payload", async ({ fixture }) => {
   const run = await environment(fixture);
   assert.match(run.stderr, /read \/vendors\/buildkite\/app \(pipeline slug\): \d+ parameters/);
-  assert.match(run.stderr, /SHARED from \/vendors\/buildkite\/app\/env\/SHARED, overriding github\.com_acme_app\.git/);
+  assert.match(run.stderr, /\nvariable SHARED from app \(\/vendors\/buildkite\/app\/env\/SHARED\), overriding github\.com_acme_app\.git\n/);
   assert.not.ok(run.stderr.includes(CANARY));
   assert.is(run.stdout, "");
   assert.ok(auditedRuns() > 0);

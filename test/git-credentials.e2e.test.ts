@@ -180,8 +180,8 @@ Git("malformed lines are skipped with a warning naming the parameter and line, n
   const dirs = jobDirs(context);
   const environment = await runHook("environment", jobEnv(context, dirs, { BUILDKITE_PIPELINE_SLUG: "bad-lines" }));
   assert.is(environment.status, 0, environment.stderr);
-  assert.match(environment.stderr, new RegExp(`\\+\\+\\+ :warning: skipping line 2 of ${path}: it is not of the form`));
-  assert.match(environment.stderr, new RegExp(`\\+\\+\\+ :warning: skipping line 3 of ${path}: it has no password`));
+  assert.match(environment.stderr, new RegExp(`:warning: skipping line 2 of ${path}: it is not of the form`));
+  assert.match(environment.stderr, new RegExp(`:warning: skipping line 3 of ${path}: it has no password`));
   const one = await clone(environment.env, `${context.hostA.url}/one.git`, join(dirs.builds, "one"));
   assert.is(one.status, 0, one.stderr);
 });

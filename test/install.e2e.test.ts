@@ -131,8 +131,8 @@ Install("bad input is one line naming the flag, and nothing is written", async (
   try {
     const original = snapshot(agent.root);
     for (const [args, message] of [
-      [["--base-path", "vendors/buildkite"], /^\+\+\+ :no_entry: bk-ssm-secrets: --base-path: AWS_PARAMSTORE_SECRETS_SECRETS_PATH="vendors\/buildkite" is not an absolute SSM path/],
-      [["--global-ssh", "deploy-key"], /^\+\+\+ :no_entry: bk-ssm-secrets: --global-ssh: /],
+      [["--base-path", "vendors/buildkite"], /^error: --base-path: AWS_PARAMSTORE_SECRETS_SECRETS_PATH="vendors\/buildkite" is not an absolute SSM path/],
+      [["--global-ssh", "deploy-key"], /^error: --global-ssh: /],
       [["--install-dir", agent.hooksDir], /need a directory of their own/],
     ] as const) {
       const run = await runBinary(["install", ...agent.flags, ...args], env());
@@ -169,7 +169,7 @@ Install("an unwritable hooks directory is one clear error, and what was already 
     assert.is(status, 1, stderr);
     assert.is(stdout, "", stderr);
     assert.is(stderr.trim().split("\n").length, 1, stderr);
-    assert.match(stderr, new RegExp(`^\\+\\+\\+ :no_entry: bk-ssm-secrets: cannot write ${agent.hooksDir}/\\S+ \\(EACCES\\): run the install as root, or choose directories this user may change with --hooks-dir, --install-dir and --defaults-file`), stderr);
+    assert.match(stderr, new RegExp(`^error: cannot write ${agent.hooksDir}/\\S+ \\(EACCES\\): run the install as root, or choose directories this user may change with --hooks-dir, --install-dir and --defaults-file`), stderr);
     assert.equal(snapshot(agent.root), before);
   } finally {
     rmSync(agent.root, { recursive: true, force: true });

@@ -116,7 +116,7 @@ Keys("a passphrase-protected key fails the job with one line naming the paramete
   assert.equal(envChanges(env, run.env), {});
   const errors = run.stderr.split("\n").filter((line) => line.includes(":no_entry:"));
   assert.equal(errors, [
-    `+++ :no_entry: bk-ssm-secrets: the deploy key ${BASE}/keys-protected/ssh/key is protected by a passphrase, which nobody can type during a job: store the key without one (ssh-keygen -p -N '' -f KEYFILE, then put the file in SSM)`,
+    `:no_entry: bk-ssm-secrets: the deploy key ${BASE}/keys-protected/ssh/key is protected by a passphrase, which nobody can type during a job: store the key without one (ssh-keygen -p -N '' -f KEYFILE, then put the file in SSM)`,
   ]);
   assert.equal(context.tools.calls().filter((call) => call.args.includes(context.scratch.tmp)), [], "no agent was started");
   assertJobLeftNothing(context.scratch, [protectedKey, context.repoKey]);
@@ -126,7 +126,7 @@ Keys("a public key stored by mistake fails the job with one line naming the para
   context.fixture.seed({ [`${BASE}/keys-public/ssh/key`]: context.pipelineKey.publicKey });
   const run = await runHook("environment", job(context, { BUILDKITE_PIPELINE_SLUG: "keys-public" }));
   assert.is(run.status, 1);
-  assert.match(run.stderr, new RegExp(`\\+\\+\\+ :no_entry: bk-ssm-secrets: the deploy key ${BASE}/keys-public/ssh/key is not an SSH private key`));
+  assert.match(run.stderr, new RegExp(`:no_entry: bk-ssm-secrets: the deploy key ${BASE}/keys-public/ssh/key is not an SSH private key`));
   assert.is(run.stderr.split("\n").filter((line) => line.includes(":no_entry:")).length, 1);
   assertJobLeftNothing(context.scratch, [context.repoKey]);
 });
@@ -137,7 +137,7 @@ Keys("an SSH repository without a key anywhere: one warning naming the exact SSM
   assert.is(warned.status, 0, warned.stderr);
   const warnings = warned.stderr.split("\n").filter((line) => line.includes("no SSH deploy key found"));
   assert.is(warnings.length, 1);
-  assert.ok(warnings[0]!.startsWith(`+++ :warning: no SSH deploy key found for this job's repository: put one at ${BASE}/github.com_acme_nokey.git/ssh/key, or ${BASE}/nokey/ssh/key`));
+  assert.ok(warnings[0]!.startsWith(`:warning: no SSH deploy key found for this job's repository: put one at ${BASE}/github.com_acme_nokey.git/ssh/key, or ${BASE}/nokey/ssh/key`));
   const silenced = await runHook("environment", { ...env, AWS_PARAMSTORE_SECRETS_SKIP_SSH_KEY_NOT_FOUND_WARNING: "1" });
   assert.is(silenced.status, 0);
   assert.not.match(silenced.stderr, /no SSH deploy key found/);
@@ -149,7 +149,7 @@ Keys("a key under the default slug is ignored with a warning, as before", async 
   context.fixture.seed({ [`${BASE}/keys-default/ssh/key`]: context.globalKey.privateKey });
   const run = await runHook("environment", job(context, { AWS_PARAMSTORE_SECRETS_DEFAULT_KEY: "keys-default", BUILDKITE_REPO: "https://example.com/x.git" }));
   assert.is(run.status, 0, run.stderr);
-  assert.match(run.stderr, new RegExp(`\\+\\+\\+ :warning: ignoring ${BASE}/keys-default/ssh/key: a deploy key under the default slug is not used`));
+  assert.match(run.stderr, new RegExp(`:warning: ignoring ${BASE}/keys-default/ssh/key: a deploy key under the default slug is not used`));
   assert.is(run.env.SSH_AUTH_SOCK, undefined);
   assert.is(run.env.AWS_PARAMSTORE_SECRETS_AUTH_SOCK, undefined);
 });
@@ -214,7 +214,7 @@ Keys("pre-checkout's probe is bounded by the timeout, and nothing it started out
   const seconds = (performance.now() - started) / 1000;
   assert.is(probe.status, 0, probe.stderr);
   assert.ok(seconds < 10, `took ${seconds} s`);
-  assert.match(probe.stderr, /\+\+\+ :warning: the slug's deploy key cannot reach the repository \(git ls-remote did not finish within 1 s\): the checkout uses the default agent/);
+  assert.match(probe.stderr, /:warning: the slug's deploy key cannot reach the repository \(git ls-remote did not finish within 1 s\): the checkout uses the default agent/);
   assert.is(probe.env.SSH_AUTH_SOCK, undefined, "no switch");
   assert.is(probe.env.ORIG_SSH_AUTH_SOCK, "");
   const pid = readFileSync(pidFile, "utf8").trim();

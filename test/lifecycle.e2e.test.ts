@@ -216,7 +216,7 @@ Lifecycle("global key authorised, slug key not: pre-checkout says why and the ch
     { key: keys.repo!.key.name, repository, allowed: false },
     { key: keys.global!.key.name, repository, allowed: true },
   ]);
-  assert.match(job.log, /\+\+\+ :warning: the slug's deploy key cannot reach the repository \(git ls-remote failed: ERROR: the key \S+ is not allowed to read acme\/fallback\.git\): the checkout uses the default agent/);
+  assert.match(job.log, /:warning: the slug's deploy key cannot reach the repository \(git ls-remote failed: ERROR: the key \S+ is not allowed to read acme\/fallback\.git\): the checkout uses the default agent/);
   assert.is(job.runs["pre-checkout"]!.env.SSH_AUTH_SOCK, job.runs.environment!.env.SSH_AUTH_SOCK, "no switch");
 });
 
@@ -284,7 +284,7 @@ Lifecycle("a failure in environment after agents started: nothing exported, noth
   assert.equal(job.ran, ["environment", "pre-exit"]);
   assert.is.not(job.runs.environment!.status, 0);
   const errors = job.runs.environment!.stderr.split("\n").filter((line) => line.includes(":no_entry:"));
-  assert.equal(errors, [`+++ :no_entry: bk-ssm-secrets: the deploy key ${BASE}/${slugOf(repository)}/ssh/key could not be loaded (ssh-add: error in libcrypto): store a complete OpenSSH private key without a passphrase`]);
+  assert.equal(errors, [`:no_entry: bk-ssm-secrets: the deploy key ${BASE}/${slugOf(repository)}/ssh/key could not be loaded (ssh-add: error in libcrypto): store a complete OpenSSH private key without a passphrase`]);
   assert.is(job.runs.environment!.env.SSH_AUTH_SOCK, undefined);
   assert.is(job.runs["pre-exit"]!.status, 0);
   assert.is(job.runs["pre-exit"]!.stderr, "");

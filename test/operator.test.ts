@@ -7,7 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { jobIdentity } from "../src/job/acl.ts";
 import { imagineJob } from "../src/commands/doctor.ts";
-import { tierFor } from "../src/commands/put.ts";
+import { editedList, tierFor } from "../src/commands/put.ts";
+import { editDistance, nearest } from "../src/core/closest.ts";
 import { resolveConfig } from "../src/job/config.ts";
 import { jobCredentials } from "../src/secrets/gitcredentials.ts";
 import { isPassphraseProtected, planJobKeys } from "../src/ssh/keys.ts";
@@ -72,8 +73,10 @@ test("kinds: names are checked as a job would check them", () => {
   // A file reaches the job as a variable holding its path: the variable rules apply.
   assert.match(usageError(() => entryFor("file", "../etc", pipeline)), /cannot use file "\.\.\/etc"/);
   assert.match(usageError(() => entryFor("file", "ca.pem", pipeline)), /not a valid environment variable name/);
-  assert.match(usageError(() => entryFor("git-credentials", "extra", pipeline)), /takes no NAME/);
-  assert.match(usageError(() => entryFor("secret", undefined, pipeline)), /unknown kind "secret": use one of env, ssh-key/);
+  assert.match(usageError(() => entryFor("git-credentials", "extra", pipeline)), /takes no NAME argument: values are read from stdin/);
+  assert.not.match(usageError(() => entryFor("git-credentials", "https://u:tok@host", pipeline)), /tok/, "the argument may be the value: never repeated");
+  assert.match(usageError(() => entryFor("secret", undefined, pipeline)), /unknown kind "secret": the kinds are env, ssh-key/);
+  assert.match(usageError(() => entryFor("allowed_teams", undefined, pipeline)), /unknown kind "allowed_teams" \(did you mean allowed-teams\?\)/);
   assert.match(usageError(() => entryFor("ssh-key", undefined, global)), /AWS_PARAMSTORE_SECRETS_GLOBAL_SSH/);
 });
 
@@ -122,6 +125,20 @@ test("private keys: passphrase protection is recognised in every format ssh-keyg
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("nearest: a typo gets the closest name; a wild guess gets nothing", () => {
+  assert.is(editDistance("pipelin", "pipeline"), 1);
+  assert.is(editDistance("evn", "env"), 1, "a swap of neighbours is one edit");
+  const commands = ["doctor", "ls", "put", "rm", "install", "environment", "pre-exit"];
+  assert.equal(["lss", "doctr", "PUT", "instal", "pre", "frobnicate", "x", ""].map((typed) => nearest(typed, commands)), ["ls", "doctor", "put", "install", "pre-exit", undefined, undefined, undefined]);
+});
+
+test("access lists: --add and --remove keep order, add at the end, never duplicate", () => {
+  assert.equal(editedList(["app", "deploy"], ["qa", "app", "qa"], []), { list: ["app", "deploy", "qa"], absent: [] });
+  assert.equal(editedList(["app", "deploy"], ["x"], ["app", "ghost"]), { list: ["deploy", "x"], absent: ["ghost"] });
+  assert.equal(editedList(["app"], [], ["app"]), { list: [], absent: [] });
+  assert.equal(editedList([], ["app"], ["app"]), { list: [], absent: ["app"] }, "added and removed at once: removed");
 });
 
 test("tier: Advanced only past 4096 bytes of UTF-8", () => {

@@ -87,7 +87,7 @@ Put(`put file: random values of any content are stored byte for byte (seed ${ran
 Put("put env: a trailing newline is kept, with a warning that names the parameter", async (context) => {
   const run = await put(context, ["env", "ECHOED", "--pipeline", "app", "--yes"], "echoed-token-value\n");
   assert.is(run.status, 0, run.stderr);
-  assert.match(run.stderr, /\+\+\+ :warning: the value for \/vendors\/buildkite\/app\/env\/ECHOED ends with a newline/);
+  assert.match(run.stderr, /:warning: the value for \/vendors\/buildkite\/app\/env\/ECHOED ends with a newline/);
   assert.is(context.fixture.server.get(`${BASE}/app/env/ECHOED`)!.value, "echoed-token-value\n");
 });
 
@@ -107,13 +107,17 @@ Put("put: values over 4 KB go to the Advanced tier; over 8 KB are refused before
 Put("put: an existing parameter is replaced only with --overwrite", async (context) => {
   const name = `${BASE}/app/env/ROTATED`;
   assert.is((await put(context, ["env", "ROTATED", "--pipeline", "app", "--yes"], "first-rotated-value")).status, 0);
+  context.fixture.server.resetCalls();
   const refused = await put(context, ["env", "ROTATED", "--pipeline", "app", "--yes"], "second-rotated-value");
-  assert.is(refused.status, 1);
-  assert.is(failureLine(refused.stderr), `+++ :no_entry: bk-ssm-secrets: ${name} already exists: pass --overwrite to replace it`);
+  assert.is(refused.status, 2);
+  assert.is(failureLine(refused.stderr), `:no_entry: bk-ssm-secrets: ${name} already exists: pass --overwrite to replace it`);
+  assert.not.match(refused.stderr, /Writing/, "refused before anything is announced");
+  assert.is(context.fixture.server.callCount("PutParameter"), 0);
   assert.equal([context.fixture.server.get(name)!.value, context.fixture.server.get(name)!.version], ["first-rotated-value", 1]);
 
   const replaced = await put(context, ["env", "ROTATED", "--pipeline", "app", "--yes", "--overwrite"], "second-rotated-value");
   assert.is(replaced.status, 0, replaced.stderr);
+  assert.match(replaced.stderr, new RegExp(`Replacing ${name} \\(version 1\\): SecureString`));
   assert.match(replaced.stderr, /Stored \/vendors\/buildkite\/app\/env\/ROTATED, version 2/);
   assert.is(context.fixture.server.get(name)!.value, "second-rotated-value");
 });
@@ -161,7 +165,7 @@ Put("put and rm ask for confirmation, and without a terminal need --yes", async 
   const rm = await runOperator(["rm", "env", "KEPT", "--pipeline", "app"], context.env);
   assert.is(rm.status, 2);
   assert.ok(context.fixture.server.get(`${BASE}/app/env/KEPT`));
-  assert.is(context.fixture.server.callCount(), 0, "nothing was sent to SSM");
+  assert.is(context.fixture.server.callCount("PutParameter") + context.fixture.server.callCount("DeleteParameter"), 0, "nothing was changed in SSM");
 });
 
 /** Run `put` under a pseudo-terminal (util-linux `script`), answering the prompt with `answer`; the value still comes from a pipe. */
@@ -292,9 +296,18 @@ Put("rm: every kind, named as put names it; what is not there is an error", asyn
     assert.match(run.stderr, new RegExp(`Deleted ${BASE}/doomed/${relative}`));
     assert.is(context.fixture.server.get(`${BASE}/doomed/${relative}`), undefined, relative);
   }
+  context.fixture.server.resetCalls();
   const again = await runOperator(["rm", "env", "GONE", "--pipeline", "doomed", "--yes"], context.env);
   assert.is(again.status, 1);
-  assert.is(failureLine(again.stderr), `+++ :no_entry: bk-ssm-secrets: ${BASE}/doomed/env/GONE does not exist: nothing to delete (bk-ssm-secrets ls shows what is there)`);
+  assert.is(failureLine(again.stderr), `:no_entry: bk-ssm-secrets: ${BASE}/doomed/env/GONE does not exist: nothing to delete (bk-ssm-secrets ls shows what is there)`);
+  assert.not.match(again.stderr, /Deleting/, "refused before the Deleting line");
+  assert.is(context.fixture.server.callCount("DeleteParameter"), 0);
+  // Without ssm:DescribeParameters, rm goes ahead and SSM's own answer says the same.
+  context.fixture.server.inject({ kind: "access-denied", action: "DescribeParameters" });
+  const unlisted = await runOperator(["rm", "env", "GONE", "--pipeline", "doomed", "--yes"], context.env);
+  assert.is(unlisted.status, 1);
+  assert.match(unlisted.stderr, /Cannot list \/vendors\/buildkite\/doomed to check the parameter first \(AccessDeniedException\)/);
+  assert.match(failureLine(unlisted.stderr), /GONE does not exist: nothing to delete/);
 });
 
 Put("a command that prints nothing leaves a file its stdout is redirected to as it was", async (context) => {
@@ -319,7 +332,10 @@ Put("bad usage: one line and exit status 2, before anything is read or sent", as
     [["put", "env", "--pipeline", "app", "--yes"], /env needs a NAME, as in `env NAME`/],
     [["put", "env", "PATH", "--pipeline", "app", "--yes"], /PATH may not be set from a secret/],
     [["rm", "env", "X", "--repo", "not a url", "--yes"], /--repo is not a repository URL/],
-    [["put", "env", "X", "--pipeline", "app", "--yes", "--bogus"], /Unknown option `--bogus`/],
+    [["put", "env", "X", "--pipeline", "app", "--yes", "--bogus"], /unknown option --bogus: run bk-ssm-secrets put --help for the options$/],
+    [["put", "env", "X", "--pipline", "app", "--yes"], /unknown option --pipline \(did you mean --pipeline\?\)/],
+    [["put", "env", "X", "--base-path", "vendors", "--pipeline", "app", "--yes"], /--base-path="vendors" is not an absolute SSM path/],
+    [["put", "evn", "X", "--pipeline", "app", "--yes"], /unknown kind "evn" \(did you mean env\?\): the kinds are env, ssh-key, git-credentials, file, allowed-pipelines, allowed-teams/],
   ];
   for (const [args, message] of cases) {
     const run = await runOperator(args, context.env, "usage-error-value");
@@ -330,6 +346,164 @@ Put("bad usage: one line and exit status 2, before anything is read or sent", as
   assert.is(empty.status, 2);
   assert.match(failureLine(empty.stderr), /the env value is empty: nothing to store/);
   assert.is(context.fixture.server.callCount(), 0);
+});
+
+/** A stand-in for a secret typed on the command line: not planted, since the point is that argv is where it must not be. */
+const TYPED = "typed-on-the-command-line-9f3k";
+
+Put("a value given as an argument is refused with why values come from stdin, and never repeated", async (context) => {
+  const cases: string[][] = [
+    ["put", "env", "API_TOKEN", TYPED, "--pipeline", "app", "--yes"],
+    ["put", "env", `API_TOKEN=${TYPED}`, "--pipeline", "app", "--yes"],
+    ["put", "git-credentials", `https://ci:${TYPED}@github.com`, "--pipeline", "app", "--yes"],
+    ["put", "allowed-teams", TYPED, "--pipeline", "app", "--yes"],
+    ["put", "env", "API_TOKEN", "--value", TYPED, "--pipeline", "app", "--yes"],
+    ["put", "ssh-key", `-----BEGIN OPENSSH PRIVATE KEY-----\n${TYPED}`, "--pipeline", "app", "--yes"],
+  ];
+  for (const args of cases) {
+    const run = await runOperator(args, context.env, "");
+    assert.is(run.status, 2, `${args.join(" ")}: ${run.stderr}`);
+    const line = failureLine(run.stderr);
+    assert.match(line, /^:no_entry: bk-ssm-secrets: /, args.join(" "));
+    assert.match(line, /values are read from stdin, never from the command line: every local user can read a command line \(ps, \/proc\/PID\/cmdline\) and your shell keeps it in its history/, line);
+    assert.match(line, /printf '%s' "\$VALUE" \| bk-ssm-secrets put/);
+    assert.not.ok(run.stderr.includes(TYPED), `the argument is repeated: ${run.stderr}`);
+  }
+  assert.is(context.fixture.server.callCount(), 0);
+});
+
+Put("refusals come before the Writing line: a protected name, a bad key, an existing parameter", async (context) => {
+  context.fixture.seed({ [`${BASE}/refusing/env/EXISTING`]: "existing-refusal-value" });
+  const cases: Array<[string[], string, RegExp]> = [
+    [["env", "BASH_ENV"], "protected-name-value", /BASH_ENV may not be set from a secret/],
+    [["env", "9LIVES"], "bad-name-value", /is not a valid environment variable name/],
+    [["ssh-key"], "not-a-key-at-all-value", /not a private key OpenSSH can read/],
+    [["env", "EXISTING"], "replacement-refusal-value", /already exists: pass --overwrite to replace it/],
+  ];
+  for (const [args, value, message] of cases) {
+    const run = await put(context, [...args, "--pipeline", "refusing", "--yes"], value);
+    assert.is(run.status, 2, run.stderr);
+    assert.match(failureLine(run.stderr), message);
+    assert.not.match(run.stderr, /Writing|Replacing/, `${args.join(" ")} announced a write it refused:\n${run.stderr}`);
+  }
+  assert.is(context.fixture.server.callCount("PutParameter"), 0);
+});
+
+Put("storing NAME when name or a file of the same variable exists warns, naming both parameters", async (context) => {
+  context.fixture.seed({ [`${BASE}/cased/env/api-key`]: "lower-case-value", [`${BASE}/cased/file/DB_URL`]: "file-case-value" });
+  const upper = await put(context, ["env", "API_KEY", "--pipeline", "cased", "--yes"], "upper-case-value");
+  assert.is(upper.status, 0, upper.stderr);
+  const warnings = upper.stderr.split("\n").filter((line) => line.startsWith(":warning:"));
+  assert.equal(warnings, [
+    `:warning: ${BASE}/cased/env/api-key already sets API_KEY, as ${BASE}/cased/env/API_KEY would (names are upper-cased and - becomes _): a job gets only one of them; delete one with bk-ssm-secrets rm`,
+  ]);
+  assert.ok(upper.stderr.indexOf(":warning:") < upper.stderr.indexOf("Writing"), "warned before writing");
+  const variable = await put(context, ["env", "db-url", "--pipeline", "cased", "--yes"], "variable-case-value");
+  assert.match(variable.stderr, new RegExp(`:warning: ${BASE}/cased/file/DB_URL already sets DB_URL, as ${BASE}/cased/env/db-url would .*: a job gets the file, not the variable`));
+  const unrelated = await put(context, ["env", "OTHER_KEY", "--pipeline", "cased", "--yes"], "unrelated-case-value");
+  assert.not.match(unrelated.stderr, /:warning:/);
+});
+
+Put("put allowed-pipelines --add/--remove: read-modify-write, no duplicates, the last entry stays", async (context) => {
+  const list = `${BASE}/github.com_acme_shared.git/allowed_pipelines`;
+  const edit = (...args: string[]) => runOperator(["put", "allowed-pipelines", "--repo", "https://github.com/acme/shared.git", "--yes", ...args], context.env);
+  const created = await edit("--add", "app", "--add", "deploy", "--add", "app");
+  assert.is(created.status, 0, created.stderr);
+  assert.match(created.stderr, new RegExp(`Creating ${list}: app, deploy; only the listed pipelines may read slug github.com_acme_shared.git`));
+  assert.equal([context.fixture.server.get(list)!.value, context.fixture.server.get(list)!.type], ["app\ndeploy", "SecureString"]);
+
+  const edited = await edit("--add", "007", "--remove", "app", "--remove", "ghost", "--add", "deploy");
+  assert.is(edited.status, 0, edited.stderr);
+  assert.match(edited.stderr, new RegExp(`:warning: ghost is not on ${list}: nothing to remove`));
+  assert.match(edited.stderr, new RegExp(`Updating ${list} \\(version 1\\): deploy, 007;`));
+  assert.equal([context.fixture.server.get(list)!.value, context.fixture.server.get(list)!.version], ["deploy\n007", 2]);
+
+  const unchanged = await edit("--add", "deploy");
+  assert.is(unchanged.status, 0);
+  assert.match(unchanged.stderr, /is unchanged: deploy, 007/);
+  assert.is(context.fixture.server.get(list)!.version, 2);
+
+  const emptied = await edit("--remove", "deploy", "--remove", "007");
+  assert.is(emptied.status, 2);
+  assert.match(failureLine(emptied.stderr), new RegExp(`removing deploy, 007 would leave ${list} empty, and an empty list admits nobody: .*delete the list with bk-ssm-secrets rm allowed-pipelines`));
+  assert.is(context.fixture.server.get(list)!.value, "deploy\n007");
+
+  // A list kept as a comma-separated StringList stays one.
+  context.fixture.seed({ [`${BASE}/legacy/allowed_teams`]: { value: "ops,dev", type: "StringList" } });
+  const legacy = await runOperator(["put", "allowed-teams", "--pipeline", "legacy", "--yes", "--add", "qa", "--remove", "ops"], context.env);
+  assert.is(legacy.status, 0, legacy.stderr);
+  assert.equal([context.fixture.server.get(`${BASE}/legacy/allowed_teams`)!.value, context.fixture.server.get(`${BASE}/legacy/allowed_teams`)!.type], ["dev,qa", "StringList"]);
+
+  const wrong = await Promise.all([
+    runOperator(["put", "env", "X", "--pipeline", "legacy", "--yes", "--add", "qa"], context.env),
+    runOperator(["put", "allowed-teams", "--pipeline", "nolist", "--yes", "--remove", "qa"], context.env),
+    runOperator(["put", "allowed-teams", "--pipeline", "legacy", "--yes", "--add", "not a team"], context.env),
+  ]);
+  assert.equal(wrong.map((run) => run.status), [2, 2, 2]);
+  assert.match(failureLine(wrong[0]!.stderr), /--add and --remove edit an access list/);
+  assert.match(failureLine(wrong[1]!.stderr), /\/nolist\/allowed_teams does not exist: there is nothing to remove/);
+  assert.match(failureLine(wrong[2]!.stderr), /"not a team" is not a team slug/);
+
+  // What a job makes of the edited list: the pipelines on it read the slug, others are refused.
+  context.fixture.seed({ [`${BASE}/github.com_acme_shared.git/env/SHARED_TOKEN`]: "shared-list-value" });
+  const allowed = await jobEnvironment(context, { BUILDKITE_PIPELINE_SLUG: "007", BUILDKITE_REPO: "https://github.com/acme/shared.git" });
+  assert.is(allowed.status, 0, allowed.stderr);
+  assert.is(allowed.changes.SHARED_TOKEN, "shared-list-value");
+  const refused = await jobEnvironment(context, { BUILDKITE_PIPELINE_SLUG: "app", BUILDKITE_REPO: "https://github.com/acme/shared.git" });
+  assert.is.not(refused.status, 0);
+});
+
+Put("help: each command says what it does; put lists the kinds; unknown commands suggest the nearest", async (context) => {
+  for (const [command, description] of [
+    ["put", /Store a value from stdin/],
+    ["rm", /Delete a parameter, named as for put/],
+    ["ls", /List the tree/],
+    ["doctor", /Show what a job would get/],
+  ] as const) {
+    const help = await runOperator([command, "--help"], context.env);
+    assert.is(help.status, 0);
+    assert.match(help.stdout, description, command);
+    assert.match(help.stdout, /--base-path <path>/, `${command} takes --base-path`);
+  }
+  const put = await runOperator(["put", "--help"], context.env);
+  const kinds = put.stdout.slice(put.stdout.indexOf("Kinds:"));
+  for (const kind of ["env NAME", "file NAME", "ssh-key [FILE]", "git-credentials", "allowed-pipelines", "allowed-teams"]) assert.match(kinds, new RegExp(`\\n  ${kind.replace(/[[\]]/g, "\\$&")} `));
+  const typo = await runOperator(["lss", "--pipeline", "app"], context.env);
+  assert.is(typo.status, 2);
+  assert.match(failureLine(typo.stderr), /unknown command "lss" \(did you mean ls\?\): run bk-ssm-secrets --help for the list/);
+  const far = await runOperator(["frobnicate"], context.env);
+  assert.not.match(failureLine(far.stderr), /did you mean/);
+});
+
+Put("outside a job (no BUILDKITE), errors and warnings are plain lines for a terminal", async (context) => {
+  const { BUILDKITE: _, ...terminal } = context.env;
+  const refused = await runOperator(["put", "env", "PATH", "--pipeline", "app", "--yes"], terminal, "terminal-refusal-value");
+  assert.is(refused.status, 2);
+  assert.is(refused.stderr, 'error: cannot use env "PATH": PATH may not be set from a secret: it decides which programs the job runs\n');
+  plantSecret("terminal-warning-value\n");
+  const warned = await runOperator(["put", "env", "NEWLINE_ENDED", "--pipeline", "app", "--yes"], terminal, "terminal-warning-value\n");
+  assert.is(warned.status, 0, warned.stderr);
+  assert.match(warned.stderr, /^warning: the value for \S+NEWLINE_ENDED ends with a newline/m);
+  assert.not.match(warned.stderr, /\^\^\^|\+\+\+|:warning:|~~~/);
+});
+
+Put("colour: on a terminal, warning: and error: are coloured; never with NO_COLOR", async (context) => {
+  const { BUILDKITE: _, NO_COLOR: __, ...terminal } = context.env;
+  plantSecret("coloured-warning-value\n");
+  const onTerminal = async (env: Env) => {
+    const command = `printf '%s\\n' coloured-warning-value | "$BK_SSM_SECRETS_BIN" put env COLOURED --pipeline app --yes --overwrite; "$BK_SSM_SECRETS_BIN" put env PATH --pipeline app --yes < /dev/null`;
+    const proc = Bun.spawn(["script", "-qec", command, "/dev/null"], { env: { ...env, SHELL: "/bin/sh" }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const [output] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
+    assertNoSecretIn(output, "the terminal");
+    return output;
+  };
+  const coloured = await onTerminal(terminal);
+  assert.match(coloured, /\x1b\[33mwarning:\x1b\[39m the value for \S+COLOURED ends with a newline/);
+  assert.match(coloured, /\x1b\[31merror:\x1b\[39m cannot use env "PATH"/);
+  const plain = await onTerminal({ ...terminal, NO_COLOR: "1" });
+  assert.match(plain, /warning: the value for \S+COLOURED ends with a newline/);
+  assert.match(plain, /error: cannot use env "PATH"/);
+  assert.not.match(plain, /\x1b\[/);
 });
 
 Put.run();

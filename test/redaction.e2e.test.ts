@@ -51,7 +51,7 @@ Redaction.after(async (context) => {
 const job = (fixture: JobFixture, extra: Env = {}) => fixture.jobEnv({ BUILDKITE_PIPELINE_SLUG: "app", TMPDIR, ...extra });
 
 function warnings(stderr: string): string[] {
-  return stderr.split("\n").filter((line) => line.startsWith("+++ :warning:"));
+  return stderr.split("\n").filter((line) => line.startsWith(":warning:"));
 }
 
 /** Every value sent to the fake agent, from the JSON objects on its stdin. */
@@ -101,7 +101,7 @@ Redaction("a Job API that refuses the token fails the phase and exports nothing"
     assert.is.not(run.status, 0);
     assert.equal(envChanges(env, run.env), {});
     assert.equal(api.redactions, []);
-    assert.match(run.stderr, /\+\+\+ :no_entry: .*Job API answered HTTP 401 .*BUILDKITE_AGENT_JOB_API_TOKEN/);
+    assert.match(run.stderr, /:no_entry: .*Job API answered HTTP 401 .*BUILDKITE_AGENT_JOB_API_TOKEN/);
   } finally {
     api.close();
   }

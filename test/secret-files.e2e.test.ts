@@ -55,7 +55,7 @@ Files("files are written byte for byte, 0600 in a 0700 directory under TMPDIR; l
   }
   assert.match(run.stderr, /skipping \/vendors\/buildkite\/app\/file\/bad\.name/);
   assert.match(run.stderr, /skipping \/vendors\/buildkite\/app\/file\/ld-preload: LD_PRELOAD may not be set/);
-  assert.match(run.stderr, /SERVICE_TOKEN from \/vendors\/buildkite\/app\/file\/service-token, overriding global/);
+  assert.match(run.stderr, /\nfile     SERVICE_TOKEN from app \(\/vendors\/buildkite\/app\/file\/service-token\), overriding global\n/);
   assert.not.match(run.stderr, /never-written/);
   assert.match(run.stderr, /Wrote 4 secret files to /);
 });

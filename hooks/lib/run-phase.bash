@@ -12,7 +12,8 @@ bk_ssm_secrets_phase() {
   local bin="${BK_SSM_SECRETS_BIN:-}" script
   if [[ -z "$bin" ]]; then
     bin="$(command -v bk-ssm-secrets)" || {
-      echo "+++ :no_entry: bk-ssm-secrets: the binary is not on PATH: install it (see the README) or set BK_SSM_SECRETS_BIN" >&2
+      # Buildkite's convention for a failure inside a group: open the group, then one line.
+      printf '%s\n' "^^^ +++" ":no_entry: bk-ssm-secrets: the binary is not on PATH: install it (see the README) or set BK_SSM_SECRETS_BIN" >&2
       return 1
     }
   fi

@@ -11,7 +11,7 @@ import { gatherMachineFacts } from "./doctor/machine.ts";
 import { buildReport, renderReport, type JobFact, type JobFacts, type SlugOutcome } from "./doctor/report.ts";
 import { jobCredentials } from "../secrets/gitcredentials.ts";
 import { planJobKeys, type KeyInput } from "../ssh/keys.ts";
-import type { Logger } from "../core/log.ts";
+import { inJob, type Logger } from "../core/log.ts";
 import { renderJson, stdoutColor } from "./output.ts";
 import { planJob, type SlugRead } from "../job/plan.ts";
 import { readGlobalKeys } from "../job/read.ts";
@@ -27,6 +27,21 @@ export interface DoctorFlags {
   teams?: string;
   source?: string;
   json?: boolean;
+  /** Workstation mode: check AWS access and the job, not the agent's hooks and programs. */
+  short?: boolean;
+  /** Check the agent's hooks and programs even off an agent. */
+  full?: boolean;
+}
+
+/**
+ * Whether doctor runs in workstation mode: asked for, or not on an agent. An
+ * agent is a Buildkite job, a machine whose environment names its hooks or
+ * agent, or one with the defaults file `install` writes.
+ */
+export function workstation(env: Env, flags: Pick<DoctorFlags, "short" | "full">): boolean {
+  if (flags.short || flags.full) return Boolean(flags.short);
+  const agent = inJob(env) || Boolean(env.BUILDKITE_HOOKS_PATH || env.BUILDKITE_AGENT_NAME) || existsSync(defaultsFilePath(env));
+  return !agent;
 }
 
 /** The job doctor imagines: the environment's Buildkite variables, each flag overriding its own. Pure. */
@@ -65,7 +80,7 @@ async function readEachSlug(store: SecretStore, config: Config, slugs: Slug[]): 
       try {
         return { slug, path, parameters: await store.readTree(path) };
       } catch (error) {
-        if (error instanceof StoreError) return { slug, path, error: error.message };
+        if (error instanceof StoreError) return { slug, path, error: error.message, code: error.code };
         throw error;
       }
     }),
@@ -73,11 +88,11 @@ async function readEachSlug(store: SecretStore, config: Config, slugs: Slug[]): 
 }
 
 /** The global deploy keys, or why they could not be read: doctor reports it instead of stopping. */
-async function readGlobalKeysOrError(store: SecretStore, names: string[], log: Logger): Promise<{ keys: KeyInput["global"]; error?: string }> {
+async function readGlobalKeysOrError(store: SecretStore, names: string[], log: Logger): Promise<{ keys: KeyInput["global"]; error?: string; code?: string }> {
   try {
     return { keys: await readGlobalKeys(store, names, log) };
   } catch (error) {
-    if (error instanceof StoreError) return { keys: { names, found: [], missing: [] }, error: error.message };
+    if (error instanceof StoreError) return { keys: { names, found: [], missing: [] }, error: error.message, code: error.code };
     throw error;
   }
 }
@@ -97,13 +112,14 @@ export async function run({ env, config, log }: PhaseContext, flags: DoctorFlags
     config,
     defaultsFile: { path: defaultsFile, present: existsSync(defaultsFile) },
     job: job.facts,
-    outcomes: outcomes.map(({ slug, path, error }) => ({ slug, path, ...(error !== undefined ? { error } : {}) })),
+    outcomes: outcomes.map(({ slug, path, error, code }) => ({ slug, path, ...(error !== undefined ? { error, code } : {}) })),
     plan,
     // The same decisions as the environment phase: which agent each key goes into, and its warnings.
     keys: planJobKeys(config, slugs, job.env.BUILDKITE_REPO ?? "", plan.sshKeys, global.keys),
-    ...(global.error !== undefined ? { globalKeysError: global.error } : {}),
+    ...(global.error !== undefined ? { globalKeysError: global.error, globalKeysCode: global.code } : {}),
     credentials: jobCredentials(plan.gitCredentials),
     machine,
+    short: workstation(env, flags),
   });
   return { output: flags.json ? renderJson(report) : renderReport(report, { color: stdoutColor(env) }), status: report.ok ? 0 : 1 };
 }

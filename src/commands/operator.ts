@@ -2,6 +2,12 @@
 // result, usage errors, and the two ways they talk to a person: a value on
 // stdin and a confirmation on the terminal.
 import { closeSync, openSync, readSync, writeSync } from "node:fs";
+import { ConfigError, normaliseBasePath } from "../job/config.ts";
+import { withDeadline, type PhaseContext } from "../job/context.ts";
+import type { Target } from "../job/target.ts";
+import type { Logger } from "../core/log.ts";
+import { createSsmStore } from "../ssm/client.ts";
+import { StoreError, type ParameterInfo } from "../ssm/store.ts";
 import { UsageError } from "../core/errors.ts";
 
 /** What a command prints on stdout, and its exit status. */
@@ -61,4 +67,39 @@ function readLine(fd: number): string {
   const bytes: number[] = [];
   while (readSync(fd, byte, 0, 1, null) === 1 && byte[0] !== 0x0a) bytes.push(byte[0]!);
   return new TextDecoder().decode(new Uint8Array(bytes));
+}
+
+/** The context with `--base-path`, when given, in place of the configured base path; a bad one is bad usage. */
+export function withBasePath(context: PhaseContext, flag: string | undefined): PhaseContext {
+  if (flag === undefined) return context;
+  let basePath: string;
+  try {
+    basePath = normaliseBasePath(flag, "--base-path");
+  } catch (error) {
+    throw error instanceof ConfigError ? new UsageError(error.message) : error;
+  }
+  const { config } = context;
+  return { ...context, config: { ...config, basePath, sources: { ...config.sources, basePath: "command line" } } };
+}
+
+type Store = Awaited<ReturnType<typeof createSsmStore>>;
+
+/** One piece of SSM work under the configured deadline. Confirmation happens between two of them, never inside one. */
+export function withStore<T>({ env, config, log }: PhaseContext, work: (store: Store) => Promise<T>): Promise<T> {
+  return withDeadline(config.timeoutMs, async (signal) => work(await createSsmStore({ signal, timeoutMs: config.timeoutMs, log, env })));
+}
+
+/**
+ * What the slug holds (names only), to refuse or warn before writing. Without
+ * ssm:DescribeParameters the checks are skipped: SSM itself still refuses to
+ * replace a parameter without --overwrite.
+ */
+export async function listSlug(store: Store, target: Target, log: Logger): Promise<ParameterInfo[] | undefined> {
+  try {
+    return await store.listTree(target.path);
+  } catch (error) {
+    if (!(error instanceof StoreError)) throw error;
+    log.info(`Cannot list ${target.path} to check the parameter first (${error.code}): continuing; SSM itself refuses what cannot be done`);
+    return undefined;
+  }
 }

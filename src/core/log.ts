@@ -1,7 +1,10 @@
 // Logging for the hooks. Everything goes to stderr: a phase's stdout is shell
 // code that the hook evaluates, so nothing else may ever be written there.
-// Lines follow Buildkite's log conventions: `~~~` opens a collapsed group,
-// `+++` an expanded one for what the operator must see.
+// In a Buildkite job the lines follow its log conventions
+// (https://buildkite.com/docs/pipelines/managing-log-output): `~~~` opens a
+// collapsed group, warnings and errors are lines inside it, and `^^^ +++`
+// expands the group so the operator sees them without opening a new section.
+// On a terminal (no Buildkite job) they are plain `warning:`/`error:` lines.
 //
 // No colour library and no process.stderr here: the first touch of either
 // loads Bun's stream modules, which cost a phase more than its own work.
@@ -13,10 +16,12 @@ export interface Logger {
   info(message: string): void;
   /** Only in verbose mode. Never pass a secret value here. */
   debug(message: string): void;
-  /** An expanded `+++ :warning:` group: the operator should see it. */
+  /** A `:warning:` line, and the group expanded so the operator sees it; `warning:` on a terminal. */
   warn(message: string): void;
-  /** One clear line saying what failed and what to do. */
+  /** One clear line saying what failed and what to do, its group expanded; `error:` on a terminal. */
   error(message: string): void;
+  /** Open the current group (`^^^ +++`) in a job's log; nothing on a terminal. */
+  expand(): void;
   readonly verbose: boolean;
 }
 
@@ -24,6 +29,22 @@ export interface LoggerOptions {
   verbose: boolean;
   color: boolean;
   write: (text: string) => void;
+  /** Written into a Buildkite job's log (see inJob), rather than for a person at a terminal. */
+  job?: boolean;
+}
+
+/** Whether this process runs inside a Buildkite job, whose log is rendered by Buildkite: the agent sets BUILDKITE=true. */
+export function inJob(env: NodeJS.ProcessEnv): boolean {
+  return env.BUILDKITE === "true" || Boolean(env.BUILDKITE_JOB_ID);
+}
+
+/** Buildkite's marker that expands the group the lines above belong to. */
+export const EXPAND_GROUP = "^^^ +++";
+
+/** A failure as its own line(s): the group expanded and a `:no_entry:` line in a job, `error: …` on a terminal. */
+export function errorText(message: string, options: { job: boolean; color: boolean }): string {
+  const c = createColors(options.color);
+  return options.job ? `${EXPAND_GROUP}\n:no_entry: ${c.red(`bk-ssm-secrets: ${message}`)}\n` : `${c.red("error:")} ${message}\n`;
 }
 
 /** Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org). */
@@ -47,15 +68,30 @@ function createColors(enabled: boolean) {
 export function createLogger(options: LoggerOptions): Logger {
   const c = createColors(options.color);
   const line = (text: string) => options.write(text + "\n");
+  const job = options.job ?? false;
+  // A group is expanded once, at its first warning.
+  let expanded = false;
+  const expand = () => {
+    if (job && !expanded) line(EXPAND_GROUP);
+    expanded = true;
+  };
   return {
     verbose: options.verbose,
-    group: (title) => line(`~~~ ${c.bold(title)}`),
+    group: (title) => {
+      expanded = false;
+      line(job ? `~~~ ${c.bold(title)}` : c.bold(title));
+    },
     info: (message) => line(message),
     debug: (message) => {
       if (options.verbose) line(c.dim(`[bk-ssm-secrets] ${message}`));
     },
-    warn: (message) => line(`+++ :warning: ${c.yellow(message)}`),
-    error: (message) => line(`+++ :no_entry: ${c.red(`bk-ssm-secrets: ${message}`)}`),
+    warn: (message) => {
+      if (!job) return line(`${c.yellow("warning:")} ${message}`);
+      expand();
+      line(`:warning: ${c.yellow(message)}`);
+    },
+    expand,
+    error: (message) => options.write(errorText(message, { job, color: options.color })),
   };
 }
 
@@ -64,6 +100,7 @@ export function stderrLogger(verbose: boolean, env: NodeJS.ProcessEnv = process.
   return createLogger({
     verbose,
     color: colorWanted(env, isTerminal(2)),
+    job: inJob(env),
     // Synchronous, so no log line is lost when a phase exits right after it.
     write: (text) => writeAll(2, text),
   });

@@ -20,7 +20,7 @@ export const SETTINGS = {
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
-export type SettingSource = "environment" | "defaults file" | "default";
+export type SettingSource = "environment" | "defaults file" | "default" | "command line";
 
 export interface Config {
   /** The root of the tree, without a trailing slash ("" for the root itself). */

@@ -73,7 +73,7 @@ export interface JobPlan {
 }
 
 /** What a parameter is, from its path below the slug. */
-type Entry =
+export type Entry =
   | { kind: "variable"; key: string }
   | { kind: "file"; key: string }
   | { kind: "git-credentials" }
@@ -81,7 +81,7 @@ type Entry =
   | { kind: "ssh-key" }
   | { kind: "unknown" };
 
-function classify(relative: string): Entry {
+export function classify(relative: string): Entry {
   if (relative.startsWith("env/")) return { kind: "variable", key: relative.slice("env/".length) };
   if (relative.startsWith("file/")) return { kind: "file", key: relative.slice("file/".length) };
   if (relative === "git-credentials") return { kind: "git-credentials" };

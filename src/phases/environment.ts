@@ -16,6 +16,7 @@ import { registerRedactions } from "../secrets/redact.ts";
 import { secretFilesBase, writeSecretFiles } from "../secrets/secretfiles.ts";
 import { exportStatement } from "../core/shell.ts";
 import { jobSlugs } from "../job/slug.ts";
+import { slugPath } from "../job/config.ts";
 import { createSsmStore } from "../ssm/client.ts";
 import { startAgents } from "../ssh/sshagent.ts";
 
@@ -47,10 +48,6 @@ export async function run({ env, config, log }: PhaseContext): Promise<string> {
   if (keys.problem) throw new JobError(keys.problem);
   const git = gitCredentialSetup(plan.gitCredentials, env.GIT_CONFIG_PARAMETERS, selfCommand(env, process.execPath, Bun.main, process.cwd()));
   for (const warning of git.warnings) log.warn(warning);
-  for (const assignment of [...plan.env, ...plan.files]) {
-    const overrides = assignment.overrides ? `, overriding ${assignment.overrides.name}` : "";
-    log.debug(`${assignment.name} from ${assignment.path}${overrides}`);
-  }
 
   // Side effects, in the order that leaves nothing behind on failure:
   // registering with the redactor needs no undoing, files are removed if the
@@ -70,14 +67,16 @@ export async function run({ env, config, log }: PhaseContext): Promise<string> {
     throw error;
   });
 
+  // What the job got, by name and slug, in the group: an operator answers "where did this come from?" without a setting.
+  const keySlug = (path: string) => slugs.find((slug) => path === `${slugPath(config, slug.name)}/ssh/key`)?.name;
+  const received = keys.agents.flatMap((agent) => agent.keys.map((key) => ({ path: key.path, slug: keySlug(key.path), agent: `${agent.role} agent` })));
+  for (const line of receivedLines(plan, git.credentials, received)) log.info(line);
   const keyCount = keys.agents.reduce((n, agent) => n + agent.keys.length, 0);
   const keySummary = keyCount ? ` and ${plural(keyCount, "deploy key")}` : "";
   log.info(`Loaded ${plural(plan.env.length, "variable")}${keySummary} from ${plural(reads.length, "slug")} in ${(performance.now() - started).toFixed(0)} ms`);
   if (files.dir) log.info(`Wrote ${plural(plan.files.length, "secret file")} to ${files.dir}`);
   if (git.credentials.length) log.info(`git credentials from SSM for ${[...new Set(git.credentials.map((c) => `${c.protocol}://${c.host}`))].join(", ")}`);
-  if (config.dumpEnv) {
-    log.group("What this job received from SSM (AWS_PARAMSTORE_SECRETS_DUMP_ENV; names only)");
-    for (const line of receivedLines(plan, git.credentials)) log.info(line);
-  }
+  // The listing is always there; AWS_PARAMSTORE_SECRETS_DUMP_ENV opens the group so it shows without a click.
+  if (config.dumpEnv) log.expand();
   return plan.env.map((assignment) => exportStatement(assignment.name, assignment.value)).join("") + files.statements + git.statements + exportAgents(agents);
 }

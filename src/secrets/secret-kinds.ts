@@ -6,9 +6,9 @@ import { UsageError } from "../core/errors.ts";
 import { parseGitCredentials } from "./gitcredentials.ts";
 import { checkEnvKey } from "../job/names.ts";
 import type { Slug } from "../job/slug.ts";
+import { didYouMean } from "../core/closest.ts";
+import { KINDS, valueOnStdinHint, type Kind } from "./kinds.ts";
 
-export const KINDS = ["env", "ssh-key", "git-credentials", "file", "allowed-pipelines", "allowed-teams"] as const;
-export type Kind = (typeof KINDS)[number];
 
 /** SSM's largest value (advanced tier); the standard tier holds 4 KB. */
 const MAX_VALUE_LENGTH = 8192;
@@ -25,10 +25,12 @@ export interface Entry {
 /** Where `kind` (with its NAME argument, for `env` and `file`) lives below `slug`. */
 export function entryFor(kindName: string, name: string | undefined, slug: Slug): Entry {
   const kind = KINDS.find((known) => known === kindName);
-  if (!kind) throw new UsageError(`unknown kind ${JSON.stringify(kindName)}: use one of ${KINDS.join(", ")}`);
+  if (!kind) throw new UsageError(`unknown kind ${JSON.stringify(kindName)}${didYouMean(kindName, KINDS)}: the kinds are ${KINDS.join(", ")}`);
   const needsName = kind === "env" || kind === "file";
   if (needsName && !name) throw new UsageError(`${kind} needs a NAME, as in \`${kind} NAME\``);
-  if (!needsName && name !== undefined) throw new UsageError(`${kind} takes no NAME (got ${JSON.stringify(name)})`);
+  // An argument where none belongs is most likely the value itself: it is not repeated.
+  if (!needsName && name !== undefined) throw new UsageError(`${kind} takes no NAME argument: ${valueOnStdinHint(kind)}`);
+  if (needsName && name!.includes("=")) throw new UsageError(`${kind} NAME cannot hold "=": ${valueOnStdinHint(kind)}`);
   switch (kind) {
     case "env": {
       const check = checkEnvKey(name!);

@@ -5,7 +5,7 @@ import type { SSMClient } from "@aws-sdk/client-ssm";
 import type { Logger } from "../core/log.ts";
 import type { CredentialProvider } from "./credentials.ts";
 import { caBundle, directClient, directDecision, HandOver, type DirectClient } from "./direct.ts";
-import { StoreError, type Parameter, type ParameterAdmin, type ParameterInfo, type SecretStore } from "./store.ts";
+import { parameterNotFound, StoreError, type Parameter, type ParameterAdmin, type ParameterInfo, type SecretStore } from "./store.ts";
 
 /** SSM's largest page for GetParametersByPath and GetParameters. */
 const PAGE_SIZE = 10;
@@ -341,7 +341,7 @@ export function explainError(
     case "ParameterAlreadyExists":
       return new StoreError(`${path} already exists: pass --overwrite to replace it`, path, name);
     case "ParameterNotFound":
-      return new StoreError(`${path} does not exist: nothing to ${doing === "deleting" ? "delete" : "do"} (bk-ssm-secrets ls shows what is there)`, path, name);
+      return parameterNotFound(path, doing === "deleting" ? "delete" : "do");
     case "ThrottlingException":
       return new StoreError(
         `SSM kept throttling the ${doing} of ${path} after ${err.$metadata?.attempts ?? "several"} attempts: retry, or raise AWS_MAX_ATTEMPTS`,

@@ -28,7 +28,7 @@ export interface SecretStore {
 export interface PutRequest {
   name: string;
   value: string;
-  type: "SecureString" | "String";
+  type: "SecureString" | "String" | "StringList";
   /** The KMS key for a SecureString; SSM's default key (alias/aws/ssm) when absent. */
   keyId?: string;
   /** Replace an existing parameter; without it, an existing one is an error. */
@@ -56,4 +56,9 @@ export class StoreError extends Error {
   ) {
     super(message);
   }
+}
+
+/** The one way to say a parameter is not there, whether SSM said so or a listing showed it. */
+export function parameterNotFound(path: string, nothingTo: string): StoreError {
+  return new StoreError(`${path} does not exist: nothing to ${nothingTo} (bk-ssm-secrets ls shows what is there)`, path, "ParameterNotFound");
 }

@@ -52,6 +52,7 @@ try {
     LANG: "C.UTF-8",
     ...sdkEnv(server),
     ...jobApi.jobEnv(),
+    BUILDKITE: "true",
     AWS_SSM_SECRETS_PLUGIN_ENABLED: "1",
     AWS_PARAMSTORE_SECRETS_VERBOSE: "1",
     AWS_PARAMSTORE_SECRETS_DUMP_ENV: "1",
@@ -77,8 +78,8 @@ try {
   const environment = job.runs.environment;
   if (!environment || environment.status !== 0 || !job.commandEnv) throw new Error("the job failed: see the log above");
 
-  // The verbose log says which parameter each variable came from; the slug is its second level.
-  const origin = new Map([...environment.stderr.matchAll(/\] (\w+) from (\S+)/g)].map(([, name, path]) => [name!, path!.slice(BASE.length + 1).split("/")[0]!]));
+  // The log names each variable and file with the slug it came from.
+  const origin = new Map([...environment.stderr.matchAll(/^(?:variable|file) +(\w+) from (\S+) \(/gm)].map(([, name, slug]) => [name!, slug!]));
   const received = [...origin.keys()].sort();
   console.log(`\n=== what the job received (${received.length} variables and files) ===`);
   const width = Math.max(...received.map((name) => name.length));

@@ -76,6 +76,8 @@ export function baseJobEnv(extra: Env = {}): Env {
     BK_SSM_SECRETS_DEFAULTS_FILE: "/nonexistent/defaults.env",
     AWS_SSM_SECRETS_PLUGIN_ENABLED: "1",
     AWS_PARAMSTORE_SECRETS_VERBOSE: "1",
+    // The agent sets it in every job: the log is written for Buildkite (groups, :warning: lines).
+    BUILDKITE: "true",
     ...extra,
   };
 }

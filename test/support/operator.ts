@@ -18,9 +18,9 @@ export function tableCells(table: string): string[][] {
     .map((line) => line.trim().split(/ {2,}/));
 }
 
-/** The one `+++ :no_entry:` line of a failed command. */
+/** The one error line of a failed command: `:no_entry: …` in a job's log, `error: …` on a terminal. */
 export function failureLine(stderr: string): string {
-  const lines = stderr.split("\n").filter((line) => line.includes(":no_entry:"));
+  const lines = stderr.split("\n").filter((line) => line.includes(":no_entry:") || line.startsWith("error: "));
   if (lines.length !== 1) throw new Error(`expected one failure line, got ${lines.length}:\n${stderr}`);
   return lines[0]!;
 }

@@ -7,11 +7,12 @@ import { SETTINGS, type Config, type SettingName } from "../../job/config.ts";
 import type { JobCredentials } from "../../secrets/gitcredentials.ts";
 import type { KeyPlan } from "../../ssh/keys.ts";
 import { colors, renderTable, type Column, type Tone } from "../output.ts";
+import { CAUSES, causeCount, failingByCause, groupByCause, MACHINE_TITLE, storeErrorCause } from "./causes.ts";
 import type { EnvAssignment, FileAssignment, JobPlan } from "../../job/plan.ts";
 import { repositorySlug, type Slug } from "../../job/slug.ts";
 
-/** One line of a section. `detail`, the last column, says why; a failing item's detail says what to do. */
-export type Item = { status: Tone; detail: string } & Record<string, string>;
+/** One line of a section. `detail`, the last column, says why; a failing item's detail says what to do, its `cause` (if not its section's) what to fix. */
+export type Item = { status: Tone; detail: string; cause?: string } & Record<string, string>;
 
 export interface Section {
   title: string;
@@ -28,6 +29,8 @@ export interface DoctorReport {
   verdict: string;
   /** Every failing item's detail. */
   problems: string[];
+  /** The same problems grouped by what causes them, so one fix is read once. */
+  causes: Array<{ cause: string; problems: string[] }>;
   sections: Section[];
 }
 
@@ -50,6 +53,8 @@ export interface SlugOutcome {
   path: string;
   /** The explained failure (a StoreError's message), when the read failed. */
   error?: string;
+  /** The StoreError's code (AccessDeniedException, CredentialsProviderError, Timeout...), to group the failure by cause. */
+  code?: string;
 }
 
 export interface MachineFacts {
@@ -94,11 +99,14 @@ export interface DoctorInput {
   plan: JobPlan;
   /** The deploy keys, planned as the environment phase plans them, from the slugs' keys and the global keys read. */
   keys: KeyPlan;
-  /** Why AWS_PARAMSTORE_SECRETS_GLOBAL_SSH could not be read, when it could not. */
+  /** Why AWS_PARAMSTORE_SECRETS_GLOBAL_SSH could not be read, when it could not, and the error's code. */
   globalKeysError?: string;
+  globalKeysCode?: string;
   /** The plan's git-credentials, parsed as the environment phase parses them. */
   credentials: JobCredentials;
   machine: MachineFacts;
+  /** A workstation: no checks of the agent's hooks, programs and binary, only of its AWS access. */
+  short?: boolean;
 }
 
 const item = (status: Tone, fields: Record<string, string>, detail: string): Item => ({ status, ...fields, detail });
@@ -113,16 +121,17 @@ export function buildReport(input: DoctorInput): DoctorReport {
     keySection(input),
     credentialSection(input),
     skippedSection(input.plan),
-    machineSection(input.machine, input.keys.agents.length > 0),
+    machineSection(input.machine, input.keys.agents.length > 0, input.short ?? false),
   ];
-  const problems = sections.flatMap((section) => section.items.filter((entry) => entry.status === "fail").map((entry) => entry.detail));
+  const failing = failingByCause(sections);
+  const problems = failing.map((entry) => entry.detail);
   const warnings = sections.reduce((count, section) => count + section.items.filter((entry) => entry.status === "warn").length, 0);
   const pipeline = input.job.pipeline.value;
   const job = pipeline ? `a job of pipeline ${pipeline}` : "a job";
   const verdict = problems.length
-    ? `${job} would fail: ${problems.length} problem${problems.length === 1 ? "" : "s"}`
+    ? `${job} would fail: ${plural(problems.length, "problem")}${causeCount(failing)}`
     : `${job} would succeed and get ${received(input)} from ${plural(input.outcomes.length, "slug")}${warnings ? ` (${plural(warnings, "warning")})` : ""}`;
-  return { ok: problems.length === 0, verdict, problems, sections };
+  return { ok: problems.length === 0, verdict, problems, causes: groupByCause(failing), sections };
 }
 
 /** "3 variables", then whichever of files, keys and git hosts the job gets. */
@@ -229,7 +238,7 @@ export function slugSection(outcomes: SlugOutcome[], plan: JobPlan): Section {
     ],
     items: outcomes.map((outcome) => {
       const fields = { kind: outcome.slug.kind, slug: outcome.slug.name, path: outcome.path };
-      if (outcome.error !== undefined) return item("fail", { ...fields, access: "unreadable" }, outcome.error);
+      if (outcome.error !== undefined) return { ...item("fail", { ...fields, access: "unreadable" }, outcome.error), cause: storeErrorCause(outcome.code) };
       const access = plan.access.find((entry) => entry.path === outcome.path);
       if (!access) return item("info", { ...fields, access: "" }, "");
       return access.decision.allowed
@@ -283,7 +292,7 @@ function note(status: Tone, columns: Column[], detail: string): Item {
 const AGENT_NAMES = { slug: "slug agent", default: "default agent" } as const;
 
 export function keySection(input: DoctorInput): Section {
-  const { keys, globalKeysError, plan } = input;
+  const { keys, globalKeysError, globalKeysCode, plan } = input;
   const columns: Column[] = [
     { key: "parameter", title: "PARAMETER" },
     { key: "origin", title: "FROM" },
@@ -291,7 +300,7 @@ export function keySection(input: DoctorInput): Section {
   ];
   const denied = plan.denial !== undefined || input.outcomes.some((outcome) => outcome.error !== undefined);
   const items: Item[] = [];
-  if (globalKeysError !== undefined) items.push(note("fail", columns, globalKeysError));
+  if (globalKeysError !== undefined) items.push({ ...note("fail", columns, globalKeysError), cause: storeErrorCause(globalKeysCode) });
   else if (!denied) {
     items.push(...keys.warnings.map((warning) => note("warn", columns, warning)));
     if (keys.problem) items.push(note("fail", columns, keys.problem));
@@ -358,7 +367,10 @@ export function credentialSource(features: string[], profile: string): string {
   return "the AWS SDK's default credential chain";
 }
 
-export function machineSection(machine: MachineFacts, hasKeys: boolean): Section {
+const COLUMNS_CHECK: Column[] = [{ key: "check", title: "CHECK" }, { key: "value", title: "VALUE" }];
+
+/** The machine's checks; `short` (a workstation) keeps only its AWS access, since the agent's hooks and programs are elsewhere. */
+export function machineSection(machine: MachineFacts, hasKeys: boolean, short = false): Section {
   const check = (status: Tone, name: string, value: string, detail: string) => item(status, { check: name, value }, detail);
   const items: Item[] = [
     machine.region
@@ -367,8 +379,9 @@ export function machineSection(machine: MachineFacts, hasKeys: boolean): Section
     machine.credentialFeatures
       ? check("ok", "AWS credentials", "found", `from ${credentialSource(machine.credentialFeatures, machine.profile)}`)
       : check("fail", "AWS credentials", "missing", machine.credentialsError ?? "no AWS credentials found"),
-  ];
+  ].map((entry) => (entry.status === "fail" ? { ...entry, cause: CAUSES.aws } : entry));
   if (machine.endpoint) items.push(check("info", "SSM endpoint", machine.endpoint, "from AWS_ENDPOINT_URL_SSM"));
+  if (short) return { title: `${MACHINE_TITLE}: AWS access only (workstation mode: the agent's hooks, programs and binary are not checked; doctor --full checks them)`, columns: COLUMNS_CHECK, items, empty: "" };
 
   for (const [program, path] of Object.entries(machine.programs)) {
     if (path) {
@@ -409,15 +422,7 @@ export function machineSection(machine: MachineFacts, hasKeys: boolean): Section
       }
     }
   }
-  return {
-    title: "This machine",
-    columns: [
-      { key: "check", title: "CHECK" },
-      { key: "value", title: "VALUE" },
-    ],
-    items,
-    empty: "",
-  };
+  return { title: MACHINE_TITLE, columns: COLUMNS_CHECK, items, empty: "" };
 }
 
 const STATUS_COLUMN: Column = { key: "status", title: "STATUS" };
@@ -431,6 +436,7 @@ export function renderReport(report: DoctorReport, options: { color: boolean }):
     return title + renderTable([STATUS_COLUMN, ...section.columns, DETAIL_COLUMN], section.items, { color: options.color, indent: "  " });
   });
   const verdict = report.ok ? c.green(`OK: ${report.verdict}`) : c.red(`FAIL: ${report.verdict}`);
-  const problems = report.problems.map((problem) => `  - ${problem}\n`).join("");
+  // One heading per cause, so problems that share a fix (no credentials: every slug unreadable) are read together.
+  const problems = report.causes.map(({ cause, problems }) => `  ${c.bold(`${cause}:`)}\n${problems.map((problem) => `  - ${problem}\n`).join("")}`).join("");
   return `${parts.join("\n")}\n${c.bold(verdict)}\n${problems}`;
 }
