@@ -4,7 +4,6 @@
 // by the phases that talk to AWS and by no others. The operator commands
 // (doctor, ls, put, rm) print a report or table on stdout instead; exec runs
 // a command with what a job would get.
-import { cac } from "cac";
 import type { CommandResult } from "./commands/operator.ts";
 import type { PhaseContext } from "./job/context.ts";
 import { UsageError } from "./core/errors.ts";
@@ -12,7 +11,7 @@ import { unlessInterrupted } from "./core/interrupt.ts";
 import { colorWanted, errorText, inJob } from "./core/log.ts";
 import { didYouMean, nearest } from "./core/closest.ts";
 import { platformRefusal } from "./core/platform.ts";
-import { writeAll } from "./core/stdio.ts";
+import { isTerminal, writeAll } from "./core/stdio.ts";
 import { COMMIT, TARGET, VERSION } from "./core/version.ts";
 import { KIND_USAGE, valueOnStdinHint } from "./secrets/kinds.ts";
 
@@ -31,7 +30,7 @@ const EXPECTED_ERRORS = ["JobError", "ConfigError", "StoreError", "CACError", "U
 
 function fail(error: unknown, code: number): never {
   const message = error instanceof Error ? error.message : String(error);
-  writeAll(2, errorText(message, { job: inJob(process.env), color: colorWanted(process.env, Boolean(process.stderr.isTTY)) }));
+  writeAll(2, errorText(message, { job: inJob(process.env), color: colorWanted(process.env, isTerminal(2)) }));
   if (error instanceof Error && !EXPECTED_ERRORS.includes(error.name) && error.stack) writeAll(2, `${error.stack}\n`);
   process.exit(code);
 }
@@ -41,7 +40,7 @@ function fail(error: unknown, code: number): never {
  * eval: never for a person's terminal. Refused before anything is read.
  */
 function refuseTerminal(command: string): void {
-  if (!process.stdout.isTTY) return;
+  if (!isTerminal(1)) return;
   writeAll(2, `bk-ssm-secrets ${command} is for the agent's hooks and prints nothing to a terminal: to see what a job would get, without values, run bk-ssm-secrets doctor\n`);
   process.exit(2);
 }
@@ -103,6 +102,27 @@ function targetFlags(flags: CliFlags) {
   return { pipeline: textOption("pipeline"), repo: textOption("repo"), global: Boolean(flags.global) };
 }
 
+/** The hook phases: each prints shell code for its hook to eval. */
+const PHASES: Array<[name: string, description: string, load: () => Promise<Phase>]> = [
+  ["environment", "Load the job's secrets and deploy keys from SSM (environment hook)", () => import("./phases/environment.ts")],
+  ["pre-checkout", "Switch to the slug's ssh-agent when its key reaches the repository (pre-checkout hook)", () => import("./phases/pre-checkout.ts")],
+  ["post-checkout", "Go back to the job's previous ssh-agent (post-checkout hook)", () => import("./phases/post-checkout.ts")],
+  ["post-command", "Go back to the job's previous ssh-agent when it was kept through the command (post-command hook)", () => import("./phases/post-command.ts")],
+  ["pre-exit", "Stop the job's ssh-agents and clean up (pre-exit hook)", () => import("./phases/pre-exit.ts")],
+];
+// A hook phase or --version alone, as the hooks and scripts call them, skips
+// the CLI framework: nothing is loaded that the phase does not use.
+// On another system than Linux the hook commands refuse before anything else.
+const [first, ...more] = process.argv.slice(2);
+const refusal = platformRefusal(first ?? "", process.platform);
+if (refusal) fail(refusal, 2);
+// The installed hooks add only the defaults file, which runPhase reads itself.
+const onlyDefaultsFile = more.length === 0 || (more.length === 2 && more[0] === "--defaults-file") || (more.length === 1 && more[0]!.startsWith("--defaults-file="));
+const phase = onlyDefaultsFile ? PHASES.find(([name]) => name === first) : undefined;
+if (phase) await runPhase(phase[0], phase[2]);
+if (more.length === 0 && (first === "--version" || first === "-v")) emit(`${VERSION}\n`);
+
+const { cac } = await import("cac");
 const cli = cac("bk-ssm-secrets");
 
 type CliCommand = ReturnType<typeof cli.command>;
@@ -279,14 +299,6 @@ withBasePath(cli.command("import <source> <dir>", "Write what a synced S3 secret
 cli.command("version", "Print the version, commit and build target").action(() => emit(`bk-ssm-secrets ${VERSION}\ncommit: ${COMMIT}\ntarget: ${TARGET}\n`));
 
 // The hook commands last, after the operator's: the agent's hooks run them, a person never needs to.
-/** The hook phases: each prints shell code for its hook to eval. */
-const PHASES: Array<[name: string, description: string, load: () => Promise<Phase>]> = [
-  ["environment", "Load the job's secrets and deploy keys from SSM (environment hook)", () => import("./phases/environment.ts")],
-  ["pre-checkout", "Switch to the slug's ssh-agent when its key reaches the repository (pre-checkout hook)", () => import("./phases/pre-checkout.ts")],
-  ["post-checkout", "Go back to the job's previous ssh-agent (post-checkout hook)", () => import("./phases/post-checkout.ts")],
-  ["post-command", "Go back to the job's previous ssh-agent when it was kept through the command (post-command hook)", () => import("./phases/post-command.ts")],
-  ["pre-exit", "Stop the job's ssh-agents and clean up (pre-exit hook)", () => import("./phases/pre-exit.ts")],
-];
 for (const [name, description, load] of PHASES) {
   cli
     .command(name, `${description}; for the agent's hooks: prints shell code to eval`)
@@ -333,8 +345,6 @@ if (args[0] === "put" && args.some((arg) => arg.includes("\n") || arg.includes("
 }
 
 try {
-  const refusal = platformRefusal(process.argv[2] ?? "", process.platform);
-  if (refusal) fail(refusal, 2);
   cli.parse();
   if (!cli.matchedCommand && !cli.options.help) {
     if (cli.options.version) emit(`${VERSION}\n`);

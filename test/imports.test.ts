@@ -43,15 +43,23 @@ for (const phase of ["pre-checkout", "post-checkout", "post-command", "pre-exit"
 }
 
 test("the walk does find the SDK where it is: the environment phase, through src/ssm/client.ts's dynamic import", () => {
-  assert.equal(awsModules(reachable(join(SRC, "phases", "environment.ts"))).sort(), ["@aws-sdk/client-ssm", "src/ssm/client.ts"]);
+  assert.equal(awsModules(reachable(join(SRC, "phases", "environment.ts"))).sort(), ["@aws-sdk/client-ssm", "@aws-sdk/credential-provider-node", "src/ssm/client.ts"]);
   // A type-only import is not an import: client.ts imports SSMClient's type statically.
   assert.ok(readFileSync(join(SRC, "ssm", "client.ts"), "utf8").includes('import type { SSMClient } from "@aws-sdk/client-ssm"'));
+});
+
+test("the environment phase's hot path loads no SDK package: the client, the chain and IMDS only when needed", () => {
+  const staticOnly = reachable(join(SRC, "phases", "environment.ts"), false);
+  assert.ok(staticOnly.has(join(SRC, "ssm", "client.ts")));
+  assert.equal([...staticOnly].filter((name) => name.startsWith("@aws-sdk/") || name.startsWith("@smithy/")), []);
 });
 
 test("main.ts loads every subcommand lazily, so its static imports stay small", () => {
   const staticOnly = reachable(join(SRC, "main.ts"), false);
   assert.equal(awsModules(staticOnly), []);
   assert.not.ok([...staticOnly].some((name) => name.includes("/phases/")));
+  // Nor the CLI framework or a colour library: a phase called alone needs neither.
+  assert.not.ok(common.has("cac") || common.has("picocolors"), [...common].join(", "));
 });
 
 test.run();

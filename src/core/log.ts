@@ -5,8 +5,10 @@
 // collapsed group, warnings and errors are lines inside it, and `^^^ +++`
 // expands the group so the operator sees them without opening a new section.
 // On a terminal (no Buildkite job) they are plain `warning:`/`error:` lines.
-import { createColors } from "picocolors";
-import { writeAll } from "./stdio.ts";
+//
+// No colour library and no process.stderr here: the first touch of either
+// loads Bun's stream modules, which cost a phase more than its own work.
+import { isTerminal, writeAll } from "./stdio.ts";
 
 export interface Logger {
   /** A collapsed group header (`~~~`). */
@@ -50,6 +52,19 @@ export function colorWanted(env: NodeJS.ProcessEnv, isTTY: boolean): boolean {
   return isTTY && !env.NO_COLOR;
 }
 
+/** picocolors' codes, and its way with a nested style (each inner close turned into `reopen`), so the bytes are the same. */
+const style = (enabled: boolean, open: string, close: string, reopen = open) => (text: string) => (enabled ? `${open}${text.replaceAll(close, reopen)}${close}` : text);
+
+/** The styles the logger uses, as picocolors' createColors(enabled) gives them. */
+function createColors(enabled: boolean) {
+  return {
+    bold: style(enabled, "\x1b[1m", "\x1b[22m", "\x1b[22m\x1b[1m"),
+    dim: style(enabled, "\x1b[2m", "\x1b[22m", "\x1b[22m\x1b[2m"),
+    yellow: style(enabled, "\x1b[33m", "\x1b[39m"),
+    red: style(enabled, "\x1b[31m", "\x1b[39m"),
+  };
+}
+
 export function createLogger(options: LoggerOptions): Logger {
   const c = createColors(options.color);
   const line = (text: string) => options.write(text + "\n");
@@ -84,7 +99,7 @@ export function createLogger(options: LoggerOptions): Logger {
 export function stderrLogger(verbose: boolean, env: NodeJS.ProcessEnv = process.env): Logger {
   return createLogger({
     verbose,
-    color: colorWanted(env, Boolean(process.stderr.isTTY)),
+    color: colorWanted(env, isTerminal(2)),
     job: inJob(env),
     // Synchronous, so no log line is lost when a phase exits right after it.
     write: (text) => writeAll(2, text),

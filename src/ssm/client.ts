@@ -3,6 +3,8 @@
 import type { Env } from "../core/env.ts";
 import type { SSMClient } from "@aws-sdk/client-ssm";
 import type { Logger } from "../core/log.ts";
+import type { CredentialProvider } from "./credentials.ts";
+import { caBundle, directClient, directDecision, HandOver, type DirectClient } from "./direct.ts";
 import { parameterNotFound, StoreError, type Parameter, type ParameterAdmin, type ParameterInfo, type ParameterVersion, type SecretStore } from "./store.ts";
 
 /** SSM's largest page for GetParametersByPath and GetParameters. */
@@ -37,7 +39,8 @@ export interface SsmStoreOptions {
   env?: Env;
 }
 
-type RawParameter = { Name?: string; Value?: string; Type?: string; Version?: number; LastModifiedDate?: Date; Tier?: string };
+/** A parameter as the SDK returns it, or as the direct route reads it off the wire (dates in epoch seconds). */
+type RawParameter = { Name?: string; Value?: string; Type?: string; Version?: number; LastModifiedDate?: Date | number; Tier?: string };
 type RawVersion = RawParameter & { LastModifiedUser?: string; Labels?: string[]; KeyId?: string };
 
 function toInfo(raw: RawParameter): ParameterInfo {
@@ -45,7 +48,8 @@ function toInfo(raw: RawParameter): ParameterInfo {
     name: raw.Name ?? "",
     type: raw.Type ?? "String",
     version: raw.Version,
-    lastModified: raw.LastModifiedDate,
+    // As the SDK's deserialiser turns epoch seconds into a Date.
+    lastModified: typeof raw.LastModifiedDate === "number" ? new Date(Math.round(raw.LastModifiedDate * 1000)) : raw.LastModifiedDate,
     ...(raw.Tier ? { tier: raw.Tier } : {}),
   };
 }
@@ -59,7 +63,7 @@ function toVersion(raw: RawVersion): ParameterVersion {
   return {
     version: raw.Version ?? 0,
     type: raw.Type ?? "String",
-    lastModified: raw.LastModifiedDate,
+    lastModified: toInfo(raw).lastModified,
     changedBy: raw.LastModifiedUser,
     labels: raw.Labels ?? [],
     ...(raw.KeyId ? { keyId: raw.KeyId } : {}),
@@ -79,23 +83,41 @@ async function collectPages<R, T>(fetch: (nextToken: string | undefined) => Prom
 }
 
 type Sdk = typeof import("@aws-sdk/client-ssm");
+interface SdkClient {
+  sdk: Sdk;
+  client: SSMClient;
+}
+type SdkCall<T> = (sdk: Sdk, client: SSMClient) => Promise<T>;
 
-async function loadClient(env: Env, log: Logger): Promise<{ sdk: Sdk; client: SSMClient; lastAnswer: Map<string, string> }> {
+/**
+ * The SDK's client. `lastAnswer` collects what SSM last answered each
+ * request; `credentials` is the direct route's provider when the client
+ * takes over its requests, so credentials are fetched once.
+ */
+async function loadClient(env: Env, log: Logger, lastAnswer: Map<string, string>, maxAttempts: number, credentials?: CredentialProvider): Promise<SdkClient> {
   const started = performance.now();
-  const [sdk, { ConfiguredRetryStrategy }] = await Promise.all([import("@aws-sdk/client-ssm"), import("@smithy/core/retry")]);
+  const [sdk, { ConfiguredRetryStrategy }, { FetchHttpHandler }] = await Promise.all([
+    import("@aws-sdk/client-ssm"),
+    import("@smithy/core/retry"),
+    import("@smithy/fetch-http-handler"),
+  ]);
   // boto3, which the original hook used, reads AWS_DEFAULT_REGION; the JS SDK
   // only AWS_REGION. Honour both so existing agents need no new variable.
   const region = env.AWS_REGION || env.AWS_DEFAULT_REGION;
-  const maxAttempts = Number(env.AWS_MAX_ATTEMPTS) || DEFAULT_MAX_ATTEMPTS;
+  const tls = caBundle(env);
   const client: SSMClient = new sdk.SSMClient({
     ...(region ? { region } : {}),
+    ...(credentials ? { credentials } : {}),
+    // Bun's fetch, as on the direct route: it goes through HTTPS_PROXY and
+    // HTTP_PROXY (NO_PROXY excepted), which the SDK's node:http handler ignores.
+    // AWS_CA_BUNDLE too, which the JS SDK does not read itself.
+    requestHandler: new FetchHttpHandler({ customFetch: ((request: Request) => fetch(request, tls)) as typeof fetch }),
     // The SDK's own standard strategy (retryable errors, retry quota), with
     // the backoff above; the phase deadline bounds it.
     retryStrategy: new ConfiguredRetryStrategy(maxAttempts, (attempt) => retryDelay(attempt)),
   });
   // When the deadline cuts retries short, say what SSM last answered for that
   // request: "did not finish" alone hides throttling or a 5xx brownout.
-  const lastAnswer = new Map<string, string>();
   client.middlewareStack.add(
     (next) => async (args) => {
       try {
@@ -111,40 +133,89 @@ async function loadClient(env: Env, log: Logger): Promise<{ sdk: Sdk; client: SS
     { step: "finalizeRequest", priority: "low", name: "bkRememberLastAnswer" },
   );
   log.debug(`AWS SDK loaded in ${(performance.now() - started).toFixed(0)} ms`);
-  return { sdk, client, lastAnswer };
+  return { sdk, client };
+}
+
+/** The direct route for reads when this configuration allows it (see direct.ts). */
+async function openDirect(env: Env, maxAttempts: number, log: Logger): Promise<DirectClient | undefined> {
+  // A hand-over needs an attempt to spare.
+  const decision = maxAttempts > 1 ? directDecision(env) : { direct: false as const, reason: "AWS_MAX_ATTEMPTS is 1" };
+  if (!decision.direct) {
+    log.debug(`reading through the AWS SDK: ${decision.reason}`);
+    return undefined;
+  }
+  return directClient(decision.plan, env);
+}
+
+/** Wait `ms`, or reject as soon as `signal` aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
 }
 
 export async function createSsmStore(options: SsmStoreOptions): Promise<SecretStore & ParameterAdmin> {
-  const { sdk, client, lastAnswer } = await loadClient(options.env ?? process.env, options.log);
+  const env = options.env ?? process.env;
+  const maxAttempts = Number(env.AWS_MAX_ATTEMPTS) || DEFAULT_MAX_ATTEMPTS;
+  const lastAnswer = new Map<string, string>();
+  const clients = new Map<number, Promise<SdkClient>>();
+  const sdkClient = (attempts: number, credentials?: CredentialProvider) => {
+    if (!clients.has(attempts)) clients.set(attempts, loadClient(env, options.log, lastAnswer, attempts, credentials));
+    return clients.get(attempts)!;
+  };
+  let direct: Promise<DirectClient | undefined> | undefined;
   const send = <T>(path: string, action: SsmAction, run: () => Promise<T>): Promise<T> =>
     run().catch((error: unknown) => {
       throw explainError(error, path, action, options, lastAnswer.get(path));
     });
   const request = { abortSignal: options.signal };
+  const viaSdk = async <T>(call: SdkCall<T>, attempts = maxAttempts, credentials?: CredentialProvider): Promise<T> => {
+    const { sdk, client } = await sdkClient(attempts, credentials);
+    return call(sdk, client);
+  };
+
+  /**
+   * A read through the direct route when it is open. A request it hands over
+   * is sent again by the SDK, after a backoff when the answer was worth
+   * retrying, with the attempts the direct one left.
+   */
+  const read = async <T>(path: string, action: "GetParametersByPath" | "GetParameters", input: object, call: SdkCall<T>): Promise<T> => {
+    const route = await (direct ??= openDirect(env, maxAttempts, options.log));
+    if (!route) return viaSdk(call);
+    const answer = await route.call<T>(action, input, options.signal);
+    if (!(answer instanceof HandOver)) return answer;
+    lastAnswer.set(path, answer.answer);
+    options.log.debug(`SSM answered ${answer.answer} reading ${path}: the AWS SDK takes the request over`);
+    if (answer.retryable) await pause(retryDelay(1), options.signal);
+    return viaSdk(call, maxAttempts - 1, route.credentials);
+  };
 
   return {
     readTree(path) {
-      return collectPages(
-        (nextToken) =>
-          send(path, "ssm:GetParametersByPath", () =>
-            client.send(
-              new sdk.GetParametersByPathCommand({ Path: path, Recursive: true, WithDecryption: true, MaxResults: PAGE_SIZE, NextToken: nextToken }),
-              request,
-            ),
-          ),
-        toParameter,
-      );
+      return collectPages((nextToken) => {
+        const input = { Path: path, Recursive: true, WithDecryption: true, MaxResults: PAGE_SIZE, NextToken: nextToken };
+        return send(path, "ssm:GetParametersByPath", () => read(path, "GetParametersByPath", input, (sdk, client) => client.send(new sdk.GetParametersByPathCommand(input), request)));
+      }, toParameter);
     },
 
     async readNames(names) {
       const batches: string[][] = [];
       for (let i = 0; i < names.length; i += PAGE_SIZE) batches.push(names.slice(i, i + PAGE_SIZE));
       const pages = await Promise.all(
-        batches.map((batch) =>
-          send(batch.join(", "), "ssm:GetParameters", () =>
-            client.send(new sdk.GetParametersCommand({ Names: batch, WithDecryption: true }), request),
-          ),
-        ),
+        batches.map((batch) => {
+          const input = { Names: batch, WithDecryption: true };
+          return send(batch.join(", "), "ssm:GetParameters", () =>
+            read(batch.join(", "), "GetParameters", input, (sdk, client) => client.send(new sdk.GetParametersCommand(input), request)),
+          );
+        }),
       );
       return {
         found: pages.flatMap((page) => (page.Parameters ?? []).map(toParameter)),
@@ -154,7 +225,7 @@ export async function createSsmStore(options: SsmStoreOptions): Promise<SecretSt
 
     async holdsAny(path) {
       const page = await send(path, "ssm:GetParametersByPath", () =>
-        client.send(new sdk.GetParametersByPathCommand({ Path: path || "/", Recursive: true, WithDecryption: false, MaxResults: 1 }), request),
+        viaSdk((sdk, client) => client.send(new sdk.GetParametersByPathCommand({ Path: path || "/", Recursive: true, WithDecryption: false, MaxResults: 1 }), request)),
       );
       // SSM may answer a page with fewer items than asked for; a next page means there is more.
       return (page.Parameters ?? []).length > 0 || page.NextToken !== undefined;
@@ -166,13 +237,15 @@ export async function createSsmStore(options: SsmStoreOptions): Promise<SecretSt
       const infos = await collectPages(
         (nextToken) =>
           send(path, "ssm:DescribeParameters", () =>
-            client.send(
-              new sdk.DescribeParametersCommand({
-                ParameterFilters: [{ Key: "Path", Option: "Recursive", Values: [path] }],
-                MaxResults: DESCRIBE_PAGE_SIZE,
-                NextToken: nextToken,
-              }),
-              request,
+            viaSdk((sdk, client) =>
+              client.send(
+                new sdk.DescribeParametersCommand({
+                  ParameterFilters: [{ Key: "Path", Option: "Recursive", Values: [path] }],
+                  MaxResults: DESCRIBE_PAGE_SIZE,
+                  NextToken: nextToken,
+                }),
+                request,
+              ),
             ),
           ),
         toInfo,
@@ -182,16 +255,18 @@ export async function createSsmStore(options: SsmStoreOptions): Promise<SecretSt
 
     async put(put) {
       const reply = await send(put.name, "ssm:PutParameter", () =>
-        client.send(
-          new sdk.PutParameterCommand({
-            Name: put.name,
-            Value: put.value,
-            Type: put.type,
-            Overwrite: put.overwrite,
-            ...(put.keyId ? { KeyId: put.keyId } : {}),
-            ...(put.tier ? { Tier: put.tier } : {}),
-          }),
-          request,
+        viaSdk((sdk, client) =>
+          client.send(
+            new sdk.PutParameterCommand({
+              Name: put.name,
+              Value: put.value,
+              Type: put.type,
+              Overwrite: put.overwrite,
+              ...(put.keyId ? { KeyId: put.keyId } : {}),
+              ...(put.tier ? { Tier: put.tier } : {}),
+            }),
+            request,
+          ),
         ),
       ).catch((error: StoreError) => {
         // SSM's messages name fields, never a value (it is a sensitive member);
@@ -202,27 +277,27 @@ export async function createSsmStore(options: SsmStoreOptions): Promise<SecretSt
     },
 
     async remove(name) {
-      await send(name, "ssm:DeleteParameter", () => client.send(new sdk.DeleteParameterCommand({ Name: name }), request));
+      await send(name, "ssm:DeleteParameter", () => viaSdk((sdk, client) => client.send(new sdk.DeleteParameterCommand({ Name: name }), request)));
     },
 
     history(name) {
       return collectPages(
         (nextToken) =>
           send(name, "ssm:GetParameterHistory", () =>
-            client.send(new sdk.GetParameterHistoryCommand({ Name: name, WithDecryption: false, MaxResults: DESCRIBE_PAGE_SIZE, NextToken: nextToken }), request),
+            viaSdk((sdk, client) => client.send(new sdk.GetParameterHistoryCommand({ Name: name, WithDecryption: false, MaxResults: DESCRIBE_PAGE_SIZE, NextToken: nextToken }), request)),
           ),
         toVersion,
       );
     },
 
     async readVersion(name, version) {
-      const reply = await send(name, "ssm:GetParameter", () => client.send(new sdk.GetParameterCommand({ Name: `${name}:${version}`, WithDecryption: true }), request));
+      const reply = await send(name, "ssm:GetParameter", () => viaSdk((sdk, client) => client.send(new sdk.GetParameterCommand({ Name: `${name}:${version}`, WithDecryption: true }), request)));
       return toParameter(reply.Parameter ?? {});
     },
 
     async label(name, version, labels) {
       const reply = await send(name, "ssm:LabelParameterVersion", () =>
-        client.send(new sdk.LabelParameterVersionCommand({ Name: name, ParameterVersion: version, Labels: labels }), request),
+        viaSdk((sdk, client) => client.send(new sdk.LabelParameterVersionCommand({ Name: name, ParameterVersion: version, Labels: labels }), request)),
       );
       return reply.InvalidLabels ?? [];
     },
@@ -239,7 +314,8 @@ export interface AwsSetup {
 }
 
 export async function resolveAwsSetup(options: SsmStoreOptions): Promise<AwsSetup> {
-  const { client } = await loadClient(options.env ?? process.env, options.log);
+  const env = options.env ?? process.env;
+  const { client } = await loadClient(env, options.log, new Map(), Number(env.AWS_MAX_ATTEMPTS) || DEFAULT_MAX_ATTEMPTS);
   const explain = (error: unknown) => explainError(error, "the job's slugs", "ssm:GetParametersByPath", options);
   const setup: AwsSetup = {};
   await Promise.all([

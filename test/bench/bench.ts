@@ -3,13 +3,16 @@
 // side with the AWS CLI and the old hook's access pattern. Writes
 // BENCHMARKS.md. `--smoke` runs every section briefly (for `make test`) and
 // writes nothing unless --out is given.
-import { cpus, tmpdir, totalmem } from "node:os";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { binaryPath, compile, DIST } from "../../build.ts";
 import { retryDelay } from "../../src/ssm/client.ts";
 import { captureAwsSettings } from "../../src/ssm/settings.ts";
 import { addToJobRecord, jobRecordPath } from "../../src/job/state.ts";
+import { makeCertificate } from "../support/git-http-server.ts";
+import { startImdsServer } from "../support/imds-server.ts";
+import { startJobApiServer } from "../support/job-api-server.ts";
 import { sdkEnv, startSsmServer, type SeedParam, type SsmServer } from "../support/ssm-server.ts";
 
 const args = process.argv.slice(2);
@@ -23,6 +26,10 @@ const COMPARE_RUNS = smoke ? 2 : 10;
 const FLEET_SIZES = smoke ? [10] : [50, 200];
 const FLEET_RPS = 40;
 const FLEET_DEADLINE_MS = 120_000;
+/** SSM's higher-throughput setting: GetParametersByPath at 100 requests/s. */
+const HIGH_THROUGHPUT_RPS = 100;
+/** 7 + 7 + 6 variables (and the access list): 20 values for the redactor. */
+const REDACTED_PER_SLUG = 7;
 
 const ARCH = process.arch === "arm64" ? "linux-arm64" : "linux-x64";
 const BIN = binaryPath(ARCH);
@@ -103,6 +110,11 @@ async function measure(command: string[], env: Record<string, string>, runs: num
     if (!run.ok) throw new Error(`${command.join(" ")} failed during the benchmark`);
     times.push(run.ms);
   }
+  return { time: stats(times), rss: await peakRss(command, env, runs, stdin) };
+}
+
+/** Peak RSS in MiB over `runs` runs, through GNU time. */
+async function peakRss(command: string[], env: Record<string, string>, runs: number, stdin?: string): Promise<Stats> {
   const rss: number[] = [];
   for (let i = 0; i < runs; i++) {
     const proc = Bun.spawn(["/usr/bin/time", "-f", "%M", ...command], { env, stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin), stdout: "ignore", stderr: "pipe" });
@@ -110,7 +122,30 @@ async function measure(command: string[], env: Record<string, string>, runs: num
     await proc.exited;
     rss.push(Number(text.trim().split("\n").pop()) / 1024);
   }
-  return { time: stats(times), rss: stats(rss) };
+  return stats(rss);
+}
+
+interface Contender {
+  label: string;
+  command: string[];
+  env: Record<string, string>;
+}
+
+/**
+ * Each contender once per round, round after round, so that whatever the
+ * shared machine does meanwhile falls on all of them alike: only ratios
+ * within one such run are compared.
+ */
+async function interleaved(contenders: Contender[], rounds: number): Promise<Map<string, Stats>> {
+  const times = new Map<string, number[]>(contenders.map((contender) => [contender.label, []]));
+  for (let round = -2; round < rounds; round++) {
+    for (const contender of contenders) {
+      const run = await runOnce(contender.command, contender.env);
+      if (!run.ok) throw new Error(`${contender.label} failed during the benchmark`);
+      if (round >= 0) times.get(contender.label)!.push(run.ms);
+    }
+  }
+  return new Map([...times].map(([label, values]) => [label, stats(values)]));
 }
 
 const fmt = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`);
@@ -127,8 +162,8 @@ async function calls(server: SsmServer, run: () => Promise<unknown>): Promise<nu
  * shared token bucket, each throttled read retried after retryDelay, as the
  * binary does. What the backoff achieves when CPU is not the limit.
  */
-function simulateFleet(size: number, roundTripMs = 2, maxAttempts = 30) {
-  let tokens = FLEET_RPS;
+function simulateFleet(size: number, rps = FLEET_RPS, roundTripMs = 2, maxAttempts = 30) {
+  let tokens = rps;
   let last = 0;
   let calls = 0;
   const pending = Array.from({ length: size * 3 }, (_, i) => ({ at: 0, job: Math.floor(i / 3), attempt: 0 }));
@@ -138,7 +173,7 @@ function simulateFleet(size: number, roundTripMs = 2, maxAttempts = 30) {
     pending.sort((a, b) => a.at - b.at);
     const request = pending.shift()!;
     calls++;
-    tokens = Math.min(FLEET_RPS, tokens + ((request.at - last) / 1000) * FLEET_RPS);
+    tokens = Math.min(rps, tokens + ((request.at - last) / 1000) * rps);
     last = request.at;
     if (tokens >= 1) {
       tokens -= 1;
@@ -160,11 +195,19 @@ const say = (line = "") => {
 };
 
 mkdirSync(join(DIST, "bench"), { recursive: true });
-const floor = await compile(join(import.meta.dir, "hello.ts"), join(DIST, "bench/hello"), ARCH);
+const hello = await compile(join(import.meta.dir, "hello.ts"), join(DIST, "bench/hello"), ARCH);
+const floor = await compile(join(import.meta.dir, "floor.ts"), join(DIST, "bench/floor"), ARCH);
 const oldPattern = await compile(join(import.meta.dir, "old-pattern.ts"), join(DIST, "bench/old-pattern"), ARCH);
 
-const server = await startSsmServer({ params: [...tree(10), ...tree(100)] });
+// One set of credentials, an EC2 instance profile's: in the environment for
+// most rows, served over IMDSv2 for the instance-profile row.
+const imds = await startImdsServer();
+const server = await startSsmServer({ params: [...tree(10), ...tree(100), ...tree(REDACTED_PER_SLUG)], credentials: imds.credentials });
 const env = jobEnv(server);
+const certificateDir = mkdtempSync(join(tmpdir(), "bk-bench-"));
+const certificate = makeCertificate(certificateDir);
+const tlsServer = await startSsmServer({ params: tree(10), credentials: imds.credentials, tls: certificate });
+const jobApi = startJobApiServer();
 
 const cpu = cpus()[0]?.model ?? "unknown CPU";
 say("# Benchmarks");
@@ -172,13 +215,83 @@ say();
 say(`Generated by \`make bench\` (\`bun test/bench/bench.ts\`) on ${new Date().toISOString().slice(0, 10)}: ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${process.platform}-${process.arch}, Bun ${Bun.version}. The SSM endpoint is the project's test server on 127.0.0.1 (SigV4 checked); times are wall-clock for a cold process, as a hook pays them. Fixture: 3 slugs (global, repository, pipeline) × 10 parameters (SecureStrings, and the pipeline slug's access list), so each slug is one page.`);
 say();
 
-// 1. Per phase, cold process.
-say(`## 1. Per phase, cold process (${RUNS} runs each, after 3 warm-up runs)`);
+// 1. Against the floor, interleaved.
+/** The job's environment with no static keys: credentials come from the instance profile over IMDSv2. */
+function instanceProfile(jobEnvironment: Record<string, string>): Record<string, string> {
+  const { AWS_ACCESS_KEY_ID: _id, AWS_SECRET_ACCESS_KEY: _secret, AWS_SESSION_TOKEN: _token, AWS_EC2_METADATA_DISABLED: _disabled, ...rest } = jobEnvironment;
+  return { ...rest, AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url };
+}
+const httpsEnv = { ...jobEnv(tlsServer), AWS_CA_BUNDLE: certificate.certFile };
+const twentyValues = jobEnv(server, REDACTED_PER_SLUG);
+const phaseEnv = { ...env, BUILDKITE_REPO: "https://github.com/acme/widgets.git" };
+const LABELS = {
+  hello: "bare Bun executable (`hello`)",
+  floor: "**floor**: the same 3 reads, SigV4 on Bun's crypto + fetch, env credentials",
+  environment: "**`environment`**, env credentials",
+  imds: "`environment`, IMDSv2 credentials",
+  floorTls: "floor over HTTPS (AWS_CA_BUNDLE)",
+  environmentTls: "`environment` over HTTPS (AWS_CA_BUNDLE)",
+  noRedactor: `\`environment\`, 20 values, no redactor`,
+  jobApi: `\`environment\`, 20 values redacted through the Job API`,
+  version: "`--version`",
+  preCheckout: "`pre-checkout` (HTTPS repository: no probe)",
+  postCheckout: "`post-checkout`",
+  postCommand: "`post-command`",
+  preExit: "`pre-exit` (nothing left to clean)",
+};
+const NON_AWS = [LABELS.version, LABELS.preCheckout, LABELS.postCheckout, LABELS.postCommand, LABELS.preExit];
+const againstFloor: Contender[] = [
+  { label: LABELS.hello, command: [hello], env },
+  { label: LABELS.floor, command: [floor], env },
+  { label: LABELS.environment, command: [BIN, "environment", ...AGENT], env },
+  { label: LABELS.imds, command: [BIN, "environment", ...AGENT], env: instanceProfile(env) },
+  { label: LABELS.floorTls, command: [floor], env: httpsEnv },
+  { label: LABELS.environmentTls, command: [BIN, "environment", ...AGENT], env: httpsEnv },
+  { label: LABELS.noRedactor, command: [BIN, "environment", ...AGENT], env: twentyValues },
+  { label: LABELS.jobApi, command: [BIN, "environment", ...AGENT], env: { ...twentyValues, ...jobApi.jobEnv() } },
+  { label: LABELS.version, command: [BIN, "--version"], env: phaseEnv },
+  { label: LABELS.preCheckout, command: [BIN, "pre-checkout", ...AGENT], env: phaseEnv },
+  { label: LABELS.postCheckout, command: [BIN, "post-checkout", ...AGENT], env: phaseEnv },
+  { label: LABELS.postCommand, command: [BIN, "post-command", ...AGENT], env: phaseEnv },
+  { label: LABELS.preExit, command: [BIN, "pre-exit", ...AGENT], env: phaseEnv },
+];
+const [load1, load5] = loadavg();
+say(`## 1. Against the floor, interleaved (${RUNS} rounds, each program once a round, after 2 warm-up rounds)`);
+say();
+say(
+  `The floor program (test/bench/floor.ts) does only what \`environment\` must: the same three GetParametersByPath walks at once, signed by src/ssm/sigv4.ts and sent with fetch, credentials from the environment; it is compiled by build.ts's compile() like the binary. Load average when this section started: ${load1!.toFixed(1)} (1 min), ${load5!.toFixed(1)} (5 min) on ${cpus().length} cores: the machine is shared, so read the ratios, which are taken within each round's conditions.`,
+);
+say();
+const versus = await interleaved(againstFloor, RUNS);
+const median = (label: string) => versus.get(label)!.median;
+say("| program | median | min – max | vs floor | vs hello |");
+say("| --- | --- | --- | --- | --- |");
+for (const { label } of againstFloor) {
+  const result = versus.get(label)!;
+  say(`| ${label} | ${fmt(result.median)} | ${fmt(result.min)} – ${fmt(result.max)} | ${(result.median / median(LABELS.floor)).toFixed(2)}× | ${(result.median / median(LABELS.hello)).toFixed(2)}× |`);
+}
+say();
+const perJob = async (target: SsmServer, jobEnvironment: Record<string, string>) => {
+  target.resetCalls();
+  await runOnce([BIN, "environment", ...AGENT], jobEnvironment);
+  return `${target.callCount()} requests over ${target.connectionCount()} connections`;
+};
+jobApi.redactions.length = 0;
+await runOnce([BIN, "environment", ...AGENT], { ...twentyValues, ...jobApi.jobEnv() });
+say(`Per job: over HTTP ${await perJob(server, env)}; over HTTPS ${await perJob(tlsServer, httpsEnv)} (one per slug read at once; pages after the first reuse them). The Job API rows register ${jobApi.redactions.length} values.`);
+const floorRss = await peakRss([floor], env, RUNS);
+const environmentRss = await peakRss([BIN, "environment", ...AGENT], env, RUNS);
+const imdsRss = await peakRss([BIN, "environment", ...AGENT], instanceProfile(env), RUNS);
+say(`Peak RSS (median of ${RUNS}): floor ${mib(floorRss.median)}, \`environment\` ${mib(environmentRss.median)} (max ${mib(environmentRss.max)}), with IMDSv2 credentials ${mib(imdsRss.median)} (max ${mib(imdsRss.max)}).`);
+say();
+
+// 2. Per phase, cold process.
+say(`## 2. Per phase, cold process (${RUNS} runs each, after 3 warm-up runs)`);
 say();
 say("| command | median | min – max | peak RSS median | RSS max |");
 say("| --- | --- | --- | --- | --- |");
 const phases: Array<{ label: string; command: string[]; stdin?: string }> = [
-  { label: "bare Bun executable (floor)", command: [floor] },
+  { label: "bare Bun executable (`hello`)", command: [hello] },
   { label: "`--version`", command: [BIN, "--version"] },
   { label: "`environment`", command: [BIN, "environment", ...AGENT] },
   {
@@ -204,29 +317,28 @@ for (const phase of phases) {
 say();
 
 // Where environment's time goes, from its own verbose timings.
-const breakdown = { sdk: [] as number[], reads: [] as number[], total: [] as number[] };
+const breakdown = { reads: [] as number[], total: [] as number[] };
 for (let i = 0; i < RUNS; i++) {
   const started = performance.now();
   const proc = Bun.spawn([BIN, "environment", ...AGENT], { env: { ...env, AWS_PARAMSTORE_SECRETS_VERBOSE: "1" }, stdout: "ignore", stderr: "pipe" });
   const log = await new Response(proc.stderr).text();
   await proc.exited;
   breakdown.total.push(performance.now() - started);
-  breakdown.sdk.push(Number(/AWS SDK loaded in (\d+) ms/.exec(log)?.[1]));
   breakdown.reads.push(Math.max(...[...log.matchAll(/parameters in (\d+) ms/g)].map((m) => Number(m[1]))));
 }
-const floorMs = phaseResults.get("bare Bun executable (floor)")!.time.median;
+const helloMs = phaseResults.get("bare Bun executable (`hello`)")!.time.median;
 const versionMs = phaseResults.get("`--version`")!.time.median;
 say("Where `environment`'s time goes (medians; the phase's own verbose timings):");
 say();
-say(`- Bun runtime start (the floor): ${fmt(floorMs)}`);
-say(`- our CLI's module evaluation (\`--version\` minus the floor): ${fmt(versionMs - floorMs)}`);
-say(`- loading the AWS SDK and constructing the client: ${fmt(stats(breakdown.sdk).median)}`);
+say(`- Bun runtime start (\`hello\`): ${fmt(helloMs)}`);
+say(`- our CLI's module evaluation (\`--version\` minus \`hello\`): ${fmt(versionMs - helloMs)}`);
+say("- loading the AWS SDK: none on the direct route (src/ssm/direct.ts); it loads only when a request is handed over");
 say(`- the slowest slug's read, credentials and signing included (all slugs read at once): ${fmt(stats(breakdown.reads).median)}`);
 say(`- the whole phase, verbose: ${fmt(stats(breakdown.total).median)}`);
 say();
 
 // 2. Latency.
-say(`## 2. \`environment\` under injected latency (${LATENCY_RUNS} runs each)`);
+say(`## 3. \`environment\` under injected latency (${LATENCY_RUNS} runs each)`);
 say();
 say("| latency per request | parameters per slug | median | min – max | SSM calls per job |");
 say("| --- | --- | --- | --- | --- |");
@@ -245,7 +357,7 @@ server.configure({ latencyMs: 0 });
 say();
 
 // 3. Side by side.
-say(`## 3. Side by side, same fixture (${COMPARE_RUNS} runs each)`);
+say(`## 4. Side by side, same fixture (${COMPARE_RUNS} runs each)`);
 say();
 const aws = Bun.which("aws", { PATH: "/usr/bin" });
 const awsScript = SLUGS.map((slug) => `aws ssm get-parameters-by-path --endpoint-url "$AWS_ENDPOINT_URL_SSM" --path ${BASE}/n10/${slug} --recursive --with-decryption --output json >/dev/null`).join(" && ");
@@ -270,13 +382,16 @@ if (!aws && !smoke) say("\n(The AWS CLI was not installed: `make bench` installs
 say();
 
 // 4. Fleet.
-say(`## 4. Fleet: jobs started at once against a shared ${FLEET_RPS} requests/s token bucket`);
+say(`## 5. Fleet: jobs started at once against a shared ${FLEET_RPS} requests/s token bucket`);
 say();
 say(`Throttled requests are answered with SSM's ThrottlingException. A job that has not finished after ${FLEET_DEADLINE_MS / 1000} s is counted as failed.`);
 say();
 say("| jobs | reader | succeeded | p50 time-to-environment | p99 | SSM requests (incl. throttled) |");
 say("| --- | --- | --- | --- | --- | --- |");
 const fleet = new Map<number, { ok: number; p99: number }>();
+const simulatedP99 = new Map<number, number>();
+/** When the last of `jobs` jobs' 3 reads can be served at `rps`, after the bucket's first second of burst. */
+const quotaFloor = (jobs: number, rps: number) => Math.max(0, (3 * jobs - rps) / rps) * 1000;
 for (const size of FLEET_SIZES) {
   const readers: Array<[string, string[], Record<string, string>, number | null]> = [
     ["bk-ssm-secrets", [BIN, "environment", ...AGENT], {}, FLEET_RPS],
@@ -305,17 +420,26 @@ for (const size of FLEET_SIZES) {
     if (label === "bk-ssm-secrets") fleet.set(size, { ok: ok.length, p99: times.p99! });
     say(`| ${size} | ${label} | ${ok.length}/${size} (${((100 * ok.length) / size).toFixed(0)}%) | ${fmt(times.median)} | ${fmt(times.p99!)} | ${server.callCount()} |`);
   }
-  const simulated = simulateFleet(size);
-  say(`| ${size} | simulated: the same backoff (\`retryDelay\` from src/ssm/client.ts) and bucket, 2 ms round trips, no CPU contention | ${simulated.ok}/${size} | ${fmt(simulated.p50)} | ${fmt(simulated.p99)} | ${simulated.calls} |`);
+  for (const rps of [FLEET_RPS, HIGH_THROUGHPUT_RPS]) {
+    const simulated = simulateFleet(size, rps);
+    if (rps === FLEET_RPS) simulatedP99.set(size, simulated.p99);
+    const bucket = rps === FLEET_RPS ? "bucket" : `bucket at ${rps}/s (SSM's higher-throughput setting)`;
+    say(`| ${size} | simulated: the same backoff (\`retryDelay\` from src/ssm/client.ts) and ${bucket}, 2 ms round trips, no CPU contention | ${simulated.ok}/${size} | ${fmt(simulated.p50)} | ${fmt(simulated.p99)} | ${simulated.calls} |`);
+  }
 }
 say();
 say(
-  `The quota alone sets a floor: ${FLEET_SIZES.map((n) => `${n} jobs × 3 reads at ${FLEET_RPS}/s, less the first second's burst, cannot all finish before ${fmt(Math.max(0, (3 * n - FLEET_RPS) / FLEET_RPS) * 1000)}`).join("; ")}. ` +
+  `The quota alone sets a floor: ${FLEET_SIZES.map((n) => `${n} jobs × 3 reads at ${FLEET_RPS}/s, less the first second's burst, cannot all finish before ${fmt(quotaFloor(n, FLEET_RPS))}`).join("; ")}. ` +
     "On this machine all the jobs' processes and the endpoint also share 2 cores (the no-rate-limit row), which a real fleet of agents does not; the simulated row is the backoff's own result without that contention.",
 );
 say();
+say(
+  `For large fleets: Parameter Store's higher-throughput setting (\`aws ssm update-service-setting --setting-id arn:aws:ssm:REGION:ACCOUNT:servicesetting/ssm/parameter-store/high-throughput-enabled --setting-value true\`, charged per API interaction) raises GetParametersByPath to ${HIGH_THROUGHPUT_RPS} requests/s and GetParameter(s) to 3,000/s per account and region. ` +
+    `With it the quota's floor falls to ${FLEET_SIZES.map((n) => `${fmt(quotaFloor(n, HIGH_THROUGHPUT_RPS))} for ${n} jobs`).join(" and ")} (the simulated ${HIGH_THROUGHPUT_RPS}/s rows). Each job reads its slugs with one GetParametersByPath each, so it is that quota that counts.`,
+);
+say();
 
-const TRIED = `## 6. What was tried
+const TRIED = `## 7. What was tried
 
 - **Kept: one \`GetParametersByPath\` walk per slug, all slugs at once** (section 3): three calls and one round trip per job, against the old pattern's DescribeParameters walk and one GetParameter per parameter in sequence.
 - **Kept: \`bun build --compile --splitting\`.** Each lazily imported module is a chunk loaded only when a phase imports it, so the phases that never talk to AWS do not load the SDK's bytecode; with a single bundle they all paid for it at start-up. Compare \`--version\` and the non-AWS phases with the floor in section 1.
@@ -323,27 +447,33 @@ const TRIED = `## 6. What was tried
 - **Kept: \`--bytecode\`**, which stores the SDK's compiled bytecode in the binary so \`environment\` does not parse it at every start.
 - **Kept: retrying until the phase deadline with full-jitter backoff capped at 2 s** (\`retryDelay\` in src/ssm/client.ts, through the SDK's own ConfiguredRetryStrategy). The fleet rows "retries capped at the SDK's default 3 attempts" show what giving up early costs when a fleet shares one quota.
 - **Tried, not kept: shorter backoff caps (1 s, 0.5 s).** More throttled requests competed for the same two cores and the fleet finished later, and at 0.5 s a job ran out of attempts.
-- **Tried, not kept: Bun's \`--smol\` runtime flag** (no lower peak RSS for \`environment\`), and **the SDK's fetch-based request handler** (a few milliseconds faster and lighter in one trial, but not yet run through the fault tests, so the handler the SDK picks for Node stays).
-- **The fleet p99 target is missed on this machine**, not by the backoff: the quota's own floor for 200 jobs is 14 s, the simulation of the same backoff without CPU contention lands just above it, and the measured run adds the cost of starting 200 processes and thousands of signed retries on 2 shared cores (the no-rate-limit row), which a real fleet spreads over 200 agents.
+- **Kept: the direct route for reads** (src/ssm/direct.ts): each GetParametersByPath and GetParameters is signed by src/ssm/sigv4.ts on Bun's crypto (checked byte for byte against the SDK's SignatureV4 by test/sigv4.test.ts) and sent with fetch; the SDK loads only when a request is handed over (any answer but 2xx, any network error) or the configuration is one the route does not reproduce (a profile, shared config files, FIPS, dual-stack, another partition). What each step bought, measured once with copies of the binary at each step (20 interleaved rounds in one run, env credentials, load average about 21 on 2 shared cores; medians): before, 708 ms, 3.46 × the floor's 204 ms; the direct route with credentials still from the SDK's whole chain, 364 ms (1.78×); one credential provider, 292 ms (1.43×); the logger below, 301 ms (1.47×: within the noise for \`environment\`); cac skipped, 288 ms (1.41×). \`--version\` went 201 → 154 (logger) → 144 ms (cac), 1.52 → 1.09 × \`hello\`; \`post-command\` 233 → 175 → 162 ms, 1.76 → 1.23 × \`hello\`.
+- **Kept: only the credential provider the environment calls for** (src/ssm/credentials.ts): static keys need none; the instance profile is three fetches to IMDSv2 when all is well (the SDK's own IMDS provider for anything else: no answer, a refusal, the IPv6 endpoint mode, a proxy); anything else, the SDK's whole default chain.
+- **Kept: a logger without picocolors and without \`process.stderr\`** (an fstat check for a terminal): the first touch of either loads Bun's stream modules.
+- **Kept: phases and \`--version\` called alone skip cac**, loaded only for the operator commands, help and anything with options.
+- **Kept, changed: the SDK's fetch-based request handler** for requests the SDK sends: now run through the whole fault matrix, and it goes through HTTPS_PROXY/HTTP_PROXY (NO_PROXY excepted) and trusts AWS_CA_BUNDLE as the direct route does, which the node:http handler did not.
+- **Tried, not kept: Bun's \`--smol\` runtime flag** (no lower peak RSS for \`environment\`).
+- **The fleet's measured p99 is not the quota's floor on this machine**, not because of the backoff: the simulation of the same backoff without CPU contention lands within 1.1 × the floor, and the measured run adds the cost of starting 200 processes and thousands of signed retries on 2 shared cores (the no-rate-limit row), which a real fleet spreads over 200 agents. On a machine shared as this one is (other developers' test suites; a load average of 20 to 48 while this was generated), a fleet row can fail jobs on the phase's 30 s deadline before the quota matters: a requests count of 3 a job means no request was throttled at all, and the no-rate-limit row shows what starting the jobs alone cost.
 `;
 
-// 5. The issue's targets, judged on the figures above.
-const NON_AWS = ["`--version`", "`pre-checkout` (HTTPS repository: no probe)", "`post-checkout`", "`post-command`", "`pre-exit` (nothing left to clean)"];
-const envMedian = phaseResults.get("`environment`")!.time.median;
-const slowestNonAws = Math.max(...NON_AWS.map((label) => phaseResults.get(label)!.time.median));
-const peakRss = Math.max(...[...phaseResults.entries()].filter(([label]) => !label.startsWith("bare")).map(([, result]) => result.rss.max));
+// 6. The issue's targets, judged on the figures above.
+const ratio = (label: string, base: string) => median(label) / median(base);
+const slowestNonAws = Math.max(...NON_AWS.map((label) => ratio(label, LABELS.hello)));
 const verdict = (ok: boolean) => (ok ? "met" : "**missed**");
+const times = (value: number) => `${value.toFixed(2)}×`;
 const targets: Array<[string, string, boolean]> = [
-  ["`environment` median ≤ 60 ms (no injected latency)", fmt(envMedian), envMedian <= 60],
-  ...[20, 50].map((ms): [string, string, boolean] => [`\`environment\` ≤ ${ms} + 60 ms at ${ms} ms per request, 10 per slug`, fmt(latency.get(`${ms}/10`)!), latency.get(`${ms}/10`)! <= ms + 60]),
-  ["every non-AWS phase ≤ 25 ms median", `slowest ${fmt(slowestNonAws)}`, slowestNonAws <= 25],
-  ["peak RSS ≤ 64 MiB for every phase", `largest ${mib(peakRss)}`, peakRss <= 64],
+  ["`environment` ≤ 1.25 × the floor, env credentials (section 1)", times(ratio(LABELS.environment, LABELS.floor)), ratio(LABELS.environment, LABELS.floor) <= 1.25],
+  ["`environment` ≤ 1.4 × the floor, IMDSv2 credentials", times(ratio(LABELS.imds, LABELS.floor)), ratio(LABELS.imds, LABELS.floor) <= 1.4],
+  ["redaction through the Job API adds ≤ 5 ms for 20 values", fmt(median(LABELS.jobApi) - median(LABELS.noRedactor)), median(LABELS.jobApi) - median(LABELS.noRedactor) <= 5],
+  ["non-AWS phases and `--version` ≤ 1.5 × bare hello", `slowest ${times(slowestNonAws)}`, slowestNonAws <= 1.5],
+  ["peak RSS of `environment` ≤ 40 MiB", `${mib(environmentRss.max)} (IMDSv2: ${mib(imdsRss.max)})`, Math.max(environmentRss.max, imdsRss.max) <= 40],
 ];
 const largest = Math.max(...FLEET_SIZES);
 const big = fleet.get(largest)!;
-targets.push([`fleet of ${largest}: every job succeeds`, `${big.ok}/${largest}`, big.ok === largest]);
-if (largest >= 200) targets.push([`fleet of ${largest}: p99 time-to-environment ≤ 15 s`, fmt(big.p99), big.p99 <= 15_000]);
-say("## 5. Targets");
+targets.push([`fleet of ${largest}: every job succeeds under the ${FLEET_RPS} requests/s bucket`, `${big.ok}/${largest}`, big.ok === largest]);
+const simulated = simulatedP99.get(largest)!;
+targets.push([`fleet of ${largest}: the simulation's p99 within 1.1 × the quota's floor (${fmt(quotaFloor(largest, FLEET_RPS))})`, fmt(simulated), simulated <= 1.1 * quotaFloor(largest, FLEET_RPS)]);
+say("## 6. Targets");
 say();
 say("| target | measured | |");
 say("| --- | --- | --- |");
@@ -352,5 +482,7 @@ say();
 say(TRIED);
 say(`Reproduce: \`make build && make bench\`.`);
 
-await server.close();
+await Promise.all([server.close(), tlsServer.close(), imds.close()]);
+jobApi.close();
+rmSync(certificateDir, { recursive: true, force: true });
 if (outFile) writeFileSync(outFile, report.join("\n") + "\n");

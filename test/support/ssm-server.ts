@@ -13,6 +13,7 @@
 import { createCipheriv, createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { parseArgs } from "node:util";
@@ -123,6 +124,8 @@ export interface RecordedRequest {
   body: unknown;
   /** Date.now() when the request arrived. */
   at: number;
+  /** Which client sent it: the hook's direct route or the AWS SDK. */
+  userAgent: string;
 }
 
 export interface RuntimeOptions {
@@ -142,10 +145,12 @@ export interface SsmServerOptions {
   params?: SeedParam[];
   latencyMs?: number;
   rateLimit?: RateLimit;
+  /** Serve HTTPS with this certificate (see makeCertificate), as real SSM does. */
+  tls?: { cert: string; key: string };
 }
 
 export interface SsmServer {
-  /** http://127.0.0.1:PORT */
+  /** http://127.0.0.1:PORT, or https:// with `tls`. */
   readonly url: string;
   readonly port: number;
   readonly region: string;
@@ -165,6 +170,8 @@ export interface SsmServer {
   configure(options: RuntimeOptions): void;
   /** Requests for one action, or for all actions when none is given. */
   callCount(action?: string): number;
+  /** TCP connections clients opened since the last resetCalls(). */
+  connectionCount(): number;
   resetCalls(): void;
   close(): Promise<void>;
 }
@@ -940,7 +947,7 @@ export async function startSsmServer(options: SsmServerOptions = {}): Promise<Ss
     const target = headerValue(req, "x-amz-target") ?? "";
     const action = target.replace(/^AmazonSSM\./, "");
     const body = parseJson(raw);
-    const record: RecordedRequest = { action, target, body: body ?? raw.toString("utf8"), at: Date.now() };
+    const record: RecordedRequest = { action, target, body: body ?? raw.toString("utf8"), at: Date.now(), userAgent: headerValue(req, "user-agent") ?? "" };
     requests.push(record);
     const names = requestNames(body);
 
@@ -982,7 +989,7 @@ export async function startSsmServer(options: SsmServerOptions = {}): Promise<Ss
   /** STS's AssumeRole, signed for service sts; answers in XML as the query protocol does. */
   function handleSts(req: IncomingMessage, res: ServerResponse, raw: Buffer): void {
     const form = new URLSearchParams(raw.toString("utf8"));
-    const record: RecordedRequest = { action: `sts:${form.get("Action") ?? ""}`, target: "sts", body: Object.fromEntries(form), at: Date.now() };
+    const record: RecordedRequest = { action: `sts:${form.get("Action") ?? ""}`, target: "sts", body: Object.fromEntries(form), at: Date.now(), userAgent: headerValue(req, "user-agent") ?? "" };
     requests.push(record);
     const reply = (status: number, xml: string) => res.writeHead(status, { "Content-Type": "text/xml", "x-amzn-RequestId": randomUUID() }).end(xml);
     try {
@@ -1047,7 +1054,7 @@ export async function startSsmServer(options: SsmServerOptions = {}): Promise<Ss
     }
   }
 
-  const server = createServer((req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     void (async () => {
       const raw = await readBody(req);
       if (req.url === "/__control") {
@@ -1066,7 +1073,10 @@ export async function startSsmServer(options: SsmServerOptions = {}): Promise<Ss
       console.error("ssm-server: unexpected error", error);
       sendError(res, new SsmError("InternalServerError", String((error as Error)?.message ?? error), 500));
     });
-  });
+  };
+  const server = options.tls ? createTlsServer({ cert: options.tls.cert, key: options.tls.key }, handler) : createServer(handler);
+  let connections = 0;
+  server.on("connection", () => connections++);
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -1074,7 +1084,7 @@ export async function startSsmServer(options: SsmServerOptions = {}): Promise<Ss
   });
   const port = (server.address() as AddressInfo).port;
   const api: SsmServer = {
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.tls ? "https" : "http"}://127.0.0.1:${port}`,
     port,
     region,
     credentials,
@@ -1101,9 +1111,11 @@ export async function startSsmServer(options: SsmServerOptions = {}): Promise<Ss
       if (runtime.rateLimit !== undefined) bucket = runtime.rateLimit ? new TokenBucket(runtime.rateLimit) : undefined;
     },
     callCount: (action) => (action === undefined ? requests.length : requests.filter((r) => r.action === action).length),
+    connectionCount: () => connections,
     resetCalls() {
       // Emptied in place: callers may hold on to `requests`.
       requests.length = 0;
+      connections = 0;
     },
     close: () =>
       new Promise<void>((resolve, reject) => {

@@ -1,0 +1,47 @@
+// The logger writes picocolors' bytes without loading picocolors, and tells
+// a terminal from a pipe or /dev/null without touching process.stderr.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { closeSync, openSync } from "node:fs";
+import { createColors } from "picocolors";
+import { createLogger } from "../src/core/log.ts";
+import { isTerminal } from "../src/core/stdio.ts";
+
+function lines(color: boolean, job: boolean, log: (logger: ReturnType<typeof createLogger>) => void): string {
+  let text = "";
+  log(createLogger({ verbose: true, color, job, write: (chunk) => (text += chunk) }));
+  return text;
+}
+
+const MESSAGES = ["plain", "nested \x1b[1mbold\x1b[22m and \x1b[33myellow\x1b[39m inside", "\x1b[31mred\x1b[39m\x1b[22m at both ends\x1b[2m"];
+
+for (const color of [true, false]) {
+  test(`colour ${color ? "on" : "off"}: the same bytes as picocolors, in a job's log and on a terminal`, () => {
+    const c = createColors(color);
+    for (const message of MESSAGES) {
+      assert.is(lines(color, true, (log) => log.group(message)), `~~~ ${c.bold(message)}\n`);
+      assert.is(lines(color, false, (log) => log.group(message)), `${c.bold(message)}\n`);
+      assert.is(lines(color, true, (log) => log.debug(message)), `${c.dim(`[bk-ssm-secrets] ${message}`)}\n`);
+      assert.is(lines(color, true, (log) => log.warn(message)), `^^^ +++\n:warning: ${c.yellow(message)}\n`);
+      assert.is(lines(color, false, (log) => log.warn(message)), `${c.yellow("warning:")} ${message}\n`);
+      assert.is(lines(color, true, (log) => log.error(message)), `^^^ +++\n:no_entry: ${c.red(`bk-ssm-secrets: ${message}`)}\n`);
+      assert.is(lines(color, false, (log) => log.error(message)), `${c.red("error:")} ${message}\n`);
+    }
+  });
+}
+
+test("a pseudo-terminal is a terminal; /dev/null, a file and a closed descriptor are not", () => {
+  const pty = openSync("/dev/ptmx", "r+");
+  const devNull = openSync("/dev/null", "r");
+  const file = openSync(import.meta.path, "r");
+  try {
+    assert.ok(isTerminal(pty));
+    assert.not.ok(isTerminal(devNull));
+    assert.not.ok(isTerminal(file));
+  } finally {
+    for (const fd of [pty, devNull, file]) closeSync(fd);
+  }
+  assert.not.ok(isTerminal(file), "closed");
+});
+
+test.run();
