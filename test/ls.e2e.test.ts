@@ -5,6 +5,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { BASE, CANARY_VARIABLE, startJobFixture } from "./support/fixture.ts";
 import { failureLine, runOperator, tableCells } from "./support/operator.ts";
+import type { SlugSummary } from "../src/commands/ls.ts";
 
 const REPO = "https://github.com/acme/app.git";
 const REPO_SLUG = "github.com_acme_app.git";
@@ -148,17 +149,6 @@ test("ls with a base path from the environment or --base-path, and usage errors"
   }
 });
 
-interface Summary {
-  slug: string;
-  path: string;
-  env: number;
-  files: number;
-  sshKeys: number;
-  gitCredentials: number;
-  other: number;
-  allowedPipelines: string[] | null;
-  allowedTeams: string[] | null;
-}
 
 test("ls with no slug: every slug of the tree, its parameters counted by kind, its access lists' entries", async () => {
   const tree = startJobFixture({
@@ -181,7 +171,7 @@ test("ls with no slug: every slug of the tree, its parameters counted by kind, i
     const treeEnv = fixture.jobEnv({ AWS_PARAMSTORE_SECRETS_GLOBAL_SSH: `${BASE}/keys/deploy` });
     const json = await runOperator(["ls", "--json"], treeEnv);
     assert.is(json.status, 0, json.stderr);
-    const slugs = JSON.parse(json.stdout) as Summary[];
+    const slugs = JSON.parse(json.stdout) as SlugSummary[];
     const none = { env: 0, files: 0, sshKeys: 0, gitCredentials: 0, other: 0, allowedPipelines: null, allowedTeams: null };
     assert.equal(slugs, [
       { slug: "app", path: `${BASE}/app`, ...none, env: 2, files: 1, other: 1, allowedTeams: ["ops", "dev"] },
@@ -200,7 +190,7 @@ test("ls with no slug: every slug of the tree, its parameters counted by kind, i
       ["keys", "-", "-", "1", "-", "-", "-", "-"],
     ]);
     const moved = await runOperator(["ls", "--base-path", "/elsewhere", "--json"], treeEnv);
-    assert.equal((JSON.parse(moved.stdout) as Summary[]).map((slug) => [slug.slug, slug.env]), [["app", 1]]);
+    assert.equal((JSON.parse(moved.stdout) as SlugSummary[]).map((slug) => [slug.slug, slug.env]), [["app", 1]]);
     const empty = await runOperator(["ls", "--base-path", "/nothing/here"], treeEnv);
     assert.is(empty.status, 0);
     assert.is(empty.stdout, "");
