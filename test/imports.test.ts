@@ -54,6 +54,23 @@ test("the environment phase's hot path loads no SDK package: the client, the cha
   assert.equal([...staticOnly].filter((name) => name.startsWith("@aws-sdk/") || name.startsWith("@smithy/")), []);
 });
 
+// Bun's node: modules cost a phase at start-up: node:fs about 3 ms, node:crypto
+// 7 to 12 ms and 6 MiB (measured with compiled probes; BENCHMARKS.md). A
+// phase's static imports may reach only these.
+const CHEAP_BUILTINS = ["node:fs", "node:path", "node:os"];
+const builtins = (modules: Set<string>) => [...modules].filter((name) => name.startsWith("node:") || name.startsWith("bun:"));
+
+for (const phase of ["environment", "pre-checkout", "post-checkout", "post-command", "pre-exit", "git-credential"]) {
+  test(`the ${phase} phase loads no Node module but ${CHEAP_BUILTINS.join(", ")} before it needs one`, () => {
+    const modules = new Set([...common, ...reachable(join(SRC, "phases", `${phase}.ts`), false)]);
+    assert.equal(builtins(modules).filter((name) => !CHEAP_BUILTINS.includes(name)), []);
+  });
+}
+
+test("the builtins check sees a Node module where one is imported", () => {
+  assert.ok(builtins(reachable(join(SRC, "commands", "put.ts"), false)).length > 0);
+});
+
 test("main.ts loads every subcommand lazily, so its static imports stay small", () => {
   const staticOnly = reachable(join(SRC, "main.ts"), false);
   assert.equal(awsModules(staticOnly), []);

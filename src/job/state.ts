@@ -4,7 +4,6 @@
 // exported variable, and the helper answers only for this job's grant. One
 // 0600 file per job, named by BUILDKITE_JOB_ID, in a 0700 directory of the
 // agent user's that no job setting can move; both are checked before use.
-import { randomBytes } from "node:crypto";
 import { lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync, closeSync } from "node:fs";
 import { join } from "node:path";
 import { JobError } from "./context.ts";
@@ -111,5 +110,6 @@ const NAME_CHARACTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
  * (mkdir, not recursive) fails if it exists.
  */
 export function newDirectoryPath(parent: string, prefix: string): string {
-  return join(parent, `${prefix}${Array.from(randomBytes(6), (byte) => NAME_CHARACTERS[byte % NAME_CHARACTERS.length]).join("")}`);
+  // Web Crypto rather than node:crypto, which alone would add milliseconds to every phase that loads this module.
+  return join(parent, `${prefix}${Array.from(crypto.getRandomValues(new Uint8Array(6)), (byte) => NAME_CHARACTERS[byte % NAME_CHARACTERS.length]).join("")}`);
 }

@@ -4,7 +4,6 @@
 // ordinary secret named AWS_REGION or AWS_ACCESS_KEY_ID (common in CI) may
 // have replaced the agent's value; the helper must read SSM as the
 // environment phase did, never as the job's variables now say. Pure.
-import { createHash } from "node:crypto";
 import type { Env } from "../core/env.ts";
 
 /** What the SDK reads from the environment to choose a region, an endpoint and a credentials source; none is a secret. */
@@ -45,7 +44,8 @@ export interface AwsSettings {
   fingerprints: Record<string, string>;
 }
 
-const fingerprint = (value: string) => createHash("sha256").update(value).digest("hex");
+// Bun's own hasher: node:crypto would cost the environment phase more than its reads.
+const fingerprint = (value: string) => new Bun.CryptoHasher("sha256").update(value).digest("hex");
 
 export function captureAwsSettings(env: Env): AwsSettings {
   const settings: AwsSettings = { values: {}, fingerprints: {} };
