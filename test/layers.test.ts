@@ -20,7 +20,8 @@ const LAYERS: Record<string, number> = {
   install: 3,
   phases: 4,
   commands: 4,
-  "": 5,
+  cli: 5,
+  "": 6,
 };
 
 /** The files allowed at the root of src/. */

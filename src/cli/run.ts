@@ -1,0 +1,96 @@
+// What every subcommand shares: how a phase or an operator command runs, how
+// its output and errors are written, and how exits are chosen. main.ts's fast
+// path and the full command line (commands.ts) both go through here.
+import type { CommandResult } from "../commands/operator.ts";
+import type { PhaseContext } from "../job/context.ts";
+import { unlessInterrupted } from "../core/interrupt.ts";
+import { colorWanted, errorText, inJob } from "../core/log.ts";
+import { isTerminal, writeAll } from "../core/stdio.ts";
+
+export interface Phase {
+  run(context: PhaseContext): Promise<string>;
+}
+
+/** Write the payload, all of it, and exit. */
+export function emit(payload: string, status = 0): never {
+  writeAll(1, payload);
+  process.exit(status);
+}
+
+/** Errors the operator can act on from their message alone; anything else is a bug, and its stack helps. */
+const EXPECTED_ERRORS = ["JobError", "ConfigError", "StoreError", "CACError", "UsageError"];
+
+export function fail(error: unknown, code: number): never {
+  const message = error instanceof Error ? error.message : String(error);
+  writeAll(2, errorText(message, { job: inJob(process.env), color: colorWanted(process.env, isTerminal(2)) }));
+  if (error instanceof Error && !EXPECTED_ERRORS.includes(error.name) && error.stack) writeAll(2, `${error.stack}\n`);
+  process.exit(code);
+}
+
+/**
+ * A hook command's stdout is shell code holding secret values, for a hook to
+ * eval: never for a person's terminal. Refused before anything is read.
+ */
+function refuseTerminal(command: string): void {
+  if (!isTerminal(1)) return;
+  writeAll(2, `bk-ssm-secrets ${command} is for the agent's hooks and prints nothing to a terminal: to see what a job would get, without values, run bk-ssm-secrets doctor\n`);
+  process.exit(2);
+}
+
+export async function runPhase(command: string, load: () => Promise<Phase>): Promise<void> {
+  refuseTerminal(command);
+  try {
+    const { phaseContext } = await import("../job/context.ts");
+    // The hooks name the agent's defaults file; the job's environment never does.
+    const context = phaseContext(process.env, { defaultsFile: textOption("defaults-file") });
+    const script = await (await load()).run(context);
+    await unlessInterrupted();
+    emit(script);
+  } catch (error) {
+    await unlessInterrupted();
+    fail(error, 1);
+  }
+}
+
+/** Run an operator command: its output on stdout, its status as the exit status; bad usage exits 2. */
+export async function runCommand(run: (context: PhaseContext) => Promise<CommandResult>): Promise<void> {
+  try {
+    const { phaseContext } = await import("../job/context.ts");
+    const { withBasePath } = await import("../commands/operator.ts");
+    const result = await run(withBasePath(phaseContext(), textOption("base-path")));
+    emit(result.output, result.status);
+  } catch (error) {
+    fail(error, error instanceof Error && error.name === "UsageError" ? 2 : 1);
+  }
+}
+
+/**
+ * Every value given for `--name`, as typed. cac's parser turns values that
+ * look like numbers into numbers ("007" into 7, "" into 0), which would change
+ * a pipeline slug or empty a team list, so text options are read here; cac
+ * still declares and validates them.
+ */
+export function textOptions(name: string): string[] {
+  const args = process.argv.slice(2);
+  const values: string[] = [];
+  for (let i = 0; i < args.length && args[i] !== "--"; i++) {
+    const arg = args[i]!;
+    if (arg === `--${name}` && i + 1 < args.length) values.push(args[++i]!);
+    else if (arg.startsWith(`--${name}=`)) values.push(arg.slice(name.length + 3));
+  }
+  return values;
+}
+
+/** The last value given for `--name`, as typed. */
+export function textOption(name: string): string | undefined {
+  return textOptions(name).at(-1);
+}
+
+/** The hook phases: each prints shell code for its hook to eval. */
+export const PHASES: Array<[name: string, description: string, load: () => Promise<Phase>]> = [
+  ["environment", "Load the job's secrets and deploy keys from SSM (environment hook)", () => import("../phases/environment.ts")],
+  ["pre-checkout", "Switch to the slug's ssh-agent when its key reaches the repository (pre-checkout hook)", () => import("../phases/pre-checkout.ts")],
+  ["post-checkout", "Go back to the job's previous ssh-agent (post-checkout hook)", () => import("../phases/post-checkout.ts")],
+  ["post-command", "Go back to the job's previous ssh-agent when it was kept through the command (post-command hook)", () => import("../phases/post-command.ts")],
+  ["pre-exit", "Stop the job's ssh-agents and clean up (pre-exit hook)", () => import("../phases/pre-exit.ts")],
+];
