@@ -2,7 +2,7 @@
 // on the compiled binaries against the SSM test endpoint on 127.0.0.1, side by
 // side with the AWS CLI and the old hook's access pattern. Writes
 // BENCHMARKS.md. `--smoke` runs every section briefly (for `make test`) and
-// writes nothing unless --out is given.
+// writes nothing unless --out is given; `--floor-only` runs section 1 alone.
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -284,6 +284,13 @@ const environmentRss = await peakRss([BIN, "environment", ...AGENT], env, RUNS);
 const imdsRss = await peakRss([BIN, "environment", ...AGENT], instanceProfile(env), RUNS);
 say(`Peak RSS (median of ${RUNS}): floor ${mib(floorRss.median)}, \`environment\` ${mib(environmentRss.median)} (max ${mib(environmentRss.max)}), with IMDSv2 credentials ${mib(imdsRss.median)} (max ${mib(imdsRss.max)}).`);
 say();
+// `--floor-only`: section 1 alone, for working on start-up; writes nothing.
+if (args.includes("--floor-only")) {
+  await Promise.all([server.close(), tlsServer.close(), imds.close()]);
+  jobApi.close();
+  rmSync(certificateDir, { recursive: true, force: true });
+  process.exit(0);
+}
 
 // 2. Per phase, cold process.
 say(`## 2. Per phase, cold process (${RUNS} runs each, after 3 warm-up runs)`);
