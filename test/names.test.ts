@@ -2,6 +2,8 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { isShellIdentifier } from "../src/core/shell.ts";
+import { Random } from "./support/random.ts";
 import { ALLOWED_NAMES_SETTING, checkEnvKey, envNameForKey, JOB_CREDENTIALS, parseAllowedNames, protectedNames, protectionOf } from "../src/job/names.ts";
 
 test("the original mapping: upper-case, - to _", () => {
@@ -18,6 +20,18 @@ test("invalid shell names are refused", () => {
   // but "_" alone is bash's own, overwritten after every command.
   assert.equal(checkEnvKey("-lead"), { ok: true, name: "_LEAD" });
   assert.not.ok(checkEnvKey("-").ok);
+});
+
+test("a bash name is exactly what bash's own pattern accepts, for 20,000 random strings", () => {
+  const bash = /^[A-Za-z_][A-Za-z0-9_]*$/;
+  const random = new Random();
+  const alphabet = [..."aZ_09-.$ \u00e9\u0130\u212a"];
+  for (const fixed of ["", "_", "A", "a1", "1a", "A-B", "\u212a", "A\u0000", "ŝ", "Z9_", "_1"]) assert.is(isShellIdentifier(fixed), bash.test(fixed), JSON.stringify(fixed));
+  for (let i = 0; i < 20_000; i++) {
+    const length = random.int(6);
+    const name = Array.from({ length }, () => (random.next() < 0.8 ? random.pick(alphabet) : random.char())).join("");
+    assert.is(isShellIdentifier(name), bash.test(name), `${JSON.stringify(name)} (seed ${random.seed})`);
+  }
 });
 
 test("names that steer the hooks, agent, git, ssh, bash or the linker are refused, with the reason", () => {

@@ -7,11 +7,21 @@ export function shellQuote(value: string): string {
   return `'${value.replaceAll("'", `'\\''`)}'`;
 }
 
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-/** True when `name` can be used as a bash variable name. */
+/**
+ * True when `name` can be used as a bash variable name: an ASCII letter or
+ * `_`, then letters, digits or `_`. Written out rather than as a regular
+ * expression: the phases that only read their settings then compile none
+ * (the first one costs a phase ~0.5 ms of start-up).
+ */
 export function isShellIdentifier(name: string): boolean {
-  return IDENTIFIER.test(name);
+  if (name === "") return false;
+  for (let i = 0; i < name.length; i++) {
+    const code = name.charCodeAt(i);
+    const letter = (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95;
+    const digit = code >= 48 && code <= 57;
+    if (!letter && !(digit && i > 0)) return false;
+  }
+  return true;
 }
 
 function assertIdentifier(name: string): void {

@@ -21,8 +21,11 @@ export function isTerminal(fd: number): boolean {
   }
 }
 
+// TextEncoder rather than Buffer, whose first use costs a phase ~0.4 ms.
+const encoder = new TextEncoder();
+
 export function writeAll(fd: number, text: string): void {
-  const bytes = Buffer.from(text, "utf8");
+  const bytes = encoder.encode(text);
   let offset = 0;
   while (offset < bytes.length) {
     try {

@@ -153,8 +153,10 @@ export function allowedOverrides(defaults: Record<string, string>): Set<string> 
   return new Set(listed.some((entry) => entry.toLowerCase() === "all") ? agentOnly : listed.filter((entry) => agentOnly.includes(entry)));
 }
 
-/** The settings a job may set for itself, from the variables' raw values. */
-function jobSettings(raw: Record<SettingName, string>): JobSettings {
+type JobSettingName = "verbose" | "runSshAgentDuringCommand" | "skipSshKeyNotFoundWarning" | "timeoutSeconds" | "dumpEnv";
+
+/** The settings a job may set for itself, from their variables' raw values. */
+function jobSettings(raw: Pick<Record<SettingName, string>, JobSettingName>): JobSettings {
   const timeoutSeconds = Number(raw.timeoutSeconds);
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
     throw new ConfigError(`${SETTINGS.timeoutSeconds.variable}=${JSON.stringify(raw.timeoutSeconds)} is not a positive number of seconds`);
@@ -177,11 +179,14 @@ function rawSettings(env: Env, defaults: Record<string, string>, trust: Trust) {
   for (const [name, setting] of Object.entries(SETTINGS) as Array<[SettingName, (typeof SETTINGS)[SettingName]]>) {
     const fromEnv = env[setting.variable];
     const fromFile = defaults[setting.variable];
-    if (fromFile !== undefined && fromFile !== "") [raw[name], sources[name]] = [fromFile, "defaults file"];
-    else [raw[name], sources[name]] = [setting.fallback, "default"];
+    const fileHasIt = fromFile !== undefined && fromFile !== "";
+    raw[name] = fileHasIt ? fromFile : setting.fallback;
+    sources[name] = fileHasIt ? "defaults file" : "default";
     if (fromEnv === undefined || fromEnv === "") continue;
-    if (trust === "operator" || !AGENT_ONLY.has(name) || allowed.has(setting.variable)) [raw[name], sources[name]] = [fromEnv, "environment"];
-    else if (fromEnv.trim() !== raw[name].trim()) {
+    if (trust === "operator" || !AGENT_ONLY.has(name) || allowed.has(setting.variable)) {
+      raw[name] = fromEnv;
+      sources[name] = "environment";
+    } else if (fromEnv.trim() !== raw[name].trim()) {
       refused.push({
         variable: setting.variable,
         reason: `the agent's ${sources[name] === "default" ? "default" : "defaults file's"} value is used; an operator can allow this override with ${PIPELINE_OVERRIDES} in the defaults file`,
@@ -197,7 +202,15 @@ function rawSettings(env: Env, defaults: Record<string, string>, trust: Trust) {
  * agent-only settings and the protected-names list are not theirs to check. Pure.
  */
 export function resolveJobSettings(env: Env, defaults: Record<string, string> = {}): JobSettings {
-  return jobSettings(rawSettings(env, defaults, "job").raw);
+  // None of these is AGENT_ONLY, so the job's value wins over the file's, as in rawSettings.
+  const value = (name: JobSettingName) => env[SETTINGS[name].variable] || defaults[SETTINGS[name].variable] || SETTINGS[name].fallback;
+  return jobSettings({
+    verbose: value("verbose"),
+    runSshAgentDuringCommand: value("runSshAgentDuringCommand"),
+    skipSshKeyNotFoundWarning: value("skipSshKeyNotFoundWarning"),
+    timeoutSeconds: value("timeoutSeconds"),
+    dumpEnv: value("dumpEnv"),
+  });
 }
 
 /** Resolve the configuration from the environment and the defaults file. Pure. */
