@@ -17,8 +17,8 @@ const refusal = platformRefusal(first ?? "", process.platform);
 if (refusal) fail(refusal, 2);
 // The installed hooks add only the defaults file, which runPhase reads itself.
 const onlyDefaultsFile = more.length === 0 || (more.length === 2 && more[0] === "--defaults-file") || (more.length === 1 && more[0]!.startsWith("--defaults-file="));
-const phase = onlyDefaultsFile ? PHASES.find(([name]) => name === first) : undefined;
-if (phase) await runPhase(phase[0], phase[2]);
+const phase = onlyDefaultsFile ? PHASES.find(({ name }) => name === first) : undefined;
+if (phase) await runPhase(phase);
 if (more.length === 0 && (first === "--version" || first === "-v")) emit(`${VERSION}\n`);
 
 await import("./cli/commands.ts");

@@ -2,7 +2,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ALLOWED_NAMES_SETTING, checkEnvKey, envNameForKey, JOB_CREDENTIALS, parseAllowedNames, PROTECTED_NAMES, protectionOf } from "../src/job/names.ts";
+import { ALLOWED_NAMES_SETTING, checkEnvKey, envNameForKey, JOB_CREDENTIALS, parseAllowedNames, protectedNames, protectionOf } from "../src/job/names.ts";
 
 test("the original mapping: upper-case, - to _", () => {
   assert.is(envNameForKey("access-token"), "ACCESS_TOKEN");
@@ -98,7 +98,7 @@ test("every variable real bash will not let an export set (read-only, or kept by
 
 test("docs/protected-names.md lists every entry of the table with its reason, and the open credentials", () => {
   const doc = readFileSync(join(import.meta.dir, "..", "docs", "protected-names.md"), "utf8");
-  for (const entry of PROTECTED_NAMES) {
+  for (const entry of protectedNames()) {
     const row = doc.split("\n").find((line) => line.startsWith("|") && line.includes(`\`${entry.name}\``));
     assert.ok(row, `${entry.name} is not in docs/protected-names.md`);
     assert.ok(row!.includes(entry.reason), `the docs give another reason for ${entry.name}`);

@@ -5,14 +5,14 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createLogger } from "../src/core/log.ts";
 import type { FileAssignment } from "../src/job/plan.ts";
-import { resolveConfig } from "../src/job/config.ts";
+import { resolveJobSettings } from "../src/job/config.ts";
 import type { Logger } from "../src/core/log.ts";
 import { FILES_DIR_VARIABLE, removeJobSecretFiles, secretFilesBase, secretFilesDirectory, writeSecretFiles } from "../src/secrets/secretfiles.ts";
 import { EMPTY_RECORD } from "../src/job/state.ts";
 
 /** pre-exit's step on its own. */
 const removeSecretFiles = (env: Record<string, string | undefined>, log: Logger) =>
-  removeJobSecretFiles.run({ env, log, config: resolveConfig({}), defaults: { path: "/nonexistent/defaults.env", present: false, values: {} } }, EMPTY_RECORD);
+  removeJobSecretFiles.run({ env, log, settings: resolveJobSettings({}) }, EMPTY_RECORD);
 
 const slug = { kind: "pipeline" as const, name: "app" };
 const file = (name: string, content: string): FileAssignment => ({ name, content, path: `/b/app/file/${name}`, slug });

@@ -193,21 +193,26 @@ withBasePath(cli.command("import <source> <dir>", "Write what a synced S3 secret
 cli.command("version", "Print the version, commit and build target").action(() => emit(`bk-ssm-secrets ${VERSION}\ncommit: ${COMMIT}\ntarget: ${TARGET}\n`));
 
 // The hook commands last, after the operator's: the agent's hooks run them, a person never needs to.
-for (const [name, description, load] of PHASES) {
+for (const phase of PHASES) {
   cli
-    .command(name, `${description}; for the agent's hooks: prints shell code to eval`)
+    .command(phase.name, `${phase.description}; for the agent's hooks: prints shell code to eval`)
     .option("--defaults-file <file>", "The agent's defaults file, as the installed hooks name it (default: /etc/bk-ssm-secrets/defaults.env)")
-    .action(() => runPhase(name, load));
+    .action(() => runPhase(phase));
 }
 
 cli
   .command("git-credential <operation>", "git's credential helper (get, store, erase): answers from the job's git-credentials in SSM; for git, through the hooks")
   .option("--parameter <name>", "A git-credentials parameter to read (repeatable, most important first)")
   .action((operation: string, options: { parameter?: string | string[] }) =>
-    runPhase("git-credential", async () => {
-      const helper = await import("../phases/git-credential.ts");
-      const parameters = [options.parameter ?? []].flat();
-      return { run: (context) => helper.run(context, operation, parameters) };
+    runPhase({
+      name: "git-credential",
+      description: "git's credential helper",
+      context: "configuration",
+      load: async () => {
+        const helper = await import("../phases/git-credential.ts");
+        const parameters = [options.parameter ?? []].flat();
+        return { run: (context) => helper.run(context, operation, parameters) };
+      },
     }),
   );
 

@@ -2,14 +2,24 @@
 // its output and errors are written, and how exits are chosen. main.ts's fast
 // path and the full command line (commands.ts) both go through here.
 import type { CommandResult } from "../commands/operator.ts";
-import type { PhaseContext } from "../job/context.ts";
+import type { HookContext, PhaseContext } from "../job/context.ts";
 import { unlessInterrupted } from "../core/interrupt.ts";
 import { colorWanted, errorText, inJob } from "../core/log.ts";
 import { isTerminal, writeAll } from "../core/stdio.ts";
 
-export interface Phase {
-  run(context: PhaseContext): Promise<string>;
+export interface Phase<Context> {
+  run(context: Context): Promise<string>;
 }
+
+/**
+ * A hook phase and what it starts from: the whole configuration (`environment`
+ * and git's helper read secrets), or only the settings a job may set, which
+ * is all the later phases use and is cheaper to resolve.
+ */
+export type PhaseEntry = { name: string; description: string } & (
+  | { context: "configuration"; load: () => Promise<Phase<PhaseContext>> }
+  | { context: "job settings"; load: () => Promise<Phase<HookContext>> }
+);
 
 /** Write the payload, all of it, and exit. */
 export function emit(payload: string, status = 0): never {
@@ -37,13 +47,16 @@ function refuseTerminal(command: string): void {
   process.exit(2);
 }
 
-export async function runPhase(command: string, load: () => Promise<Phase>): Promise<void> {
-  refuseTerminal(command);
+export async function runPhase(phase: PhaseEntry): Promise<void> {
+  refuseTerminal(phase.name);
   try {
-    const { phaseContext } = await import("../job/context.ts");
+    const { hookContext, phaseContext } = await import("../job/context.ts");
     // The hooks name the agent's defaults file; the job's environment never does.
-    const context = phaseContext(process.env, { defaultsFile: textOption("defaults-file") });
-    const script = await (await load()).run(context);
+    const job = { defaultsFile: textOption("defaults-file") };
+    const script =
+      phase.context === "configuration"
+        ? await run(phaseContext(process.env, job), phase.load)
+        : await run(hookContext(process.env, job), phase.load);
     await unlessInterrupted();
     emit(script);
   } catch (error) {
@@ -87,10 +100,15 @@ export function textOption(name: string): string | undefined {
 }
 
 /** The hook phases: each prints shell code for its hook to eval. */
-export const PHASES: Array<[name: string, description: string, load: () => Promise<Phase>]> = [
-  ["environment", "Load the job's secrets and deploy keys from SSM (environment hook)", () => import("../phases/environment.ts")],
-  ["pre-checkout", "Switch to the slug's ssh-agent when its key reaches the repository (pre-checkout hook)", () => import("../phases/pre-checkout.ts")],
-  ["post-checkout", "Go back to the job's previous ssh-agent (post-checkout hook)", () => import("../phases/post-checkout.ts")],
-  ["post-command", "Go back to the job's previous ssh-agent when it was kept through the command (post-command hook)", () => import("../phases/post-command.ts")],
-  ["pre-exit", "Stop the job's ssh-agents and clean up (pre-exit hook)", () => import("../phases/pre-exit.ts")],
+export const PHASES: PhaseEntry[] = [
+  { name: "environment", description: "Load the job's secrets and deploy keys from SSM (environment hook)", context: "configuration", load: () => import("../phases/environment.ts") },
+  { name: "pre-checkout", description: "Switch to the slug's ssh-agent when its key reaches the repository (pre-checkout hook)", context: "job settings", load: () => import("../phases/pre-checkout.ts") },
+  { name: "post-checkout", description: "Go back to the job's previous ssh-agent (post-checkout hook)", context: "job settings", load: () => import("../phases/post-checkout.ts") },
+  { name: "post-command", description: "Go back to the job's previous ssh-agent when it was kept through the command (post-command hook)", context: "job settings", load: () => import("../phases/post-command.ts") },
+  { name: "pre-exit", description: "Stop the job's ssh-agents and clean up (pre-exit hook)", context: "job settings", load: () => import("../phases/pre-exit.ts") },
 ];
+
+/** The context first, so a configuration error stops the phase before its module loads. */
+async function run<Context>(context: Context, load: () => Promise<Phase<Context>>): Promise<string> {
+  return (await load()).run(context);
+}

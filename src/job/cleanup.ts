@@ -2,18 +2,18 @@
 // thing earlier phases left behind (agents, files...). pre-exit runs after any
 // phase, failed ones included, so a step works from whatever state it finds,
 // and one step's failure does not stop the others.
-import type { PhaseContext } from "./context.ts";
+import type { HookContext } from "./context.ts";
 import type { JobRecord } from "./state.ts";
 
 export interface CleanupStep {
   /** What it cleans up, for the log. */
   name: string;
   /** Undo it, from the job's variables and its record, and return shell code that forgets it in the job's environment. */
-  run(context: PhaseContext, record: JobRecord): Promise<string>;
+  run(context: HookContext, record: JobRecord): Promise<string>;
 }
 
 /** Run every step; a failed step is reported and its shell code dropped, the others still apply. */
-export async function runCleanup(steps: CleanupStep[], context: PhaseContext, record: JobRecord): Promise<string> {
+export async function runCleanup(steps: CleanupStep[], context: HookContext, record: JobRecord): Promise<string> {
   const results = await Promise.allSettled(steps.map((step) => step.run(context, record)));
   return results
     .map((result, i) => {

@@ -8,7 +8,8 @@
 // can let the job's environment override one of them (PIPELINE_OVERRIDES).
 import { readFileSync } from "node:fs";
 import type { Env } from "../core/env.ts";
-import { ALLOWED_NAMES_SETTING, parseAllowedNames } from "./names.ts";
+import { isShellIdentifier } from "../core/shell.ts";
+import { ALLOWED_NAMES_SETTING, LIST_SEPARATORS, parseAllowedNames } from "./names.ts";
 
 export const DEFAULTS_FILE = "/etc/bk-ssm-secrets/defaults.env";
 
@@ -56,22 +57,29 @@ export interface RefusedOverride {
   reason: string;
 }
 
-export interface Config {
-  /** The root of the tree, without a trailing slash ("" for the root itself). */
-  basePath: string;
-  defaultKey: string;
+/**
+ * The settings a job may set for itself (none is AGENT_ONLY): all that the
+ * phases after `environment` use, so they resolve only these.
+ */
+export interface JobSettings {
   verbose: boolean;
-  /** Full SSM names of the deploy keys every job gets. */
-  globalSshKeys: string[];
   runSshAgentDuringCommand: boolean;
   /** No warning when an SSH repository has no deploy key anywhere. */
   skipSshKeyNotFoundWarning: boolean;
   /** Overall deadline for a phase's network work: its SSM reads, or the pre-checkout probe of the repository. */
   timeoutMs: number;
-  /** Where the per-job directory of secret files is made ("" for TMPDIR). */
-  filesDir: string;
   /** List what the job received (names and slugs, never values). */
   dumpEnv: boolean;
+}
+
+export interface Config extends JobSettings {
+  /** The root of the tree, without a trailing slash ("" for the root itself). */
+  basePath: string;
+  defaultKey: string;
+  /** Full SSM names of the deploy keys every job gets. */
+  globalSshKeys: string[];
+  /** Where the per-job directory of secret files is made ("" for TMPDIR). */
+  filesDir: string;
   /** Where each setting's value came from, for `doctor` and verbose logs. */
   sources: Record<SettingName, SettingSource>;
   /** A job's variables that tried to change an agent-only setting, for the environment phase to report. */
@@ -92,15 +100,18 @@ export class ConfigError extends Error {
 export function parseDefaultsFile(text: string): Record<string, string> {
   const values: Record<string, string> = {};
   for (const raw of text.split("\n")) {
-    const line = raw.trim();
+    let line = raw.trim();
     if (line === "" || line.startsWith("#")) continue;
-    const match = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
-    if (!match) continue;
-    const [, name, rawValue] = match as unknown as [string, string, string];
-    values[name] = unquote(rawValue);
+    if (line.startsWith("export") && isBlank(line[6])) line = line.slice(6).trimStart();
+    const equals = line.indexOf("=");
+    const name = line.slice(0, equals);
+    if (equals < 1 || !isShellIdentifier(name)) continue;
+    values[name] = unquote(line.slice(equals + 1));
   }
   return values;
 }
+
+const isBlank = (character: string | undefined) => character === " " || character === "\t";
 
 function unquote(value: string): string {
   if (value.length >= 2 && value.startsWith("'") && value.endsWith("'")) return value.slice(1, -1);
@@ -114,8 +125,10 @@ const SSM_PATH = /^\/[A-Za-z0-9_.\-/]*$/;
 /** The characters a slug may hold: one level of an SSM name. */
 export const SLUG_NAME = /^[A-Za-z0-9_.-]+$/;
 
+const TRUE_WORDS = new Set(["1", "true", "yes", "on"]);
+
 function truthy(value: string): boolean {
-  return /^(1|true|yes|on)$/i.test(value.trim());
+  return TRUE_WORDS.has(value.trim().toLowerCase());
 }
 
 /** Normalise and validate BASE_PATH: absolute, SSM's characters, no trailing slash. */
@@ -135,13 +148,28 @@ export function normaliseBasePath(value: string, variable: string): string {
 
 /** The agent-only variables the defaults file lets a job's environment override. */
 export function allowedOverrides(defaults: Record<string, string>): Set<string> {
-  const listed = (defaults[PIPELINE_OVERRIDES] ?? "").split(/[\s,:]+/).filter(Boolean);
+  const listed = (defaults[PIPELINE_OVERRIDES] ?? "").split(LIST_SEPARATORS).filter(Boolean);
   const agentOnly: string[] = [...AGENT_ONLY].map((name) => SETTINGS[name].variable);
   return new Set(listed.some((entry) => entry.toLowerCase() === "all") ? agentOnly : listed.filter((entry) => agentOnly.includes(entry)));
 }
 
-/** Resolve the configuration from the environment and the defaults file. Pure. */
-export function resolveConfig(env: Env, defaults: Record<string, string> = {}, trust: Trust = "operator"): Config {
+/** The settings a job may set for itself, from the variables' raw values. */
+function jobSettings(raw: Record<SettingName, string>): JobSettings {
+  const timeoutSeconds = Number(raw.timeoutSeconds);
+  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
+    throw new ConfigError(`${SETTINGS.timeoutSeconds.variable}=${JSON.stringify(raw.timeoutSeconds)} is not a positive number of seconds`);
+  }
+  return {
+    verbose: truthy(raw.verbose),
+    runSshAgentDuringCommand: raw.runSshAgentDuringCommand.trim() === "1",
+    skipSshKeyNotFoundWarning: raw.skipSshKeyNotFoundWarning.trim() === "1",
+    timeoutMs: Math.round(timeoutSeconds * 1000),
+    dumpEnv: truthy(raw.dumpEnv),
+  };
+}
+
+/** Each setting's value: the defaults file's, else the built-in default; then the environment's, where `trust` allows. */
+function rawSettings(env: Env, defaults: Record<string, string>, trust: Trust) {
   const sources = {} as Record<SettingName, SettingSource>;
   const raw = {} as Record<SettingName, string>;
   const refused: RefusedOverride[] = [];
@@ -160,7 +188,21 @@ export function resolveConfig(env: Env, defaults: Record<string, string> = {}, t
       });
     }
   }
+  return { raw, sources, refused };
+}
 
+/**
+ * The settings a job may set for itself, and nothing else: the phases after
+ * `environment` neither read the tree nor start anything from it, so the
+ * agent-only settings and the protected-names list are not theirs to check. Pure.
+ */
+export function resolveJobSettings(env: Env, defaults: Record<string, string> = {}): JobSettings {
+  return jobSettings(rawSettings(env, defaults, "job").raw);
+}
+
+/** Resolve the configuration from the environment and the defaults file. Pure. */
+export function resolveConfig(env: Env, defaults: Record<string, string> = {}, trust: Trust = "operator"): Config {
+  const { raw, sources, refused } = rawSettings(env, defaults, trust);
   const defaultKey = raw.defaultKey.trim();
   if (!SLUG_NAME.test(defaultKey)) {
     throw new ConfigError(`${SETTINGS.defaultKey.variable}=${JSON.stringify(defaultKey)} is not a valid slug: use letters, digits, _ . or -`);
@@ -171,10 +213,7 @@ export function resolveConfig(env: Env, defaults: Record<string, string> = {}, t
       throw new ConfigError(`${SETTINGS.globalSsh.variable} holds ${JSON.stringify(name)}, which is not a full SSM parameter name: list names such as /vendors/buildkite/keys/deploy, separated by ':'`);
     }
   }
-  const timeoutSeconds = Number(raw.timeoutSeconds);
-  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
-    throw new ConfigError(`${SETTINGS.timeoutSeconds.variable}=${JSON.stringify(raw.timeoutSeconds)} is not a positive number of seconds`);
-  }
+  const settings = jobSettings(raw);
 
   const filesDir = raw.filesDir.trim();
   if (filesDir !== "" && !filesDir.startsWith("/")) {
@@ -182,15 +221,11 @@ export function resolveConfig(env: Env, defaults: Record<string, string> = {}, t
   }
 
   return {
+    ...settings,
     basePath: normaliseBasePath(raw.basePath, SETTINGS.basePath.variable),
     defaultKey,
-    verbose: truthy(raw.verbose),
     globalSshKeys,
-    runSshAgentDuringCommand: raw.runSshAgentDuringCommand.trim() === "1",
-    skipSshKeyNotFoundWarning: raw.skipSshKeyNotFoundWarning.trim() === "1",
-    timeoutMs: Math.round(timeoutSeconds * 1000),
     filesDir,
-    dumpEnv: truthy(raw.dumpEnv),
     sources,
     refused,
     allowedNames: allowedNames(defaults[ALLOWED_NAMES_SETTING] ?? ""),
@@ -266,6 +301,11 @@ export function loadConfig(env: Env = process.env, job?: { defaultsFile?: string
   }
   if (env[PIPELINE_OVERRIDES]) config.refused.push({ variable: PIPELINE_OVERRIDES, reason: "only the defaults file can allow overrides" });
   return { config, defaults };
+}
+
+/** The settings a job may set for itself, for the phases after `environment` (see resolveJobSettings). */
+export function loadJobSettings(env: Env, job: { defaultsFile?: string }): JobSettings {
+  return resolveJobSettings(env, loadDefaults(env, job).values);
 }
 
 /** The SSM path of a slug: `<BASE_PATH>/<slug>`. */

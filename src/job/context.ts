@@ -1,14 +1,20 @@
 // What every phase starts from: the job's environment, the configuration in
 // force, and a logger set up from it.
-import { loadConfig, type Config, type Defaults } from "./config.ts";
+import { loadConfig, loadJobSettings, type Config, type Defaults, type JobSettings } from "./config.ts";
 import { stderrLogger, type Logger } from "../core/log.ts";
 
-export interface PhaseContext {
+/** What the phases after `environment` start from: they read no secrets, so the settings a job may set are all they need. */
+export interface HookContext {
   env: Record<string, string | undefined>;
+  settings: JobSettings;
+  log: Logger;
+}
+
+/** What `environment`, git's helper and the operator commands start from: the whole configuration. */
+export interface PhaseContext extends HookContext {
   config: Config;
   /** The defaults file the configuration read, for the checks that name it. */
   defaults: Defaults;
-  log: Logger;
 }
 
 /** A failure the operator can act on: reported as one line, exit status 1. */
@@ -19,7 +25,13 @@ export class JobError extends Error {
 /** `job` for a hook phase: its settings follow the agent's defaults file (`defaultsFile`, as the hooks name it). */
 export function phaseContext(env: Record<string, string | undefined> = process.env, job?: { defaultsFile?: string }): PhaseContext {
   const { config, defaults } = loadConfig(env, job);
-  return { env, config, defaults, log: stderrLogger(config.verbose, env) };
+  return { env, config, settings: config, defaults, log: stderrLogger(config.verbose, env) };
+}
+
+/** A hook phase's context when it needs only the job's own settings (see HookContext). */
+export function hookContext(env: Record<string, string | undefined>, job: { defaultsFile?: string }): HookContext {
+  const settings = loadJobSettings(env, job);
+  return { env, settings, log: stderrLogger(settings.verbose, env) };
 }
 
 /** Run `work` with an AbortSignal that fires after the configured deadline. */

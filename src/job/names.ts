@@ -27,9 +27,10 @@ const names = (allowable: boolean, reason: string, list: string[]): ProtectedNam
 /**
  * Every name a secret may not set, and why. One table: the hooks check it,
  * `put` checks it, and docs/protected-names.md documents it (a test keeps
- * them in step).
+ * them in step). Built on first use: the phases that only read settings
+ * import this module and never look a name up.
  */
-export const PROTECTED_NAMES: readonly ProtectedName[] = [
+const buildTable = (): readonly ProtectedName[] => [
   // The hooks' own state and settings.
   ...names(false, "the hooks manage the job's ssh-agents through it", ["SSH_AUTH_SOCK", "SSH_AGENT_PID", "ORIG_SSH_*"]),
   ...names(false, "the hooks register their git credential helper there", ["GIT_CONFIG_PARAMETERS"]),
@@ -112,6 +113,22 @@ export const PROTECTED_NAMES: readonly ProtectedName[] = [
   ...names(true, "it decides which programs the hooks and the job run", ["PATH"]),
 ];
 
+let table: { all: readonly ProtectedName[]; exact: Map<string, ProtectedName>; prefixes: ProtectedName[] } | undefined;
+
+function protectedTable() {
+  if (table) return table;
+  const all = buildTable();
+  const exact = new Map(all.filter((entry) => !entry.name.endsWith("*")).map((entry) => [entry.name, entry]));
+  // Longest first, so the most specific prefix gives the reason.
+  const prefixes = all.filter((entry) => entry.name.endsWith("*")).sort((a, b) => b.name.length - a.name.length);
+  return (table = { all, exact, prefixes });
+}
+
+/** The whole table, in its order. */
+export function protectedNames(): readonly ProtectedName[] {
+  return protectedTable().all;
+}
+
 /**
  * Names under a protected prefix that stay open: credentials for Buildkite's
  * own tools that the job runs (test collectors, the bk CLI). The agent never
@@ -119,14 +136,11 @@ export const PROTECTED_NAMES: readonly ProtectedName[] = [
  */
 export const JOB_CREDENTIALS = new Set(["BUILDKITE_API_TOKEN", "BUILDKITE_ANALYTICS_TOKEN"]);
 
-const EXACT = new Map(PROTECTED_NAMES.filter((entry) => !entry.name.endsWith("*")).map((entry) => [entry.name, entry]));
-// Longest first, so the most specific prefix gives the reason.
-const PREFIXES = PROTECTED_NAMES.filter((entry) => entry.name.endsWith("*")).sort((a, b) => b.name.length - a.name.length);
-
 /** The table's entry for `name`, or undefined when a secret may set it. */
 export function protectionOf(name: string): ProtectedName | undefined {
   if (JOB_CREDENTIALS.has(name)) return undefined;
-  return EXACT.get(name) ?? PREFIXES.find((entry) => name.startsWith(entry.name.slice(0, -1)));
+  const { exact, prefixes } = protectedTable();
+  return exact.get(name) ?? prefixes.find((entry) => name.startsWith(entry.name.slice(0, -1)));
 }
 
 export type NameCheck = { ok: true; name: string } | { ok: false; reason: string };
@@ -146,10 +160,13 @@ export function checkEnvKey(key: string, allowed: ReadonlySet<string> = new Set(
   return { ok: false, reason: `${name} may not be set from a secret: ${protection.reason}${how}` };
 }
 
+/** How a setting lists names: spaces, tabs, commas or colons (not \s, whose Unicode table costs a phase's start-up). */
+export const LIST_SEPARATORS = /[ \t,:]+/;
+
 /** Read ALLOWED_NAMES_SETTING: names separated by spaces, commas or colons, mapped as keys are. Throws on a name that is not one. */
 export function parseAllowedNames(value: string): Set<string> {
   const allowed = new Set<string>();
-  for (const entry of value.split(/[\s,:]+/).filter(Boolean)) {
+  for (const entry of value.split(LIST_SEPARATORS).filter(Boolean)) {
     const name = envNameForKey(entry);
     if (!isShellIdentifier(name)) throw new Error(`${JSON.stringify(entry)} is not a variable name`);
     allowed.add(name);

@@ -2,8 +2,8 @@
 // switched, unless AWS_SSM_SECRETS_PLUGIN_RUN_SSH_AGENT_DURING_COMMAND=1 keeps
 // the slug agent through the command.
 import { restoreAfter } from "../ssh/agents.ts";
-import type { PhaseContext } from "../job/context.ts";
+import type { HookContext } from "../job/context.ts";
 
-export async function run({ env, config }: PhaseContext): Promise<string> {
-  return restoreAfter("post-checkout", env, config.runSshAgentDuringCommand);
+export async function run({ env, settings }: HookContext): Promise<string> {
+  return restoreAfter("post-checkout", env, settings.runSshAgentDuringCommand);
 }

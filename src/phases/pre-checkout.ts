@@ -3,11 +3,11 @@
 // uses the repository's own deploy key rather than a global one.
 import { existsSync } from "node:fs";
 import { decideSwitch, saveCurrentAgent, switchTo } from "../ssh/agents.ts";
-import type { PhaseContext } from "../job/context.ts";
+import type { HookContext } from "../job/context.ts";
 import { probeRepository } from "../ssh/git.ts";
 import { isSshRepository } from "../job/slug.ts";
 
-export async function run({ env, config, log }: PhaseContext): Promise<string> {
+export async function run({ env, settings, log }: HookContext): Promise<string> {
   const repository = env.BUILDKITE_REPO ?? "";
   const saved = saveCurrentAgent(env);
   const decision = decideSwitch(env, isSshRepository(repository));
@@ -20,7 +20,7 @@ export async function run({ env, config, log }: PhaseContext): Promise<string> {
     return saved;
   }
   const started = performance.now();
-  const probe = await probeRepository(repository, env, decision.probe, config.timeoutMs);
+  const probe = await probeRepository(repository, env, decision.probe, settings.timeoutMs);
   log.debug(`probed the repository with the slug's ssh-agent in ${(performance.now() - started).toFixed(0)} ms`);
   if (!probe.ok) {
     log.warn(`the slug's deploy key cannot reach the repository (${probe.reason}): the checkout uses the default agent`);

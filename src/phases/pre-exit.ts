@@ -2,7 +2,7 @@
 // an earlier phase failed half-way, never ran, or was killed before it could
 // print anything: then the job's record says what it had started.
 import { runCleanup, type CleanupStep } from "../job/cleanup.ts";
-import type { PhaseContext } from "../job/context.ts";
+import type { HookContext } from "../job/context.ts";
 import { EMPTY_RECORD, jobRecordPath, readJobRecord, removeJobRecord, type JobRecord } from "../job/state.ts";
 import { removeJobSecretFiles } from "../secrets/secretfiles.ts";
 import { stopJobAgents } from "../ssh/sshagent.ts";
@@ -10,7 +10,7 @@ import { stopJobAgents } from "../ssh/sshagent.ts";
 /** Everything a job may leave behind; a feature that leaves something adds its step here. */
 const STEPS: CleanupStep[] = [stopJobAgents, removeJobSecretFiles];
 
-export async function run(context: PhaseContext): Promise<string> {
+export async function run(context: HookContext): Promise<string> {
   const path = jobRecordPath(context.env.BUILDKITE_JOB_ID);
   let record: JobRecord | undefined;
   try {
