@@ -62,7 +62,7 @@ test("by default, the group names each variable, file, deploy key and git host w
     `deploy key from AWS_PARAMSTORE_SECRETS_GLOBAL_SSH (${GLOBAL_KEY}), in the default agent`,
     `git credential for https://git.example.com/acme/app.git from app (line 1 of ${BASE}/app/git-credentials)`,
   ]);
-  assert.match(lines.join("\n"), /Loaded 2 variables and 2 deploy keys from 3 slugs/);
+  assert.match(lines.join("\n"), /Loaded 2 variables, 1 git credential and 2 deploy keys from 3 slugs/);
   // Nothing but the group: no new section, and without a warning it stays collapsed.
   assert.equal(lines.filter((line) => /^(~~~|---|\+\+\+|\^\^\^|:warning:)/.test(line)), []);
 });

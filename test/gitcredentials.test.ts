@@ -1,4 +1,7 @@
 import { execFileSync } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import {
@@ -11,6 +14,7 @@ import {
   parseCredentialRequest,
   parseGitCredentials,
   selfCommand,
+  UNSET_RUNTIME_VARIABLES,
 } from "../src/secrets/gitcredentials.ts";
 import type { Slug } from "../src/job/slug.ts";
 
@@ -110,24 +114,38 @@ test("entries append to what GIT_CONFIG_PARAMETERS already holds", () => {
   assert.is(appendConfigParameters("'user.name'='Me'", [["a.b", "c"], ["d.e", ""]]), "'user.name'='Me' 'a.b=c' 'd.e='");
 });
 
-test("real git reads the helper entries back exactly, next to existing ones, with spaces and quotes in the path", () => {
-  const helper = ["/opt/bk ssm/it's !here/bk-ssm-secrets"];
-  const credentials = parseGitCredentials(P, "https://a:t@github.com/org/app\nhttps://b:u@git.example.com:8443").credentials;
-  const entries = helperConfig(helper, [P], credentials);
-  const value = appendConfigParameters("'user.name'='Existing User'", entries);
-  const listed = execFileSync("git", ["config", "--list"], { cwd: "/", env: { PATH: process.env.PATH, HOME: "/nonexistent", GIT_CONFIG_NOSYSTEM: "1", GIT_CONFIG_PARAMETERS: value } }).toString();
-  const command = `!'/opt/bk ssm/it'\\''s !here/bk-ssm-secrets' 'git-credential' '--parameter' '${P}'`;
-  assert.equal(listed.trim().split("\n"), [
-    "user.name=Existing User",
-    "credential.https://github.com.helper=",
-    `credential.https://github.com.helper=${command}`,
-    "credential.https://github.com.usehttppath=true",
-    "credential.https://git.example.com:8443.helper=",
-    `credential.https://git.example.com:8443.helper=${command}`,
-  ]);
-  // sh -c runs the command as git does, with the operation appended.
-  const argv = execFileSync("sh", ["-c", `${command.slice(1).replace("'/opt/bk ssm/it'\\''s !here/bk-ssm-secrets'", "printf '%s\\n'")} get`]).toString();
-  assert.equal(argv.trim().split("\n"), ["git-credential", "--parameter", P, "get"]);
+test("real git reads the helper entries back exactly, next to existing ones; sh runs the helper with spaces and quotes in its path, without Bun's variables", () => {
+  const scratch = mkdtempSync(join(tmpdir(), "bk-helper-"));
+  try {
+    // A stand-in for the binary that prints its arguments and the variables it was given.
+    const dir = join(scratch, "bk ssm", "it's !here");
+    mkdirSync(dir, { recursive: true });
+    const binary = join(dir, "bk-ssm-secrets");
+    writeFileSync(binary, '#!/bin/sh\nprintf \'%s\\n\' "$@"\nenv | grep -E "^(BUN_|MIMALLOC_|NODE_OPTIONS|KEPT)" | sort\n');
+    chmodSync(binary, 0o755);
+    const credentials = parseGitCredentials(P, "https://a:t@github.com/org/app\nhttps://b:u@git.example.com:8443").credentials;
+    const value = appendConfigParameters("'user.name'='Existing User'", helperConfig([binary], [P], credentials));
+    const listed = execFileSync("git", ["config", "--list"], { cwd: "/", env: { PATH: process.env.PATH, HOME: "/nonexistent", GIT_CONFIG_NOSYSTEM: "1", GIT_CONFIG_PARAMETERS: value } }).toString();
+    const command = `!bash -c '${UNSET_RUNTIME_VARIABLES} || exit 1; exec "$0" "$@"' '${binary.replace("'", "'\\''")}' 'git-credential' '--parameter' '${P}'`;
+    assert.equal(listed.trim().split("\n"), [
+      "user.name=Existing User",
+      "credential.https://github.com.helper=",
+      `credential.https://github.com.helper=${command}`,
+      "credential.https://github.com.usehttppath=true",
+      "credential.https://git.example.com:8443.helper=",
+      `credential.https://git.example.com:8443.helper=${command}`,
+    ]);
+    // sh -c runs the command as git does, with the operation appended and the job's environment.
+    const env = { PATH: process.env.PATH, BUN_OPTIONS: "--preload=x.js", BUN_JSC_useJIT: "0", MIMALLOC_VERBOSE: "1", NODE_OPTIONS: "--require=x.js", KEPT: "kept" };
+    const output = execFileSync("sh", ["-c", `${command.slice(1)} get`], { env }).toString();
+    assert.equal(output.trim().split("\n"), ["git-credential", "--parameter", P, "get", "KEPT=kept"]);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+});
+
+test("the hooks remove the same runtime variables before every phase as the helper's command", () => {
+  assert.ok(readFileSync(join(import.meta.dir, "../hooks/lib/run-phase.bash"), "utf8").includes(`    ${UNSET_RUNTIME_VARIABLES} || exit 1\n`));
 });
 
 test("setup: parameters without a valid line register nothing for them and say so", () => {

@@ -5,12 +5,13 @@
 // ssh from a real sshd.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BASE, CANARY_VARIABLE, startJobFixture, type JobFixture } from "./support/fixture.ts";
+import { makeCertificate, makeRepository, startGitHttpServer } from "./support/git-http-server.ts";
 import { generateKey, startGitSshServer, type GitSshServer } from "./support/git-ssh-server.ts";
-import { envChanges, runHook, type Env } from "./support/job.ts";
+import { envChanges, installedAgent, plantSecret, runHook, type Env } from "./support/job.ts";
 import { runLifecycle } from "./support/lifecycle.ts";
 import { failureLine, runOperator } from "./support/operator.ts";
 import { assertJobLeftNothing, jobScratch, plantKey } from "./support/ssh-job.ts";
@@ -105,6 +106,51 @@ Trust("a shared repository slug cannot run code in pre-checkout's probe or the c
     assertJobLeftNothing(scratch, [key]);
   } finally {
     scratch.remove();
+  }
+});
+
+Trust("a pipeline's env cannot configure the hooks' Bun binary, in any phase or in git's credential helper; the job keeps those variables", async (context) => {
+  const scratch = jobScratch();
+  const https = mkdtempSync(join(tmpdir(), "bk-bun-env-"));
+  // Where the binary would leave a sign of a preload it ran, or of BUN_BYTECODE_ORDER_OUT.
+  const traps = join(https, "traps");
+  mkdirSync(traps);
+  const preload = join(https, "preload.js");
+  writeFileSync(preload, `require("node:fs").writeFileSync(${JSON.stringify(join(traps, "preloaded"))}, process.argv.slice(2).join(" "));\n`);
+  const token = `ghp_bunEnv${crypto.randomUUID().replaceAll("-", "")}`;
+  plantSecret(token);
+  const certificate = makeCertificate(https);
+  makeRepository(join(https, "repositories"), "app.git", "checked out over https\n");
+  const server = startGitHttpServer({ root: join(https, "repositories"), username: "ci", password: token, certificate, hostname: "127.0.0.1" });
+  context.fixture.seed({
+    [`${BASE}/bun-env/git-credentials`]: `https://ci:${token}@${server.url.slice("https://".length)}\n`,
+    [`${BASE}/bun-env/env/SHIELDED_SECRET`]: "shielded-secret-value",
+  });
+  try {
+    const fromPipeline = { BUN_OPTIONS: `--preload=${preload}`, BUN_BYTECODE_ORDER_OUT: join(traps, "bytecode-order") };
+    const env = context.fixture.jobEnv({
+      ...scratch.env(),
+      ...fromPipeline,
+      BUILDKITE_REPO: `${server.url}/app.git`,
+      BUILDKITE_PIPELINE_SLUG: "bun-env",
+      BUILDKITE_SOURCE: "ui",
+      GIT_CONFIG_NOSYSTEM: "1",
+      GIT_SSL_CAINFO: certificate.certFile,
+      GIT_TERMINAL_PROMPT: "0",
+    });
+    const job = await runLifecycle({ env, command: 'printf "%s\\n" "$SHIELDED_SECRET" "$BUN_OPTIONS"; cat README', buildDir: scratch.build, hooksDir: installedAgent().hooksDir });
+
+    assert.equal(job.ran, ["environment", "pre-checkout", "checkout", "post-checkout", "command", "post-command", "pre-exit"], job.log);
+    assert.ok(job.ran.every((phase) => job.runs[phase]!.status === 0), job.log);
+    assert.equal(readdirSync(traps), [], "no phase and no credential helper ran the preload or wrote the bytecode order");
+    // The checkout needed the token: git's credential helper ran, with the pipeline's BUN_* in git's environment.
+    assert.ok(server.authorized > 0 && server.refused > 0, "git asked, then the helper answered");
+    assert.equal(job.runs.command!.stdout.split("\n"), ["shielded-secret-value", fromPipeline.BUN_OPTIONS, "checked out over https", ""]);
+    for (const [name, value] of Object.entries(fromPipeline)) assert.is(job.commandEnv![name], value, name);
+  } finally {
+    server.close();
+    scratch.remove();
+    rmSync(https, { recursive: true, force: true });
   }
 });
 

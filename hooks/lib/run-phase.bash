@@ -24,7 +24,20 @@ bk_ssm_secrets_phase() {
       }
     fi
   fi
-  # BK_SSM_SECRETS_BIN tells the binary how it was run, for git's credential helper.
-  script="$(BK_SSM_SECRETS_BIN="$bin" "$bin" "$1" ${defaults_file:+--defaults-file "$defaults_file"})" || return 1
+  # The binary runs in a subshell without the variables the Bun runtime reads
+  # at start-up, which the job's environment (and so the pipeline's `env:`)
+  # could otherwise set: BUN_* (BUN_OPTIONS preloads code, BUN_JSC_* set
+  # engine options, BUN_BYTECODE_ORDER_OUT writes a file), MIMALLOC_* (its
+  # allocator's options) and NODE_OPTIONS (today's Bun ignores it; the binary
+  # has no use for it if a later one reads it). TLS and proxy settings
+  # (NODE_EXTRA_CA_CERTS, HTTPS_PROXY, ...) stay: operators need them, and a
+  # job could only turn them against its own reads. The job's shell keeps
+  # every variable for its own tools. Git's credential helper runs the binary
+  # the same way (src/secrets/gitcredentials.ts). BK_SSM_SECRETS_BIN tells
+  # the binary how it was run, for that helper.
+  script="$(
+    unset -v "${!BUN_@}" "${!MIMALLOC_@}" NODE_OPTIONS || exit 1
+    BK_SSM_SECRETS_BIN="$bin" exec "$bin" "$1" ${defaults_file:+--defaults-file "$defaults_file"}
+  )" || return 1
   eval "$script"
 }

@@ -99,11 +99,16 @@ export async function run({ env, config, defaults, log }: PhaseContext): Promise
   const keySlug = (path: string) => slugs.find((slug) => path === `${slugPath(config, slug.name)}/ssh/key`)?.name;
   const received = keys.agents.flatMap((agent) => agent.keys.map((key) => ({ path: key.path, slug: keySlug(key.path), agent: `${agent.role} agent` })));
   for (const line of receivedLines(plan, git.credentials, received)) log.info(line);
+  // The lines above name each item; this one counts them (the hosts of git credentials are in their lines).
   const keyCount = keys.agents.reduce((n, agent) => n + agent.keys.length, 0);
-  const keySummary = keyCount ? ` and ${plural(keyCount, "deploy key")}` : "";
-  log.info(`Loaded ${plural(plan.env.length, "variable")}${keySummary} from ${plural(reads.length, "slug")} in ${(performance.now() - started).toFixed(0)} ms`);
+  const counts = [
+    plural(plan.env.length, "variable"),
+    ...(git.credentials.length ? [plural(git.credentials.length, "git credential")] : []),
+    ...(keyCount ? [plural(keyCount, "deploy key")] : []),
+  ];
+  const loaded = counts.length > 1 ? `${counts.slice(0, -1).join(", ")} and ${counts.at(-1)}` : counts[0];
+  log.info(`Loaded ${loaded} from ${plural(reads.length, "slug")} in ${(performance.now() - started).toFixed(0)} ms`);
   if (files.dir) log.info(`Wrote ${plural(plan.files.length, "secret file")} to ${files.dir}`);
-  if (git.credentials.length) log.info(`git credentials from SSM for ${[...new Set(git.credentials.map((c) => `${c.protocol}://${c.host}`))].join(", ")}`);
   // The listing is always there; AWS_PARAMSTORE_SECRETS_DUMP_ENV opens the group so it shows without a click.
   if (config.dumpEnv) log.expand();
   return plan.env.map((assignment) => exportStatement(assignment.name, assignment.value)).join("") + files.statements + git.statements + exportAgents(agents);

@@ -172,15 +172,27 @@ export function appendConfigParameters(existing: string | undefined, entries: Ar
 }
 
 /**
+ * The bash statement that removes the variables the Bun runtime reads at
+ * start-up (BUN_*, MIMALLOC_*, NODE_OPTIONS) from the shell it runs in. Git
+ * runs the helper with the job's environment, which carries the pipeline's
+ * `env:`, so the helper's command runs it first, as hooks/lib/run-phase.bash
+ * does before every phase (the reasons are there; a test keeps the two equal).
+ */
+export const UNSET_RUNTIME_VARIABLES = 'unset -v "${!BUN_@}" "${!MIMALLOC_@}" NODE_OPTIONS';
+
+/**
  * The git configuration that makes `helper` (the words of the command that
  * runs bk-ssm-secrets) git's only credential helper for each host that has
  * credentials. The empty value first clears helpers configured elsewhere
  * for those hosts, so a stale token in an agent's own store cannot win.
  * Hosts with a path-specific credential also get useHttpPath, so git says
- * which repository it wants.
+ * which repository it wants. Git runs the command with `sh -c`, the
+ * operation appended; bash, which every agent has for its hooks, removes the
+ * runtime's variables before running the binary.
  */
 export function helperConfig(helper: string[], parameters: string[], credentials: GitCredential[]): Array<[string, string]> {
-  const command = `!${[...helper, "git-credential", ...parameters.flatMap((name) => ["--parameter", name])].map(shellQuote).join(" ")}`;
+  const shielded = `${UNSET_RUNTIME_VARIABLES} || exit 1; exec "$0" "$@"`;
+  const command = `!bash -c ${[shielded, ...helper, "git-credential", ...parameters.flatMap((name) => ["--parameter", name])].map(shellQuote).join(" ")}`;
   const entries: Array<[string, string]> = [];
   const hosts = new Map<string, boolean>();
   for (const credential of credentials) {
