@@ -35,7 +35,7 @@ const buildTable = (): readonly ProtectedName[] => [
   ...names(false, "the hooks manage the job's ssh-agents through it", ["SSH_AUTH_SOCK", "SSH_AGENT_PID", "ORIG_SSH_*"]),
   ...names(false, "the hooks register their git credential helper there", ["GIT_CONFIG_PARAMETERS"]),
   ...names(false, "it configures these hooks", ["BK_SSM_SECRETS_*", "AWS_PARAMSTORE_SECRETS_*", "AWS_SSM_SECRETS_*"]),
-  ...names(true, "the hooks' own binary reads it in every later phase (BUN_OPTIONS preloads code into it)", ["BUN_*"]),
+  ...names(true, "every Bun program the job runs reads it at start-up (BUN_OPTIONS preloads code into it); the hooks remove it for their own binary", ["BUN_*"]),
   ...names(true, "it changes which TLS servers the hooks' later SSM reads trust", ["NODE_TLS_REJECT_UNAUTHORIZED", "NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "SSL_CERT_DIR"]),
   // The agent.
   ...names(true, "the Buildkite agent reads its settings from BUILDKITE_* variables, and re-reads several after each hook (BUILDKITE_REPO, BUILDKITE_GIT_CLONE_FLAGS, ...)", ["BUILDKITE_*"]),
