@@ -162,8 +162,8 @@ Faults("credentials from the instance profile over IMDSv2", async () => {
     const run = await runHook("environment", env);
     assert.is(run.status, 0, run.stderr);
     assert.is(run.env.FROM_PROFILE, "profile-value");
-    assert.ok(imds.requests.includes("PUT /latest/api/token"), "IMDSv2 token requested");
-    assert.ok(imds.requests.includes(`GET /latest/meta-data/iam/security-credentials/${imds.role}`));
+    // Asked once, early (before the configuration is read), and that answer used: no second round of requests.
+    assert.equal(imds.requests, ["PUT /latest/api/token", "GET /latest/meta-data/iam/security-credentials/", `GET /latest/meta-data/iam/security-credentials/${imds.role}`]);
   } finally {
     await server.close();
     await imds.close();

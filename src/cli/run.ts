@@ -2,6 +2,7 @@
 // its output and errors are written, and how exits are chosen. main.ts's fast
 // path and the full command line (commands.ts) both go through here.
 import type { CommandResult } from "../commands/operator.ts";
+import type { Env } from "../core/env.ts";
 import type { HookContext, PhaseContext } from "../job/context.ts";
 import { unlessInterrupted } from "../core/interrupt.ts";
 import { colorWanted, errorText, inJob } from "../core/log.ts";
@@ -16,7 +17,12 @@ export interface Phase<Context> {
  * and git's helper read secrets), or only the settings a job may set, which
  * is all the later phases use and is cheaper to resolve.
  */
-export type PhaseEntry = { name: string; description: string } & (
+export type PhaseEntry = {
+  name: string;
+  description: string;
+  /** Work that needs only the job's environment, started before the configuration is read so that it overlaps it. */
+  early?: (env: Env) => Promise<void>;
+} & (
   | { context: "configuration"; load: () => Promise<Phase<PhaseContext>> }
   | { context: "job settings"; load: () => Promise<Phase<HookContext>> }
 );
@@ -50,6 +56,7 @@ function refuseTerminal(command: string): void {
 export async function runPhase(phase: PhaseEntry): Promise<void> {
   refuseTerminal(phase.name);
   try {
+    void phase.early?.(process.env);
     const { hookContext, phaseContext } = await import("../job/context.ts");
     // The hooks name the agent's defaults file; the job's environment never does.
     const job = { defaultsFile: textOption("defaults-file") };
@@ -101,7 +108,14 @@ export function textOption(name: string): string | undefined {
 
 /** The hook phases: each prints shell code for its hook to eval. */
 export const PHASES: PhaseEntry[] = [
-  { name: "environment", description: "Load the job's secrets and deploy keys from SSM (environment hook)", context: "configuration", load: () => import("../phases/environment.ts") },
+  {
+    name: "environment",
+    description: "Load the job's secrets and deploy keys from SSM (environment hook)",
+    context: "configuration",
+    // On EC2 every job pays three IMDS round trips for its credentials.
+    early: async (env) => (await import("../ssm/credentials.ts")).fetchInstanceProfileEarly(env),
+    load: () => import("../phases/environment.ts"),
+  },
   { name: "pre-checkout", description: "Switch to the slug's ssh-agent when its key reaches the repository (pre-checkout hook)", context: "job settings", load: () => import("../phases/pre-checkout.ts") },
   { name: "post-checkout", description: "Go back to the job's previous ssh-agent (post-checkout hook)", context: "job settings", load: () => import("../phases/post-checkout.ts") },
   { name: "post-command", description: "Go back to the job's previous ssh-agent when it was kept through the command (post-command hook)", context: "job settings", load: () => import("../phases/post-command.ts") },

@@ -33,10 +33,23 @@ export async function loadCredentialProvider(source: CredentialSource, env: Env)
   if (source.kind === "env") return () => Promise.resolve(source.credentials);
   const provider: CredentialProvider =
     source.kind === "instance-metadata"
-      ? async () => (await instanceProfileByFetch(env)) ?? (await instanceProfile())()
+      ? async () => (await (early?.env === env ? early.answer : instanceProfileByFetch(env))) ?? (await instanceProfile())()
       : (await import("@aws-sdk/credential-provider-node")).defaultProvider({});
   let answer: Promise<SigningCredentials> | undefined;
   return () => (answer ??= provider());
+}
+
+let early: { env: Env; answer: Promise<SigningCredentials | undefined> } | undefined;
+
+/**
+ * Ask IMDS for the instance profile's credentials now, when they are what
+ * `env` calls for: the environment phase starts this before it reads its
+ * configuration, so the three round trips overlap its start-up instead of
+ * delaying its first read. loadCredentialProvider takes the answer for the
+ * same environment; a failed early answer still falls back to the SDK.
+ */
+export function fetchInstanceProfileEarly(env: Env): void {
+  if (credentialSource(env).kind === "instance-metadata") early = { env, answer: instanceProfileByFetch(env) };
 }
 
 /** The SDK's IMDS timeout, per request. */
