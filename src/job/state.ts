@@ -4,7 +4,7 @@
 // exported variable, and the helper answers only for this job's grant. One
 // 0600 file per job, named by BUILDKITE_JOB_ID, in a 0700 directory of the
 // agent user's that no job setting can move; both are checked before use.
-import { lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync, closeSync } from "node:fs";
+import { lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync, closeSync, type Stats } from "node:fs";
 import { join } from "node:path";
 import { JobError } from "./context.ts";
 import type { AwsSettings } from "../ssm/settings.ts";
@@ -34,9 +34,8 @@ export function recordsDirectory(uid = process.getuid?.() ?? 0): string {
   return `/tmp/bk-ssm-secrets-jobs-${uid}`;
 }
 
-/** Why `path` is not private to this user (a directory 0700, or a file 0600, that it owns), or undefined. */
-function notPrivate(path: string, kind: "directory" | "file"): string | undefined {
-  const stat = lstatSync(path, { throwIfNoEntry: false });
+/** Why what lstat found is not private to this user (a directory 0700, or a file 0600, that it owns), or undefined; nothing there is no objection. */
+function notPrivate(stat: Stats | undefined, kind: "directory" | "file"): string | undefined {
   if (!stat) return undefined;
   if (kind === "directory" ? !stat.isDirectory() : !stat.isFile()) return `it is not a ${kind}`;
   if (stat.uid !== process.getuid?.()) return `user ${stat.uid} owns it`;
@@ -55,8 +54,11 @@ export function jobRecordPath(jobId: string | undefined, directory = recordsDire
 
 /** The job's record, or an empty one when none was written; refused when it is not this user's private file. */
 export function readJobRecord(path: string): JobRecord {
-  const why = notPrivate(path.slice(0, path.lastIndexOf("/")), "directory") ?? notPrivate(path, "file");
+  const file = lstatSync(path, { throwIfNoEntry: false });
+  const why = notPrivate(lstatSync(path.slice(0, path.lastIndexOf("/")), { throwIfNoEntry: false }), "directory") ?? notPrivate(file, "file");
   if (why) throw refuse(path, why);
+  // Most jobs never write one: no read, and no error to build, for them.
+  if (!file) return { ...EMPTY_RECORD };
   let text: string;
   try {
     text = readFileSync(path, "utf8");

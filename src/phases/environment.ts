@@ -98,7 +98,9 @@ export async function run({ env, config, defaults, log }: PhaseContext): Promise
   // What the job got, by name and slug, in the group: an operator answers "where did this come from?" without a setting.
   const keySlug = (path: string) => slugs.find((slug) => path === `${slugPath(config, slug.name)}/ssh/key`)?.name;
   const received = keys.agents.flatMap((agent) => agent.keys.map((key) => ({ path: key.path, slug: keySlug(key.path), agent: `${agent.role} agent` })));
-  for (const line of receivedLines(plan, git.credentials, received)) log.info(line);
+  // One write for the whole listing: a job can receive hundreds of values.
+  const listing = receivedLines(plan, git.credentials, received);
+  if (listing.length) log.info(listing.join("\n"));
   // The lines above name each item; this one counts them (the hosts of git credentials are in their lines).
   const keyCount = keys.agents.reduce((n, agent) => n + agent.keys.length, 0);
   const counts = [

@@ -15,7 +15,7 @@ import { credentialSource, loadCredentialProvider, type CredentialProvider, type
 import { signRequest } from "./sigv4.ts";
 
 /** The SDK's `aws` partition: the regions whose SSM endpoint is ssm.<region>.amazonaws.com. */
-const AWS_PARTITION = /^(us|eu|ap|sa|ca|me|af|il|mx)-\w+-\d+$/;
+const AWS_PARTITION = /^(us|eu|ap|sa|ca|me|af|il|mx)-[a-z]+-[0-9]+$/;
 
 export interface DirectPlan {
   endpoint: URL;
