@@ -76,6 +76,24 @@ Files("pre-exit removes the directory and unsets the variables, also after the c
   assert.is(preExit.env.CANARY_SECRET, CANARY, "variables stay");
 });
 
+Files("pre-exit still cleans up when the agent's settings broke after environment ran", async (context) => {
+  const { env } = job(context);
+  const environment = await runHook("environment", env);
+  assert.is(environment.status, 0, environment.stderr);
+  const dir = environment.env.BK_SSM_SECRETS_FILES_DIR!;
+  assert.ok(existsSync(dir));
+  // An operator rewrites the defaults file mid-job with a base path no phase could read from.
+  const broken = { AWS_PARAMSTORE_SECRETS_SECRETS_PATH: "not/absolute", AWS_PARAMSTORE_SECRETS_GLOBAL_SSH: "no-leading-slash" };
+  const preExit = await runHook("pre-exit", environment.env, { agent: broken });
+  assert.is(preExit.status, 0, preExit.stderr);
+  assert.not.ok(existsSync(dir));
+  assert.is(preExit.env.BK_SSM_SECRETS_FILES_DIR, undefined);
+  // environment itself, whose reads the settings decide, refuses them with one line.
+  const again = await runHook("environment", env, { agent: broken });
+  assert.is(again.status, 1);
+  assert.match(again.stderr, /AWS_PARAMSTORE_SECRETS_(SECRETS_PATH|GLOBAL_SSH)/);
+});
+
 Files("pre-exit with nothing to remove prints nothing and succeeds", async (context) => {
   const { env } = job(context);
   const run = await runHook("pre-exit", env);
