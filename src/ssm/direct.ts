@@ -6,7 +6,7 @@
 // back to client.ts, which sends that request through the SDK with its
 // retries, backoff and error parsing. Everything else goes to the SDK from
 // the start.
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { Env } from "../core/env.ts";
@@ -38,6 +38,8 @@ const set = (value: string | undefined) => Boolean(value) && value !== "false";
 
 function hasContent(file: string): boolean {
   try {
+    // Most agents have neither file: a stat says so without building an error to throw.
+    if (!statSync(file, { throwIfNoEntry: false })) return false;
     return readFileSync(file, "utf8").trim() !== "";
   } catch {
     return false; // missing or unreadable: the SDK skips it too
