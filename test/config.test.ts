@@ -1,6 +1,26 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { ConfigError, loadConfig, parseDefaultsFile, resolveConfig } from "../src/job/config.ts";
+import { ConfigError, loadConfig, parseDefaultsFile, resolveConfig, resolveJobSettings } from "../src/job/config.ts";
+
+test("the later phases' settings resolve as the whole configuration does, for every combination of job, file and default", () => {
+  const values = { verbose: ["", "1", "yes", "0"], run: ["", "1", "0"], timeout: ["", "5", "0.5"] };
+  for (const fromEnv of [false, true]) {
+    for (const verbose of values.verbose) {
+      for (const run of values.run) {
+        for (const timeout of values.timeout) {
+          const settings = { AWS_PARAMSTORE_SECRETS_VERBOSE: verbose, AWS_SSM_SECRETS_PLUGIN_RUN_SSH_AGENT_DURING_COMMAND: run, AWS_PARAMSTORE_SECRETS_TIMEOUT: timeout };
+          const [env, file] = fromEnv ? [settings, { AWS_PARAMSTORE_SECRETS_VERBOSE: "1", AWS_PARAMSTORE_SECRETS_TIMEOUT: "9" }] : [{}, settings];
+          const whole = resolveConfig(env, file, "job");
+          const job = resolveJobSettings(env, file);
+          assert.equal(job, { verbose: whole.verbose, runSshAgentDuringCommand: whole.runSshAgentDuringCommand, skipSshKeyNotFoundWarning: whole.skipSshKeyNotFoundWarning, timeoutMs: whole.timeoutMs, dumpEnv: whole.dumpEnv }, JSON.stringify({ env, file }));
+        }
+      }
+    }
+  }
+  // Broken agent-only settings are not theirs to check; a broken timeout is.
+  assert.is(resolveJobSettings({}, { AWS_PARAMSTORE_SECRETS_SECRETS_PATH: "relative" }).timeoutMs, 30_000);
+  assert.throws(() => resolveJobSettings({ AWS_PARAMSTORE_SECRETS_TIMEOUT: "soon" }), (error: Error) => error instanceof ConfigError && /AWS_PARAMSTORE_SECRETS_TIMEOUT/.test(error.message));
+});
 
 test("defaults of the original hook", () => {
   const config = resolveConfig({});

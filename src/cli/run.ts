@@ -56,7 +56,8 @@ function refuseTerminal(command: string): void {
 export async function runPhase(phase: PhaseEntry): Promise<void> {
   refuseTerminal(phase.name);
   try {
-    void phase.early?.(process.env);
+    // Only a head start: whatever it would have answered is asked again when needed.
+    phase.early?.(process.env).catch(() => {});
     const { hookContext, phaseContext } = await import("../job/context.ts");
     // The hooks name the agent's defaults file; the job's environment never does.
     const job = { defaultsFile: textOption("defaults-file") };
