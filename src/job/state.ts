@@ -4,7 +4,7 @@
 // exported variable, and the helper answers only for this job's grant. One
 // 0600 file per job, named by BUILDKITE_JOB_ID, in a 0700 directory of the
 // agent user's that no job setting can move; both are checked before use.
-import { lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync, closeSync, type Stats } from "node:fs";
+import { lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, unlinkSync, writeSync, closeSync, type Stats } from "node:fs";
 import { join } from "node:path";
 import { JobError } from "./context.ts";
 import type { AwsSettings } from "../ssm/settings.ts";
@@ -101,7 +101,12 @@ export function addToJobRecord(path: string, addition: Partial<JobRecord>): void
 }
 
 export function removeJobRecord(path: string): void {
-  rmSync(path, { force: true });
+  // unlink, not rmSync: a record is one file, and rmSync costs pre-exit ~0.25 ms even when there is none.
+  try {
+    unlinkSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
 }
 
 const NAME_CHARACTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
