@@ -67,6 +67,13 @@ for (const phase of ["environment", "pre-checkout", "post-checkout", "post-comma
   });
 }
 
+test("pre-exit loads the code that stops agents and removes files only when a step applies", () => {
+  const staticOnly = reachable(join(SRC, "phases", "pre-exit.ts"), false);
+  for (const heavy of [join(SRC, "ssh", "sshagent.ts"), join(SRC, "secrets", "secretfiles.ts")]) assert.not.ok(staticOnly.has(heavy), relative(ROOT, heavy));
+  // and it does reach them, lazily.
+  assert.ok(reachable(join(SRC, "phases", "pre-exit.ts")).has(join(SRC, "ssh", "sshagent.ts")));
+});
+
 test("the builtins check sees a Node module where one is imported", () => {
   assert.ok(builtins(reachable(join(SRC, "commands", "put.ts"), false)).length > 0);
 });

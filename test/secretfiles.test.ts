@@ -12,7 +12,7 @@ import { EMPTY_RECORD } from "../src/job/state.ts";
 
 /** pre-exit's step on its own. */
 const removeSecretFiles = (env: Record<string, string | undefined>, log: Logger) =>
-  removeJobSecretFiles.run({ env, log, settings: resolveJobSettings({}) }, EMPTY_RECORD);
+  removeJobSecretFiles({ env, log, settings: resolveJobSettings({}) }, EMPTY_RECORD);
 
 const slug = { kind: "pipeline" as const, name: "app" };
 const file = (name: string, content: string): FileAssignment => ({ name, content, path: `/b/app/file/${name}`, slug });

@@ -66,6 +66,8 @@ test("ssh detection", () => {
   assert.not.ok(isSshRepository("https://github.com/a/b.git"));
   assert.not.ok(isSshRepository("http://host/a.git"));
   assert.not.ok(isSshRepository("/srv/git/repo.git"));
+  for (const ssh of ["SSH://host/a.git", "git+ssh://host/a.git", "ssh+git://host/a.git", "  ssh://host/a.git  "]) assert.ok(isSshRepository(ssh), ssh);
+  for (const other of ["https://host/ssh://x", "file:///srv/a.git", "git://host/a.git", "xssh://host/a.git", " https://host/a.git"]) assert.not.ok(isSshRepository(other), other);
 });
 
 test("job slugs in precedence order, each once", () => {

@@ -16,7 +16,8 @@ function scratch(): { dir: string; records: string; done: () => void } {
 
 test("one record per job id, in the agent user's directory; no usable job id, no record", () => {
   assert.is(jobRecordPath("0190b6a0-0000-4000-8000-000000000001"), `${recordsDirectory()}/0190b6a0-0000-4000-8000-000000000001.json`);
-  for (const bad of [undefined, "", "../../etc/passwd", "a/b", "x".repeat(65)]) assert.is(jobRecordPath(bad), undefined, String(bad));
+  for (const bad of [undefined, "", "../../etc/passwd", "a/b", "x".repeat(65), "a.b", "a_b", "é", "a\nb", "\u0661"]) assert.is(jobRecordPath(bad), undefined, String(bad));
+  for (const good of ["x".repeat(64), "Z-9", "-"]) assert.ok(jobRecordPath(good), good);
 });
 
 test("additions are merged, 0600 in a 0700 directory; removing it leaves an empty record", () => {

@@ -27,7 +27,15 @@ export interface JobRecord {
 
 /** A job's record before the environment phase wrote one. */
 export const EMPTY_RECORD: Readonly<JobRecord> = Object.freeze({ agentDirectories: [], sockets: [], filesDirectories: [] });
-const JOB_ID = /^[A-Za-z0-9-]{1,64}$/;
+/** A job id as Buildkite makes them (a UUID), and nothing that could leave the records directory: 1-64 letters, digits or `-`. Written out: pre-exit then runs no regular expression at all, whose first one costs ~0.5 ms. */
+function isJobId(id: string): boolean {
+  if (id.length < 1 || id.length > 64) return false;
+  for (let i = 0; i < id.length; i++) {
+    const code = id.charCodeAt(i);
+    if (!((code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 45)) return false;
+  }
+  return true;
+}
 
 /** The agent user's own directory of job records: fixed, so a job's TMPDIR cannot move it. */
 export function recordsDirectory(uid = process.getuid?.() ?? 0): string {
@@ -49,7 +57,7 @@ function refuse(path: string, why: string): JobError {
 
 /** The record's path for a job, or undefined without a usable BUILDKITE_JOB_ID. */
 export function jobRecordPath(jobId: string | undefined, directory = recordsDirectory()): string | undefined {
-  return jobId && JOB_ID.test(jobId) ? join(directory, `${jobId}.json`) : undefined;
+  return jobId && isJobId(jobId) ? join(directory, `${jobId}.json`) : undefined;
 }
 
 /** The job's record, or an empty one when none was written; refused when it is not this user's private file. */

@@ -4,11 +4,25 @@
 import { runCleanup, type CleanupStep } from "../job/cleanup.ts";
 import type { HookContext } from "../job/context.ts";
 import { EMPTY_RECORD, jobRecordPath, readJobRecord, removeJobRecord, type JobRecord } from "../job/state.ts";
-import { removeJobSecretFiles } from "../secrets/secretfiles.ts";
-import { stopJobAgents } from "../ssh/sshagent.ts";
+import { FILES_DIR_VARIABLE } from "../secrets/kinds.ts";
+import { planAgentCleanup } from "../ssh/agents.ts";
 
 /** Everything a job may leave behind; a feature that leaves something adds its step here. */
-const STEPS: CleanupStep[] = [stopJobAgents, removeJobSecretFiles];
+const STEPS: CleanupStep[] = [
+  {
+    name: "the job's ssh-agents",
+    applies: (env, record) => {
+      const plan = planAgentCleanup(env, record);
+      return plan.agents.length > 0 || plan.directories.length > 0 || plan.script !== "";
+    },
+    load: async () => (await import("../ssh/sshagent.ts")).stopJobAgents,
+  },
+  {
+    name: "the job's secret files",
+    applies: (env, record) => env[FILES_DIR_VARIABLE] !== undefined || record.filesDirectories.length > 0,
+    load: async () => (await import("../secrets/secretfiles.ts")).removeJobSecretFiles,
+  },
+];
 
 export async function run(context: HookContext): Promise<string> {
   const path = jobRecordPath(context.env.BUILDKITE_JOB_ID);

@@ -1,6 +1,10 @@
 // The kinds of parameter an operator can put in a slug, with a line each for
-// `put --help`. A leaf module with no imports: main.ts reads it to print help
-// without loading anything else.
+// `put --help`, and the variable that names a job's secret files. A leaf
+// module with no imports: help and pre-exit read it without loading anything
+// else.
+
+/** Exported to the job with its secret files' directory, so pre-exit knows what to remove; the protected prefix keeps secrets from setting it. */
+export const FILES_DIR_VARIABLE = "BK_SSM_SECRETS_FILES_DIR";
 
 export const KINDS = ["env", "ssh-key", "git-credentials", "file", "allowed-pipelines", "allowed-teams", "secretsmanager"] as const;
 export type Kind = (typeof KINDS)[number];

@@ -3,7 +3,7 @@
 // TMPDIR and never inside the checkout, and NAME is exported with the file's
 // path. The directory's path travels to pre-exit in FILES_DIR_VARIABLE, and
 // pre-exit removes it.
-import type { CleanupStep } from "../job/cleanup.ts";
+import type { CleanupWork } from "../job/cleanup.ts";
 import { closeSync, fchmodSync, lstatSync, mkdirSync, openSync, realpathSync, rmSync, statSync, writeSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import type { Env } from "../core/env.ts";
@@ -15,8 +15,9 @@ import type { FileAssignment } from "../job/plan.ts";
 import { newDirectoryPath, type JobRecord } from "../job/state.ts";
 import { exportStatement, isShellIdentifier, unsetStatement } from "../core/shell.ts";
 
-/** Exported to the job so pre-exit knows what to remove; the protected prefix keeps secrets from setting it. */
-export const FILES_DIR_VARIABLE = "BK_SSM_SECRETS_FILES_DIR";
+import { FILES_DIR_VARIABLE } from "./kinds.ts";
+
+export { FILES_DIR_VARIABLE } from "./kinds.ts";
 const DIR_PREFIX = "bk-ssm-secrets-";
 
 function isInside(path: string, dir: string): boolean {
@@ -166,7 +167,4 @@ function removeSecretFiles(env: Env, record: JobRecord, log: Logger): string {
 }
 
 /** pre-exit: remove the job's secret files and forget the variables that point into them. */
-export const removeJobSecretFiles: CleanupStep = {
-  name: "the job's secret files",
-  run: async ({ env, log }, record) => removeSecretFiles(env, record, log),
-};
+export const removeJobSecretFiles: CleanupWork = async ({ env, log }, record) => removeSecretFiles(env, record, log);

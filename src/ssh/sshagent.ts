@@ -5,7 +5,7 @@ import type { Env } from "../core/env.ts";
 import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { basename } from "node:path";
 import { AGENT_DIRECTORY_PREFIX, agentDirectoryParent, planAgentCleanup, socketPath, type AgentRef, type RunningAgent } from "./agents.ts";
-import type { CleanupStep } from "../job/cleanup.ts";
+import type { CleanupWork } from "../job/cleanup.ts";
 import { JobError } from "../job/context.ts";
 import { newDirectoryPath } from "../job/state.ts";
 import { normaliseKey, type AgentPlan, type DeployKey } from "./keys.ts";
@@ -218,14 +218,11 @@ export function removeAgentDirectory(directory: string, log: Logger): void {
 }
 
 /** pre-exit: stop every agent this job started, and only those, then remove their directories and forget them. */
-export const stopJobAgents: CleanupStep = {
-  name: "the job's ssh-agents",
-  async run({ env, log }, record) {
-    const cleanup = planAgentCleanup(env, record);
-    for (const agent of cleanup.agents) {
-      log.debug(`ssh-agent on ${agent.socket}: ${await stopAgent(agent)}`);
-    }
-    for (const directory of cleanup.directories) removeAgentDirectory(directory, log);
-    return cleanup.script;
-  },
+export const stopJobAgents: CleanupWork = async ({ env, log }, record) => {
+  const cleanup = planAgentCleanup(env, record);
+  for (const agent of cleanup.agents) {
+    log.debug(`ssh-agent on ${agent.socket}: ${await stopAgent(agent)}`);
+  }
+  for (const directory of cleanup.directories) removeAgentDirectory(directory, log);
+  return cleanup.script;
 };
