@@ -3,6 +3,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import {
+  namesAnyAgent,
   agentDirectoryParent,
   decideSwitch,
   exportAgents,
@@ -111,6 +112,32 @@ test("pre-exit after a half-failed job: a variable missing, a pid that is not a 
   const cleanup = planAgentCleanup({ AWS_PARAMSTORE_SECRETS_AUTH_SOCK: slug.socket, AWS_PARAMSTORE_SECRETS_AGENT_PID: "12; rm -rf /" });
   assert.equal(cleanup.agents, [{ socket: slug.socket, pid: undefined }]);
   assert.equal(planAgentCleanup({}), { agents: [], directories: [], script: "" });
+});
+
+test("namesAnyAgent is true exactly when planAgentCleanup finds something, for every mix of variables and record", () => {
+  const job = "/tmp/bk-ssm-secrets-agents-Ab12Cd/slug.sock";
+  const values = [undefined, "", job, "/home/u/.ssh/agent.sock", "123"];
+  const names = ["SSH_AUTH_SOCK", "SSH_AGENT_PID", "AWS_PARAMSTORE_SECRETS_AUTH_SOCK", "AWS_PARAMSTORE_SECRETS_AGENT_PID", "ORIG_SSH_AUTH_SOCK", "ORIG_SSH_AGENT_PID"];
+  const records = [{ sockets: [], agentDirectories: [] }, { sockets: [job], agentDirectories: [] }, { sockets: [], agentDirectories: ["/tmp/bk-ssm-secrets-agents-Ab12Cd"] }];
+  let checked = 0;
+  // Each variable takes each value in turn, the others unset; and all at once.
+  for (const record of records) {
+    for (const name of names) {
+      for (const value of values) {
+        const env = value === undefined ? {} : { [name]: value };
+        const plan = planAgentCleanup(env, record);
+        assert.is(namesAnyAgent(env, record), plan.agents.length > 0 || plan.directories.length > 0 || plan.script !== "", JSON.stringify({ env, record }));
+        checked++;
+      }
+    }
+    for (const value of values) {
+      const env = Object.fromEntries(names.map((name) => [name, value]));
+      const plan = planAgentCleanup(env, record);
+      assert.is(namesAnyAgent(env, record), plan.agents.length > 0 || plan.directories.length > 0 || plan.script !== "", JSON.stringify({ env, record }));
+      checked++;
+    }
+  }
+  assert.ok(checked > 90);
 });
 
 test("a job agent socket is recognised by its directory and name", () => {

@@ -60,18 +60,18 @@ export function jobRecordPath(jobId: string | undefined, directory = recordsDire
   return jobId && isJobId(jobId) ? join(directory, `${jobId}.json`) : undefined;
 }
 
-/** The job's record, or an empty one when none was written; refused when it is not this user's private file. */
-export function readJobRecord(path: string): JobRecord {
+/** The job's record, or undefined when none was written; refused when it is not this user's private file. */
+export function readJobRecord(path: string): JobRecord | undefined {
   const file = lstatSync(path, { throwIfNoEntry: false });
   const why = notPrivate(lstatSync(path.slice(0, path.lastIndexOf("/")), { throwIfNoEntry: false }), "directory") ?? notPrivate(file, "file");
   if (why) throw refuse(path, why);
   // Most jobs never write one: no read, and no error to build, for them.
-  if (!file) return { ...EMPTY_RECORD };
+  if (!file) return undefined;
   let text: string;
   try {
     text = readFileSync(path, "utf8");
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { ...EMPTY_RECORD };
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw error;
   }
   try {
@@ -89,7 +89,7 @@ export function addToJobRecord(path: string, addition: Partial<JobRecord>): void
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw new JobError(`cannot create ${directory} for the job's record (${(error as NodeJS.ErrnoException).code}): check /tmp`);
   }
-  const record = readJobRecord(path);
+  const record = readJobRecord(path) ?? EMPTY_RECORD;
   const merged: JobRecord = {
     agentDirectories: [...record.agentDirectories, ...(addition.agentDirectories ?? [])],
     sockets: [...record.sockets, ...(addition.sockets ?? [])],

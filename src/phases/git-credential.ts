@@ -22,7 +22,7 @@ export async function run({ env, config, log }: PhaseContext, operation: string,
   if (request.protocol !== "https" && request.protocol !== "http") return "";
 
   const path = jobRecordPath(env.BUILDKITE_JOB_ID);
-  const grant = path ? readJobRecord(path).grant : undefined;
+  const grant = path ? readJobRecord(path)?.grant : undefined;
   if (!grant) {
     log.warn("git-credential: the environment hook granted this job no git credentials (no job record): answering nothing");
     return "";

@@ -5,16 +5,13 @@ import { runCleanup, type CleanupStep } from "../job/cleanup.ts";
 import type { HookContext } from "../job/context.ts";
 import { EMPTY_RECORD, jobRecordPath, readJobRecord, removeJobRecord, type JobRecord } from "../job/state.ts";
 import { FILES_DIR_VARIABLE } from "../secrets/kinds.ts";
-import { planAgentCleanup } from "../ssh/agents.ts";
+import { namesAnyAgent } from "../ssh/agents.ts";
 
 /** Everything a job may leave behind; a feature that leaves something adds its step here. */
 const STEPS: CleanupStep[] = [
   {
     name: "the job's ssh-agents",
-    applies: (env, record) => {
-      const plan = planAgentCleanup(env, record);
-      return plan.agents.length > 0 || plan.directories.length > 0 || plan.script !== "";
-    },
+    applies: namesAnyAgent,
     load: async () => (await import("../ssh/sshagent.ts")).stopJobAgents,
   },
   {

@@ -112,6 +112,17 @@ export function restoreAfter(phase: "post-checkout" | "post-command", env: Env, 
   return phase === (runDuringCommand ? "post-command" : "post-checkout") ? restoreSavedAgent(env) : "";
 }
 
+/**
+ * Whether planAgentCleanup would find anything to stop, remove or forget,
+ * answered from the same variables and record without building the plan:
+ * pre-exit loads the code that stops agents only when this is true.
+ */
+export function namesAnyAgent(env: Env, record: Pick<JobRecord, "sockets" | "agentDirectories">): boolean {
+  const { default: current, slug, saved } = AGENT_VARIABLES;
+  if (record.sockets.length > 0 || record.agentDirectories.length > 0 || isJobAgentSocket(env[current.socket])) return true;
+  return env[slug.socket] !== undefined || env[slug.pid] !== undefined || env[saved.socket] !== undefined || env[saved.pid] !== undefined;
+}
+
 export interface AgentCleanup {
   /** Agents this job started, by the socket the variables name: each stopped only once /proc confirms it. */
   agents: AgentRef[];
