@@ -4,7 +4,6 @@
 import { existsSync } from "node:fs";
 import { decideSwitch, saveCurrentAgent, switchTo } from "../ssh/agents.ts";
 import type { HookContext } from "../job/context.ts";
-import { probeRepository } from "../ssh/git.ts";
 import { isSshRepository } from "../job/slug.ts";
 
 export async function run({ env, settings, log }: HookContext): Promise<string> {
@@ -20,6 +19,8 @@ export async function run({ env, settings, log }: HookContext): Promise<string> 
     return saved;
   }
   const started = performance.now();
+  // The probe's module loads only for the jobs that probe: an SSH repository with a slug agent.
+  const { probeRepository } = await import("../ssh/git.ts");
   const probe = await probeRepository(repository, env, decision.probe, settings.timeoutMs);
   log.debug(`probed the repository with the slug's ssh-agent in ${(performance.now() - started).toFixed(0)} ms`);
   if (!probe.ok) {
