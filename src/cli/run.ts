@@ -57,14 +57,18 @@ export async function runPhase(phase: PhaseEntry): Promise<void> {
   refuseTerminal(phase.name);
   try {
     // Only a head start: whatever it would have answered is asked again when needed.
-    phase.early?.(process.env).catch(() => {});
+    const early = phase.early?.(process.env).catch(() => {});
+    // Its requests go on only when this process returns to the event loop:
+    // once between the start-up steps, so they overlap them.
+    const letEarlyWorkOn = () => (early ? new Promise((resolve) => setImmediate(resolve)) : undefined);
     const { hookContext, phaseContext } = await import("../job/context.ts");
+    await letEarlyWorkOn();
     // The hooks name the agent's defaults file; the job's environment never does.
     const job = { defaultsFile: textOption("defaults-file") };
     const script =
       phase.context === "configuration"
-        ? await run(phaseContext(process.env, job), phase.load)
-        : await run(hookContext(process.env, job), phase.load);
+        ? await run(phaseContext(process.env, job), phase.load, letEarlyWorkOn)
+        : await run(hookContext(process.env, job), phase.load, letEarlyWorkOn);
     await unlessInterrupted();
     emit(script);
   } catch (error) {
@@ -124,6 +128,8 @@ export const PHASES: PhaseEntry[] = [
 ];
 
 /** The context first, so a configuration error stops the phase before its module loads. */
-async function run<Context>(context: Context, load: () => Promise<Phase<Context>>): Promise<string> {
-  return (await load()).run(context);
+async function run<Context>(context: Context, load: () => Promise<Phase<Context>>, between: () => unknown): Promise<string> {
+  const phase = await load();
+  await between();
+  return phase.run(context);
 }
