@@ -70,14 +70,18 @@ function explain(variable: string, where: string): string {
 
 /** Each variable of the project's prefixes, in the environment or the defaults file, that the hooks do not know. */
 export function unknownVariables(env: Env, defaults: Pick<Defaults, "path" | "values">): UnknownVariable[] {
-  const known = new Set(knownVariables());
+  // Every job pays this check: names of other prefixes are passed over before
+  // anything is built for them (a job's environment holds a hundred or more).
+  const ours = (names: string[]) => names.filter((name) => PREFIXES.some((prefix) => name.startsWith(prefix)));
   const sources: Array<[string, string[]]> = [
-    ["the job's environment", Object.keys(env).filter((name) => env[name] !== undefined)],
-    [defaults.path, Object.keys(defaults.values)],
+    ["the job's environment", ours(Object.keys(env)).filter((name) => env[name] !== undefined)],
+    [defaults.path, ours(Object.keys(defaults.values))],
   ];
+  if (sources.every(([, names]) => names.length === 0)) return [];
+  const known = new Set(knownVariables());
   return sources.flatMap(([where, names]) =>
     names
-      .filter((name) => PREFIXES.some((prefix) => name.startsWith(prefix)) && !known.has(name))
+      .filter((name) => !known.has(name))
       .sort()
       .map((variable) => ({ variable, where, message: explain(variable, where) })),
   );
