@@ -7,12 +7,13 @@ import { createLogger } from "../src/core/log.ts";
 import type { FileAssignment } from "../src/job/plan.ts";
 import { resolveJobSettings } from "../src/job/config.ts";
 import type { Logger } from "../src/core/log.ts";
-import { FILES_DIR_VARIABLE, removeJobSecretFiles, secretFilesBase, secretFilesDirectory, writeSecretFiles } from "../src/secrets/secretfiles.ts";
+import { FILES_DIR_VARIABLE } from "../src/secrets/kinds.ts";
+import { removeJobSecretFiles, secretFilesBase, secretFilesDirectory, writeSecretFiles } from "../src/secrets/secretfiles.ts";
 import { EMPTY_RECORD } from "../src/job/state.ts";
 
 /** pre-exit's step on its own. */
 const removeSecretFiles = (env: Record<string, string | undefined>, log: Logger) =>
-  removeJobSecretFiles({ env, log, settings: resolveJobSettings({}) }, EMPTY_RECORD);
+  removeJobSecretFiles({ env, log, config: resolveJobSettings({}) }, EMPTY_RECORD);
 
 const slug = { kind: "pipeline" as const, name: "app" };
 const file = (name: string, content: string): FileAssignment => ({ name, content, path: `/b/app/file/${name}`, slug });

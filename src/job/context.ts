@@ -6,7 +6,7 @@ import { stderrLogger, type Logger } from "../core/log.ts";
 /** What the phases after `environment` start from: they read no secrets, so the settings a job may set are all they need. */
 export interface HookContext {
   env: Record<string, string | undefined>;
-  settings: JobSettings;
+  config: JobSettings;
   log: Logger;
 }
 
@@ -25,13 +25,13 @@ export class JobError extends Error {
 /** `job` for a hook phase: its settings follow the agent's defaults file (`defaultsFile`, as the hooks name it). */
 export function phaseContext(env: Record<string, string | undefined> = process.env, job?: { defaultsFile?: string }): PhaseContext {
   const { config, defaults } = loadConfig(env, job);
-  return { env, config, settings: config, defaults, log: stderrLogger(config.verbose, env) };
+  return { env, config, defaults, log: stderrLogger(config.verbose, env) };
 }
 
 /** A hook phase's context when it needs only the job's own settings (see HookContext). */
 export function hookContext(env: Record<string, string | undefined>, job: { defaultsFile?: string }): HookContext {
-  const settings = loadJobSettings(env, job);
-  return { env, settings, log: stderrLogger(settings.verbose, env) };
+  const config = loadJobSettings(env, job);
+  return { env, config, log: stderrLogger(config.verbose, env) };
 }
 
 /** Run `work` with an AbortSignal that fires after the configured deadline. */

@@ -4,6 +4,6 @@
 import { restoreAfter } from "../ssh/agents.ts";
 import type { HookContext } from "../job/context.ts";
 
-export async function run({ env, settings }: HookContext): Promise<string> {
-  return restoreAfter("post-checkout", env, settings.runSshAgentDuringCommand);
+export async function run({ env, config }: HookContext): Promise<string> {
+  return restoreAfter("post-checkout", env, config.runSshAgentDuringCommand);
 }

@@ -6,7 +6,7 @@ import { decideSwitch, saveCurrentAgent, switchTo } from "../ssh/agents.ts";
 import type { HookContext } from "../job/context.ts";
 import { isSshRepository } from "../job/slug.ts";
 
-export async function run({ env, settings, log }: HookContext): Promise<string> {
+export async function run({ env, config, log }: HookContext): Promise<string> {
   const repository = env.BUILDKITE_REPO ?? "";
   const saved = saveCurrentAgent(env);
   const decision = decideSwitch(env, isSshRepository(repository));
@@ -21,7 +21,7 @@ export async function run({ env, settings, log }: HookContext): Promise<string> 
   const started = performance.now();
   // The probe's module loads only for the jobs that probe: an SSH repository with a slug agent.
   const { probeRepository } = await import("../ssh/git.ts");
-  const probe = await probeRepository(repository, env, decision.probe, settings.timeoutMs);
+  const probe = await probeRepository(repository, env, decision.probe, config.timeoutMs);
   log.debug(`probed the repository with the slug's ssh-agent in ${(performance.now() - started).toFixed(0)} ms`);
   if (!probe.ok) {
     log.warn(`the slug's deploy key cannot reach the repository (${probe.reason}): the checkout uses the default agent`);

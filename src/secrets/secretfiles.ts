@@ -14,10 +14,8 @@ import type { Logger } from "../core/log.ts";
 import type { FileAssignment } from "../job/plan.ts";
 import { newDirectoryPath, type JobRecord } from "../job/state.ts";
 import { exportStatement, isShellIdentifier, unsetStatement } from "../core/shell.ts";
-
 import { FILES_DIR_VARIABLE } from "./kinds.ts";
 
-export { FILES_DIR_VARIABLE } from "./kinds.ts";
 const DIR_PREFIX = "bk-ssm-secrets-";
 
 function isInside(path: string, dir: string): boolean {
