@@ -183,6 +183,12 @@ Env("verbose mode logs paths, names and counts but no value; stdout carries only
   const run = await environment(fixture);
   assert.match(run.stderr, /read \/vendors\/buildkite\/app \(pipeline slug\): \d+ parameters/);
   assert.match(run.stderr, /\nvariable SHARED from app \(\/vendors\/buildkite\/app\/env\/SHARED\), overriding github\.com_acme_app\.git\n/);
+  // The requests go out before the group opens; what they answered is logged inside it, after the phase's checks.
+  const lines = run.stderr.split("\n");
+  const group = lines.indexOf("~~~ Loading secrets from SSM");
+  const checks = lines.findIndex((line) => line.includes("base path /vendors/buildkite; slugs: global (default)"));
+  const firstRead = lines.findIndex((line) => line.includes("] read /vendors/buildkite/"));
+  assert.ok(group >= 0 && group < checks && checks < firstRead, run.stderr);
   assert.not.ok(run.stderr.includes(CANARY));
   assert.is(run.stdout, "");
   assert.ok(auditedRuns() > 0);

@@ -74,6 +74,14 @@ test("pre-exit loads the code that stops agents and removes files only when a st
   assert.ok(reachable(join(SRC, "phases", "pre-exit.ts")).has(join(SRC, "ssh", "sshagent.ts")));
 });
 
+test("environment loads the code that applies SSM's answers only after its requests are out", () => {
+  const staticOnly = reachable(join(SRC, "phases", "environment.ts"), false);
+  const later = ["phases/environment-apply.ts", "secrets/secretsmanager.ts", "secrets/redact.ts", "secrets/secretfiles.ts", "ssh/sshagent.ts", "secrets/gitcredentials.ts"];
+  for (const module of later) assert.not.ok(staticOnly.has(join(SRC, module)), module);
+  // and it does reach them, lazily.
+  for (const module of later) assert.ok(reachable(join(SRC, "phases", "environment.ts")).has(join(SRC, module)), module);
+});
+
 test("the builtins check sees a Node module where one is imported", () => {
   assert.ok(builtins(reachable(join(SRC, "commands", "put.ts"), false)).length > 0);
 });

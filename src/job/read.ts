@@ -18,8 +18,15 @@ export async function readSlugs(store: SecretStore, config: Config, slugs: Slug[
   );
 }
 
+/** The deploy keys every job gets, as asked for and as found. */
+export interface GlobalKeys {
+  names: string[];
+  found: Parameter[];
+  missing: string[];
+}
+
 /** The deploy keys every job gets (AWS_PARAMSTORE_SECRETS_GLOBAL_SSH): GetParameters, ten names a call. */
-export async function readGlobalKeys(store: SecretStore, names: string[], log: Logger): Promise<{ names: string[]; found: Parameter[]; missing: string[] }> {
+export async function readGlobalKeys(store: SecretStore, names: string[], log: Logger): Promise<GlobalKeys> {
   if (names.length === 0) return { names, found: [], missing: [] };
   const started = performance.now();
   const { found, missing } = await store.readNames(names);

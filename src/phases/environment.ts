@@ -3,115 +3,57 @@
 // redactor, write its secret files, start its ssh-agents, and print it all as
 // shell code for the hook to eval. All or nothing: any failure or denial
 // prints no variable at all and leaves no file or agent behind.
+//
+// The requests to SSM go out first, as soon as the slugs are known. The
+// phase's checks and warnings, and loading the code that decides and applies
+// what the job gets (environment-apply.ts), then run while SSM answers
+// instead of before it is asked (BENCHMARKS.md, section 7).
 import { jobIdentity } from "../job/acl.ts";
-import { exportAgents, socketPath } from "../ssh/agents.ts";
-import { JobError, withDeadline, type PhaseContext } from "../job/context.ts";
-import { gitCredentialSetup, selfCommand } from "../secrets/gitcredentials.ts";
+import { withDeadline, type PhaseContext } from "../job/context.ts";
 import { undoChangesOnInterrupt } from "../core/interrupt.ts";
-import { planJobKeys } from "../ssh/keys.ts";
 import { basePathHoldsAny, readGlobalKeys, readSlugs } from "../job/read.ts";
 import { nothingFoundWarning } from "../job/nothing-found.ts";
 import { unknownVariables } from "../job/variables.ts";
-import { receivedLines } from "../secrets/received.ts";
-import { registerRedactions } from "../secrets/redact.ts";
-import { secretFilesBase, secretFilesDirectory, writeSecretFiles } from "../secrets/secretfiles.ts";
-import { planWithReferences } from "../secrets/secretsmanager.ts";
-import { exportStatement } from "../core/shell.ts";
 import { jobSlugs } from "../job/slug.ts";
-import { slugPath } from "../job/config.ts";
 import { createSsmStore } from "../ssm/client.ts";
-import { agentDirectory, startAgents } from "../ssh/sshagent.ts";
-import { addToJobRecord, jobRecordPath } from "../job/state.ts";
-import { captureAwsSettings } from "../ssm/settings.ts";
+import { jobRecordPath } from "../job/state.ts";
 
-const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? "" : "s"}`;
-
-export async function run({ env, config, defaults, log }: PhaseContext): Promise<string> {
+export async function run(context: PhaseContext): Promise<string> {
+  const { env, config, defaults, log } = context;
   undoChangesOnInterrupt(log);
+  const repository = env.BUILDKITE_REPO ?? "";
+  const slugs = jobSlugs({ defaultKey: config.defaultKey, repository, pipeline: env.BUILDKITE_PIPELINE_SLUG });
+
+  const started = performance.now();
+  const answers = withDeadline(config.timeoutMs, async (signal) => {
+    const store = await createSsmStore({ signal, timeoutMs: config.timeoutMs, log, env });
+    const planning = readSlugs(store, config, slugs, log).then(async (reads) =>
+      (await import("../secrets/secretsmanager.ts")).planWithReferences(store, reads, jobIdentity(env), log, config.allowedNames),
+    );
+    const [planned, globalKeys] = await Promise.all([planning, readGlobalKeys(store, config.globalSshKeys, log)]);
+    // Only a job that got nothing pays for one more request, to tell a wrong base path from empty slugs.
+    const received = planned.reads.some((read) => read.parameters.length > 0) || globalKeys.found.length > 0;
+    const basePathEmpty = !received && !(await basePathHoldsAny(store, config.basePath, log));
+    return { ...planned, globalKeys, nothingFound: nothingFoundWarning(planned.reads, received, basePathEmpty, config, defaults) };
+  });
+  // Awaited below, once the checks are done; until then a failure must not count as unhandled.
+  answers.catch(() => {});
+  // The requests are signed and sent on the way through the event loop: one turn, and they are out.
+  await new Promise((resolve) => setImmediate(resolve));
+  const applying = import("./environment-apply.ts");
+
+  // Checked while SSM answers, and logged before anything it answered, in the phase's group.
   log.group("Loading secrets from SSM");
   for (const refused of config.refused) log.warn(`${refused.variable} in the job's environment is ignored: ${refused.reason}`);
   const recordPath = jobRecordPath(env.BUILDKITE_JOB_ID);
   if (!recordPath) log.warn("BUILDKITE_JOB_ID is missing or not a job id: pre-exit can clean up only from the job's variables, and git's credential helper answers nothing");
   for (const unknown of unknownVariables(env, defaults)) log.warn(unknown.message);
-  const repository = env.BUILDKITE_REPO ?? "";
-  const slugs = jobSlugs({ defaultKey: config.defaultKey, repository, pipeline: env.BUILDKITE_PIPELINE_SLUG });
   if (repository && !slugs.some((slug) => slug.kind === "repository")) {
     // The URL itself is not logged: it may carry a token.
     log.warn("BUILDKITE_REPO is not a repository URL this hook understands, so no repository slug is read");
   }
   log.debug(`base path ${config.basePath || "/"}; slugs: ${slugs.map((slug) => `${slug.name} (${slug.kind})`).join(", ")}`);
 
-  const started = performance.now();
-  const [{ reads, plan, referenceProblem }, globalKeys, nothingFound] = await withDeadline(config.timeoutMs, async (signal) => {
-    const store = await createSsmStore({ signal, timeoutMs: config.timeoutMs, log, env });
-    const planning = readSlugs(store, config, slugs, log).then((reads) => planWithReferences(store, reads, jobIdentity(env), log, config.allowedNames));
-    const [planned, globalKeys] = await Promise.all([planning, readGlobalKeys(store, config.globalSshKeys, log)]);
-    // Only a job that got nothing pays for one more request, to tell a wrong base path from empty slugs.
-    const received = planned.reads.some((read) => read.parameters.length > 0) || globalKeys.found.length > 0;
-    const basePathEmpty = !received && !(await basePathHoldsAny(store, config.basePath, log));
-    return [planned, globalKeys, nothingFoundWarning(planned.reads, received, basePathEmpty, config, defaults)] as const;
-  });
-  if (nothingFound) log.warn(nothingFound);
-  for (const warning of [...plan.misnamedAccessLists, ...plan.warnings]) log.warn(warning);
-  for (const name of plan.ignored) log.debug(`ignoring ${name}: not a variable, file, key, credential or access list`);
-  for (const access of plan.access) log.debug(`access to ${access.path}: ${access.decision.allowed ? "allowed" : "denied"} (${access.decision.reason})`);
-  if (plan.denial) throw new JobError(plan.denial);
-  if (referenceProblem) throw new JobError(referenceProblem);
-  const keys = planJobKeys(config, slugs, repository, plan.sshKeys, globalKeys);
-  for (const warning of keys.warnings) log.warn(warning);
-  if (keys.problem) throw new JobError(keys.problem);
-  const git = gitCredentialSetup(plan.gitCredentials, env.GIT_CONFIG_PARAMETERS, selfCommand(env, process.execPath, Bun.main, process.cwd()));
-  for (const warning of git.warnings) log.warn(warning);
-
-  // Where the job's files and agents will be, checked and recorded before
-  // anything is made, so that pre-exit finds them even if this process is
-  // killed; and what git's credential helper may read, and how.
-  const filesDirectory = plan.files.length ? secretFilesDirectory(secretFilesBase(env, config), env.BUILDKITE_JOB_ID) : undefined;
-  const agentsDirectory = keys.agents.length ? agentDirectory(env) : undefined;
-  if (recordPath && (filesDirectory || agentsDirectory || git.parameters.length)) {
-    addToJobRecord(recordPath, {
-      filesDirectories: filesDirectory ? [filesDirectory] : [],
-      agentDirectories: agentsDirectory ? [agentsDirectory] : [],
-      sockets: agentsDirectory ? keys.agents.map((agent) => socketPath(agentsDirectory, agent.role)) : [],
-      ...(git.parameters.length ? { grant: { parameters: git.parameters, aws: captureAwsSettings(env) } } : {}),
-    });
-  }
-
-  // Side effects, in the order that leaves nothing behind on failure:
-  // registering with the redactor needs no undoing, files are removed if the
-  // agents fail, and startAgents stops whatever it started when a key fails.
-  await registerRedactions(
-    [
-      ...plan.env.map((assignment) => assignment.value),
-      ...plan.files.map((file) => file.content),
-      ...git.credentials.map((credential) => credential.password),
-      ...keys.agents.flatMap((agent) => agent.keys.map((key) => key.value)),
-    ],
-    { env, log, timeoutMs: config.timeoutMs },
-  );
-  const files = writeSecretFiles(plan.files, filesDirectory);
-  const agents = await startAgents(keys.agents, agentsDirectory ?? "", env, log).catch((error: unknown) => {
-    files.remove();
-    throw error;
-  });
-
-  // What the job got, by name and slug, in the group: an operator answers "where did this come from?" without a setting.
-  const keySlug = (path: string) => slugs.find((slug) => path === `${slugPath(config, slug.name)}/ssh/key`)?.name;
-  const received = keys.agents.flatMap((agent) => agent.keys.map((key) => ({ path: key.path, slug: keySlug(key.path), agent: `${agent.role} agent` })));
-  // One write for the whole listing: a job can receive hundreds of values.
-  const listing = receivedLines(plan, git.credentials, received);
-  if (listing.length) log.info(listing.join("\n"));
-  // The lines above name each item; this one counts them (the hosts of git credentials are in their lines).
-  const keyCount = keys.agents.reduce((n, agent) => n + agent.keys.length, 0);
-  const counts = [
-    plural(plan.env.length, "variable"),
-    ...(git.credentials.length ? [plural(git.credentials.length, "git credential")] : []),
-    ...(keyCount ? [plural(keyCount, "deploy key")] : []),
-  ];
-  const loaded = counts.length > 1 ? `${counts.slice(0, -1).join(", ")} and ${counts.at(-1)}` : counts[0];
-  log.info(`Loaded ${loaded} from ${plural(reads.length, "slug")} in ${(performance.now() - started).toFixed(0)} ms`);
-  if (files.dir) log.info(`Wrote ${plural(plan.files.length, "secret file")} to ${files.dir}`);
-  // The listing is always there; AWS_PARAMSTORE_SECRETS_DUMP_ENV opens the group so it shows without a click.
-  if (config.dumpEnv) log.expand();
-  return plan.env.map((assignment) => exportStatement(assignment.name, assignment.value)).join("") + files.statements + git.statements + exportAgents(agents);
+  const { applyAnswers } = await applying;
+  return applyAnswers(context, { slugs, recordPath, started, ...(await answers) });
 }
