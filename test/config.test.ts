@@ -1,6 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { ConfigError, loadConfig, parseDefaultsFile, resolveConfig, resolveJobSettings } from "../src/job/config.ts";
+import { ConfigError, loadConfig, normaliseBasePath, parseDefaultsFile, resolveConfig, resolveJobSettings } from "../src/job/config.ts";
+import { Random } from "./support/random.ts";
 
 test("the later phases' settings resolve as the whole configuration does, for every combination of job, file and default", () => {
   const values = { verbose: ["", "1", "yes", "0"], run: ["", "1", "0"], timeout: ["", "5", "0.5"] };
@@ -65,6 +66,31 @@ test("base path normalisation and validation", () => {
   assert.is(resolveConfig({ AWS_PARAMSTORE_SECRETS_SECRETS_PATH: "/" }).basePath, "");
   for (const bad of ["vendors/buildkite", "/vendors//buildkite", "/with space", "/aws/x", "/ssm", "/a$b"]) {
     assert.throws(() => resolveConfig({ AWS_PARAMSTORE_SECRETS_SECRETS_PATH: bad }), (e: Error) => e instanceof ConfigError && e.message.includes("AWS_PARAMSTORE_SECRETS_SECRETS_PATH"), bad);
+  }
+});
+
+test("a base path is accepted and trimmed exactly as the original patterns did, for 20,000 random paths", () => {
+  // The checks as they were written with regular expressions.
+  const expected = (value: string) => {
+    const path = value.trim();
+    const trimmed = path.replace(/\/+$/, "");
+    if (!/^\/[A-Za-z0-9_.\-/]*$/.test(path) || trimmed.includes("//") || /^\/(aws|ssm)(\/|$)/i.test(trimmed)) return "refused";
+    return trimmed;
+  };
+  const actual = (value: string) => {
+    try {
+      return normaliseBasePath(value, "AWS_PARAMSTORE_SECRETS_SECRETS_PATH");
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      return "refused";
+    }
+  };
+  const random = new Random();
+  const pieces = ["/", "/", "aws", "AwS", "ssm", "Ssm", "awsx", "x", "b-1", "_", ".", " ", "$", "é", "\t"];
+  for (const fixed of ["", "/", "//", "/aws", "/AWS/", "/awsx", "/ssm/x", "/x/aws", " /a/ ", "/a//"]) assert.is(actual(fixed), expected(fixed), JSON.stringify(fixed));
+  for (let i = 0; i < 20_000; i++) {
+    const value = Array.from({ length: random.int(6) }, () => random.pick(pieces)).join("");
+    assert.is(actual(value), expected(value), `${JSON.stringify(value)} (seed ${random.seed})`);
   }
 });
 

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { isShellIdentifier } from "../src/core/shell.ts";
 import { Random } from "./support/random.ts";
-import { ALLOWED_NAMES_SETTING, checkEnvKey, envNameForKey, JOB_CREDENTIALS, parseAllowedNames, protectedNames, protectionOf } from "../src/job/names.ts";
+import { ALLOWED_NAMES_SETTING, checkEnvKey, envNameForKey, JOB_CREDENTIALS, parseAllowedNames, protectedNames, protectionOf, splitList } from "../src/job/names.ts";
 
 test("the original mapping: upper-case, - to _", () => {
   assert.is(envNameForKey("access-token"), "ACCESS_TOKEN");
@@ -31,6 +31,17 @@ test("a bash name is exactly what bash's own pattern accepts, for 20,000 random 
     const length = random.int(6);
     const name = Array.from({ length }, () => (random.next() < 0.8 ? random.pick(alphabet) : random.char())).join("");
     assert.is(isShellIdentifier(name), bash.test(name), `${JSON.stringify(name)} (seed ${random.seed})`);
+  }
+});
+
+test("a list setting splits exactly as on runs of spaces, tabs, commas and colons, for 20,000 random strings", () => {
+  const separators = /[ \t,:]+/;
+  const random = new Random();
+  const alphabet = [..."a_B ,:\t\n;-"];
+  for (const fixed of ["", " ", ",,a", "a,,b", "a b:c\td", " a ", "all", "::"]) assert.equal(splitList(fixed), fixed.split(separators).filter(Boolean), JSON.stringify(fixed));
+  for (let i = 0; i < 20_000; i++) {
+    const value = Array.from({ length: random.int(8) }, () => random.pick(alphabet)).join("");
+    assert.equal(splitList(value), value.split(separators).filter(Boolean), `${JSON.stringify(value)} (seed ${random.seed})`);
   }
 });
 

@@ -183,12 +183,29 @@ export function checkEnvKey(key: string, allowed: ReadonlySet<string> = new Set(
 }
 
 /** How a setting lists names: spaces, tabs, commas or colons (not \s, whose Unicode table costs a phase's start-up). */
-export const LIST_SEPARATORS = /[ \t,:]+/;
+const isListSeparator = (character: string) => character === " " || character === "\t" || character === "," || character === ":";
+
+/**
+ * The entries of a list setting, separated by runs of spaces, tabs, commas or
+ * colons. Written out rather than split on a regular expression: the
+ * environment phase reads two such settings before its first request, and a
+ * first regular expression costs ~0.5 ms.
+ */
+export function splitList(value: string): string[] {
+  const entries: string[] = [];
+  let start = 0;
+  for (let i = 0; i <= value.length; i++) {
+    if (i < value.length && !isListSeparator(value[i]!)) continue;
+    if (i > start) entries.push(value.slice(start, i));
+    start = i + 1;
+  }
+  return entries;
+}
 
 /** Read ALLOWED_NAMES_SETTING: names separated by spaces, commas or colons, mapped as keys are. Throws on a name that is not one. */
 export function parseAllowedNames(value: string): Set<string> {
   const allowed = new Set<string>();
-  for (const entry of value.split(LIST_SEPARATORS).filter(Boolean)) {
+  for (const entry of splitList(value)) {
     const name = envNameForKey(entry);
     if (!isShellIdentifier(name)) throw new Error(`${JSON.stringify(entry)} is not a variable name`);
     allowed.add(name);
