@@ -1,6 +1,8 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { isSshRepository, jobSlugs, repositorySlug } from "../src/job/slug.ts";
+import { isPipelineSlug, isSshRepository, jobSlugs, repositorySlug } from "../src/job/slug.ts";
+import { isSlugName } from "../src/job/config.ts";
+import { Random } from "./support/random.ts";
 
 // The original hook's vectors (BEHAVIOUR.md): a compatibility contract.
 const ORIGINAL_VECTORS: Array<[string, string]> = [
@@ -78,6 +80,50 @@ test("job slugs in precedence order, each once", () => {
   ]);
   assert.equal(jobSlugs({ defaultKey: "global", repository: "", pipeline: "global" }), [{ kind: "default", name: "global" }]);
   assert.equal(jobSlugs({ defaultKey: "shared", repository: "not a url" }), [{ kind: "default", name: "shared" }]);
+});
+
+// The slug functions as they were written with regular expressions: the
+// written-out versions must agree with them on every input.
+const SLUG_NAME = /^[A-Za-z0-9_.-]+$/;
+const SCP_LIKE = /^(?:[^/:]*@)?([^@:/]+):(.*)$/;
+const WITH_SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/(?:[^/]*@)?([^/:@]*)(?::(\d*))?(\/.*)?$/;
+const PIPELINE_SLUG = /^[A-Za-z0-9][A-Za-z0-9-]{0,99}$/;
+function patternSlug(repo: string): string | undefined {
+  const url = repo.trim();
+  if (url === "" || /\s/.test(url)) return undefined;
+  let host: string | undefined;
+  let port: string | undefined;
+  let path: string | undefined;
+  const withScheme = WITH_SCHEME.exec(url);
+  if (withScheme) [, host, port, path] = withScheme;
+  else if (!url.includes("://")) [, host, path] = SCP_LIKE.exec(url) ?? [];
+  if (!host) return undefined;
+  const trimmedPath = (path ?? "").replace(/^\/+/, "").replace(/\/+$/, "");
+  if (trimmedPath === "") return undefined;
+  const slug = `${host}${port ? `-${port}` : ""}_${trimmedPath.replace(/[/~]/g, "_")}`;
+  return SLUG_NAME.test(slug) ? slug : undefined;
+}
+const patternIsSsh = (repo: string) => {
+  const url = repo.trim();
+  const scheme = url.indexOf("://");
+  return scheme >= 0 ? ["ssh", "git+ssh", "ssh+git"].includes(url.slice(0, scheme).toLowerCase()) : SCP_LIKE.test(url);
+};
+
+test("repository slugs, ssh detection and name checks agree with the original patterns on 50,000 random URLs", () => {
+  const random = new Random();
+  const pieces = ["ssh", "https", "git+ssh", "s3", "1x", "://", ":", ":", "/", "/", "//", "@", "@", "~", "host", "github.com", "acme", "22", "0", "-", ".", "_", "+", " ", "\n", "\u2028", "\u00a0", "\u2001", "é", "x:y", ".git"];
+  const fixed = ["git@github.com:acme/app.git", "ssh://git@host:22/org/repo", "https://u:p@w@host/org/repo/", "host:", "@host:x", "a://", "a://b:c:d/x", "s://h:/p", "h:p\nq", "h\n:p", "x://@/p"];
+  for (let i = 0; i < 50_000 + fixed.length; i++) {
+    // Half of them shaped like URLs, with random pieces in every part.
+    const some = (count: number) => Array.from({ length: random.int(count) }, () => random.pick(pieces)).join("");
+    const url = i < fixed.length ? fixed[i]! : i % 2 ? some(9) : `${random.pick(["ssh", "https", "git+ssh", ""])}${some(2)}://${some(3)}${random.pick(["@", ""])}${some(2)}${random.pick([":22", ":", ""])}${some(2)}/${some(4)}`;
+    const seed = `${JSON.stringify(url)} (seed ${random.seed})`;
+    assert.is(repositorySlug(url), patternSlug(url), seed);
+    assert.is(isSshRepository(url), patternIsSsh(url), seed);
+    assert.is(isSlugName(url), SLUG_NAME.test(url), seed);
+    assert.is(isPipelineSlug(url), PIPELINE_SLUG.test(url), seed);
+  }
+  for (const length of [99, 100, 101]) assert.is(isPipelineSlug("a".repeat(length)), PIPELINE_SLUG.test("a".repeat(length)), String(length));
 });
 
 test.run();

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import type { PhaseContext } from "../job/context.ts";
 import { parseAccessList } from "../job/acl.ts";
-import { SLUG_NAME } from "../job/config.ts";
+import { isSlugName } from "../job/config.ts";
 import { envNameForKey } from "../job/names.ts";
 import { publicKeyOf } from "../ssh/private-key.ts";
 import { valueOnStdinHint } from "../secrets/kinds.ts";
@@ -120,7 +120,7 @@ async function editAccessList(context: PhaseContext, target: Target, kind: strin
   const [add, remove] = [flags.add ?? [], flags.remove ?? []];
   const what = kind === "allowed-pipelines" ? "pipeline slug" : "team slug";
   for (const slug of [...add, ...remove]) {
-    if (!SLUG_NAME.test(slug)) throw new UsageError(`${JSON.stringify(slug)} is not a ${what} (letters, digits, _ . -)`);
+    if (!isSlugName(slug)) throw new UsageError(`${JSON.stringify(slug)} is not a ${what} (letters, digits, _ . -)`);
   }
 
   const { found } = await withStore(context, (store) => store.readNames([name]));

@@ -6,6 +6,7 @@
 // agent user's that no job setting can move; both are checked before use.
 import { lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, unlinkSync, writeSync, closeSync, type Stats } from "node:fs";
 import { join } from "node:path";
+import { onlyLettersDigitsAnd } from "../core/chars.ts";
 import { JobError } from "./context.ts";
 import type { AwsSettings } from "../ssm/settings.ts";
 
@@ -29,12 +30,7 @@ export interface JobRecord {
 export const EMPTY_RECORD: Readonly<JobRecord> = Object.freeze({ agentDirectories: [], sockets: [], filesDirectories: [] });
 /** A job id as Buildkite makes them (a UUID), and nothing that could leave the records directory: 1-64 letters, digits or `-`. Written out: pre-exit then runs no regular expression at all, whose first one costs ~0.5 ms. */
 function isJobId(id: string): boolean {
-  if (id.length < 1 || id.length > 64) return false;
-  for (let i = 0; i < id.length; i++) {
-    const code = id.charCodeAt(i);
-    if (!((code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 45)) return false;
-  }
-  return true;
+  return id.length >= 1 && id.length <= 64 && onlyLettersDigitsAnd(id, "-");
 }
 
 /** The agent user's own directory of job records: fixed, so a job's TMPDIR cannot move it. */

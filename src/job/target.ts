@@ -3,7 +3,7 @@
 // same rules a job uses.
 import { slugPath, type Config } from "./config.ts";
 import { UsageError } from "../core/errors.ts";
-import { PIPELINE_SLUG, repositorySlug, type Slug } from "./slug.ts";
+import { isPipelineSlug, repositorySlug, type Slug } from "./slug.ts";
 
 /** The flags that pick a slug. */
 export interface TargetFlags {
@@ -36,6 +36,6 @@ function targetSlug(flags: TargetFlags, defaultKey: string): Slug {
     return { kind: "repository", name };
   }
   const name = flags.pipeline ?? "";
-  if (!PIPELINE_SLUG.test(name)) throw new UsageError(`--pipeline ${JSON.stringify(name)} is not a pipeline slug: use the slug from the pipeline's URL (letters, digits and -)`);
+  if (!isPipelineSlug(name)) throw new UsageError(`--pipeline ${JSON.stringify(name)} is not a pipeline slug: use the slug from the pipeline's URL (letters, digits and -)`);
   return { kind: "pipeline", name };
 }

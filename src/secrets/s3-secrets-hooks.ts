@@ -14,7 +14,7 @@
 //                             quotes the content with Go's strconv.Quote and
 //                             the hook evals it in bash (see secretFileValue)
 import { envNameForKey, checkEnvKey } from "../job/names.ts";
-import { SLUG_NAME } from "../job/config.ts";
+import { isSlugName } from "../job/config.ts";
 import type { Kind } from "./kinds.ts";
 import { valueFor } from "./secret-kinds.ts";
 
@@ -173,7 +173,7 @@ export function planS3Import(files: SourceFile[], { basePath, defaultKey }: { ba
     byLevel.set(prefix, [...(byLevel.get(prefix) ?? []), { ...file, path: prefix ? parts.slice(1).join("/") : file.path }]);
   }
   for (const [prefix, levelFiles] of [...byLevel].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    if (prefix && !SLUG_NAME.test(prefix)) {
+    if (prefix && !isSlugName(prefix)) {
       plan.skipped.push(`${prefix}/: not a pipeline slug (letters, digits, _ . -), so no job would read it`);
       continue;
     }

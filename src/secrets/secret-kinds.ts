@@ -1,7 +1,7 @@
 // What an operator can put in a slug, where each kind lives below it, and
 // which values each kind accepts. Pure: `put` and `rm` do the I/O. Every check
 // reports line numbers and paths, never the content it refused.
-import { SLUG_NAME } from "../job/config.ts";
+import { isSlugName } from "../job/config.ts";
 import { UsageError } from "../core/errors.ts";
 import { isShellIdentifier } from "../core/shell.ts";
 import { parseGitCredentials } from "./gitcredentials.ts";
@@ -104,7 +104,7 @@ function badLines(lines: string[], bad: (line: string) => boolean): string {
 
 function accessList(kind: Kind, value: string): string {
   const lines = value.split(/\r?\n/).map((line) => line.trim());
-  const bad = badLines(lines, (line) => line !== "" && !SLUG_NAME.test(line));
+  const bad = badLines(lines, (line) => line !== "" && !isSlugName(line));
   const what = kind === "allowed-pipelines" ? "pipeline" : "team";
   if (bad) throw new UsageError(`${kind} on stdin, ${bad}: not a ${what} slug (one slug per line: letters, digits, _ . -)`);
   const names = [...new Set(lines.filter(Boolean))];

@@ -1,0 +1,28 @@
+// Character classes written out as loops. The checks that run before a
+// phase's first request (settings, slugs, job ids) use these rather than
+// regular expressions: a phase's first regular expression costs it ~0.5 ms,
+// and each new one more (measured in compiled probes; BENCHMARKS.md §7).
+
+export const isAsciiLetter = (code: number) => (code >= 65 && code <= 90) || (code >= 97 && code <= 122);
+export const isAsciiDigit = (code: number) => code >= 48 && code <= 57;
+
+/** Whether every character of `text` (from `from` on) is an ASCII letter, an ASCII digit, or one of `others`. */
+export function onlyLettersDigitsAnd(text: string, others: string, from = 0): boolean {
+  for (let i = from; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (!isAsciiLetter(code) && !isAsciiDigit(code) && !others.includes(text[i]!)) return false;
+  }
+  return true;
+}
+
+/** What JavaScript's `\s` matches (and `trim()` removes). */
+const WHITESPACE = new Set([0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20, 0xa0, 0x1680, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000, 0xfeff]);
+
+/** Whether `text` holds any character `\s` matches. */
+export function hasWhitespace(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (WHITESPACE.has(code) || (code >= 0x2000 && code <= 0x200a)) return true;
+  }
+  return false;
+}
