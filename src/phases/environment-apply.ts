@@ -11,7 +11,10 @@ import type { GlobalKeys } from "../job/read.ts";
 import { receivedLines } from "../secrets/received.ts";
 import { registerRedactions } from "../secrets/redact.ts";
 import { secretFilesBase, secretFilesDirectory, writeSecretFiles } from "../secrets/secretfiles.ts";
-import type { PlannedJob } from "../secrets/secretsmanager.ts";
+import { planWithReferences, type PlannedJob } from "../secrets/secretsmanager.ts";
+import { jobIdentity } from "../job/acl.ts";
+import type { SlugRead } from "../job/plan.ts";
+import type { SecretStore } from "../ssm/store.ts";
 import { exportStatement } from "../core/shell.ts";
 import type { Slug } from "../job/slug.ts";
 import { slugPath } from "../job/config.ts";
@@ -29,6 +32,11 @@ export interface Answers extends PlannedJob {
   recordPath?: string;
   /** When the reads began, for the "Loaded …" line. */
   started: number;
+}
+
+/** What the job gets from its slugs' parameters, with the Secrets Manager references among them read and put in place. */
+export function planReads(store: SecretStore, reads: SlugRead[], { env, config, log }: PhaseContext): Promise<PlannedJob> {
+  return planWithReferences(store, reads, jobIdentity(env), log, config.allowedNames);
 }
 
 const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? "" : "s"}`;

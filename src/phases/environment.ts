@@ -8,7 +8,6 @@
 // phase's checks and warnings, and loading the code that decides and applies
 // what the job gets (environment-apply.ts), then run while SSM answers
 // instead of before it is asked (BENCHMARKS.md, section 7).
-import { jobIdentity } from "../job/acl.ts";
 import { withDeadline, type PhaseContext } from "../job/context.ts";
 import { undoChangesOnInterrupt } from "../core/interrupt.ts";
 import { basePathHoldsAny, readGlobalKeys, readSlugs } from "../job/read.ts";
@@ -27,9 +26,8 @@ export async function run(context: PhaseContext): Promise<string> {
   const started = performance.now();
   const answers = withDeadline(config.timeoutMs, async (signal) => {
     const store = await createSsmStore({ signal, timeoutMs: config.timeoutMs, log, env });
-    const planning = readSlugs(store, config, slugs, log).then(async (reads) =>
-      (await import("../secrets/secretsmanager.ts")).planWithReferences(store, reads, jobIdentity(env), log, config.allowedNames),
-    );
+    // The module that plans is the one loading below, once the requests are out.
+    const planning = readSlugs(store, config, slugs, log).then(async (reads) => (await import("./environment-apply.ts")).planReads(store, reads, context));
     const [planned, globalKeys] = await Promise.all([planning, readGlobalKeys(store, config.globalSshKeys, log)]);
     // Only a job that got nothing pays for one more request, to tell a wrong base path from empty slugs.
     const received = planned.reads.some((read) => read.parameters.length > 0) || globalKeys.found.length > 0;

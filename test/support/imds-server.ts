@@ -40,11 +40,14 @@ export async function startImdsServer(role = "buildkite-agent-role"): Promise<Im
 
   const server: Server = createServer((req, res) => {
     requests.push(`${req.method} ${req.url}`);
+    const send = (status: number, body: string, type: string) => {
+      if (!res.destroyed) res.writeHead(status, { "content-type": type }).end(body);
+    };
+    // At once without a delay, as EC2's metadata service answers within a
+    // millisecond: even setTimeout(0) would add one to every answer.
     // unref: a delayed answer nobody waits for any more must not keep the test process alive.
     const answer = (status: number, body: string, type = "text/plain") =>
-      setTimeout(() => {
-        if (!res.destroyed) res.writeHead(status, { "content-type": type }).end(body);
-      }, delayMs).unref();
+      delayMs > 0 ? void setTimeout(() => send(status, body, type), delayMs).unref() : send(status, body, type);
 
     if (req.url === TOKEN_PATH) {
       if (req.method !== "PUT") return answer(405, "");
