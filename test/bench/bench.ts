@@ -4,14 +4,15 @@
 // BENCHMARKS.md. `--smoke` runs every section briefly (for `make test`) and
 // writes nothing unless --out is given; `--floor-only` runs section 1 alone.
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
 import { binaryPath, compile, DIST } from "../../build.ts";
 import { retryDelay } from "../../src/ssm/client.ts";
 import { captureAwsSettings } from "../../src/ssm/settings.ts";
 import { addToJobRecord, jobRecordPath } from "../../src/job/state.ts";
 import { makeCertificate } from "../support/git-http-server.ts";
 import { startImdsServer } from "../support/imds-server.ts";
+import { Random } from "../support/random.ts";
 import { startJobApiServer } from "../support/job-api-server.ts";
 import { sdkEnv, startSsmServer, type SeedParam, type SsmServer } from "../support/ssm-server.ts";
 
@@ -32,7 +33,21 @@ const HIGH_THROUGHPUT_RPS = 100;
 const REDACTED_PER_SLUG = 7;
 
 const ARCH = process.arch === "arm64" ? "linux-arm64" : "linux-x64";
-const BIN = binaryPath(ARCH);
+/**
+ * Every program measured runs from a copy made as the benchmark starts. The
+ * same executable's start-up was seen to depend on its file's state in the
+ * page cache: a binary written half an hour before took 24 ms where a fresh
+ * copy of the same bytes took 20 ms (35 more page faults). Copies made
+ * together start alike, whenever each program was built.
+ */
+const FRESH = mkdtempSync(join(tmpdir(), "bk-bench-bin-"));
+function freshCopy(path: string): string {
+  const copy = join(FRESH, basename(path));
+  copyFileSync(path, copy);
+  chmodSync(copy, 0o755);
+  return copy;
+}
+const BIN = freshCopy(binaryPath(ARCH));
 const JOB_ID = crypto.randomUUID();
 /** The phases' agent settings: a defaults file that lets each run choose its tree's base path. */
 const AGENT = ["--defaults-file", join(mkdtempSync(join(tmpdir(), "bk-bench-")), "defaults.env")];
@@ -134,13 +149,22 @@ interface Contender {
 /**
  * Each contender once per round, round after round, so that whatever the
  * shared machine does meanwhile falls on all of them alike: only ratios
- * within one such run are compared. Returns each contender's times in round
- * order, so that they can be compared round by round.
+ * within one such run are compared. The order is shuffled every round (a
+ * fixed seed, so runs are alike): a program's place in the round, and which
+ * program ran just before it, changed its time by 5-8% in a fixed order.
+ * Returns each contender's times in round order, so that they can be
+ * compared round by round.
  */
 async function interleaved(contenders: Contender[], rounds: number): Promise<Map<string, number[]>> {
   const times = new Map<string, number[]>(contenders.map((contender) => [contender.label, []]));
+  const random = new Random(20261202);
   for (let round = -2; round < rounds; round++) {
-    for (const contender of contenders) {
+    const order = [...contenders];
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = random.int(i + 1);
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    for (const contender of order) {
       const run = await runOnce(contender.command, contender.env);
       if (!run.ok) throw new Error(`${contender.label} failed during the benchmark`);
       if (round >= 0) times.get(contender.label)!.push(run.ms);
@@ -196,9 +220,9 @@ const say = (line = "") => {
 };
 
 mkdirSync(join(DIST, "bench"), { recursive: true });
-const hello = await compile(join(import.meta.dir, "hello.ts"), join(DIST, "bench/hello"), ARCH);
-const floor = await compile(join(import.meta.dir, "floor.ts"), join(DIST, "bench/floor"), ARCH);
-const oldPattern = await compile(join(import.meta.dir, "old-pattern.ts"), join(DIST, "bench/old-pattern"), ARCH);
+const hello = freshCopy(await compile(join(import.meta.dir, "hello.ts"), join(DIST, "bench/hello"), ARCH));
+const floor = freshCopy(await compile(join(import.meta.dir, "floor.ts"), join(DIST, "bench/floor"), ARCH));
+const oldPattern = freshCopy(await compile(join(import.meta.dir, "old-pattern.ts"), join(DIST, "bench/old-pattern"), ARCH));
 
 // One set of credentials, an EC2 instance profile's: in the environment for
 // most rows, served over IMDSv2 for the instance-profile row.
@@ -257,7 +281,7 @@ const againstFloor: Contender[] = [
   { label: LABELS.preExit, command: [BIN, "pre-exit", ...AGENT], env: phaseEnv },
 ];
 const [load1, load5] = loadavg();
-say(`## 1. Against the floor, interleaved (${RUNS} rounds, each program once a round, after 2 warm-up rounds)`);
+say(`## 1. Against the floor, interleaved (${RUNS} rounds, each program once a round in a shuffled order, after 2 warm-up rounds)`);
 say();
 say(
   `The floor program (test/bench/floor.ts) does only what \`environment\` must: the same three GetParametersByPath walks at once, signed by src/ssm/sigv4.ts and sent with fetch, credentials from the environment; it is compiled by build.ts's compile() like the binary. Load average when this section started: ${load1!.toFixed(1)} (1 min), ${load5!.toFixed(1)} (5 min) on ${cpus().length} cores: the machine is shared, so read the ratios, which are taken within each round's conditions.`,
@@ -299,7 +323,7 @@ say();
 if (args.includes("--floor-only")) {
   await Promise.all([server.close(), tlsServer.close(), imds.close()]);
   jobApi.close();
-  rmSync(certificateDir, { recursive: true, force: true });
+  for (const dir of [certificateDir, FRESH]) rmSync(dir, { recursive: true, force: true });
   process.exit(0);
 }
 
@@ -514,5 +538,5 @@ say(`Reproduce: \`make build && make bench\`.`);
 
 await Promise.all([server.close(), tlsServer.close(), imds.close()]);
 jobApi.close();
-rmSync(certificateDir, { recursive: true, force: true });
+for (const dir of [certificateDir, FRESH]) rmSync(dir, { recursive: true, force: true });
 if (outFile) writeFileSync(outFile, report.join("\n") + "\n");
