@@ -157,6 +157,19 @@ Env("a bad base path is one clear line and a failed job", async ({ fixture }) =>
   assert.is(fixture.server.callCount(), 0);
 });
 
+Env("a pipeline slug Buildkite could not have made fails the job in its group, after the warnings about its other settings", async ({ fixture }) => {
+  const run = await environment(fixture, { BUILDKITE_PIPELINE_SLUG: "../deployer", AWS_PARAMSTORE_SECRETS_SECRETS_PATH: "/other", BK_SSM_SECRETS_SECRET_PATH: "/x" });
+  assert.is.not(run.status, 0);
+  assert.equal(run.changes, {});
+  const lines = run.stderr.trim().split("\n");
+  assert.is(lines[0], "~~~ Loading secrets from SSM", run.stderr);
+  const refused = lines.findIndex((line) => line.includes("AWS_PARAMSTORE_SECRETS_SECRETS_PATH in the job's environment is ignored"));
+  const unknown = lines.findIndex((line) => line.includes("BK_SSM_SECRETS_SECRET_PATH"));
+  const failure = lines.findIndex((line) => line.startsWith(":no_entry:") && line.includes('BUILDKITE_PIPELINE_SLUG="../deployer" is not a Buildkite pipeline slug'));
+  assert.ok(refused > 0 && unknown > 0 && failure > Math.max(refused, unknown), run.stderr);
+  assert.is(fixture.server.callCount(), 0);
+});
+
 Env("the agent's defaults file configures the hook; the job's environment changes neither it nor the base path, unless the file allows that", async ({ fixture }) => {
   fixture.seed({ "/other/base/global/env/FROM_OTHER_BASE": "other-base-value" });
   const agent = { AWS_PARAMSTORE_SECRETS_SECRETS_PATH: "/other/base/" };
@@ -189,6 +202,11 @@ Env("verbose mode logs paths, names and counts but no value; stdout carries only
   const checks = lines.findIndex((line) => line.includes("base path /vendors/buildkite; slugs: global (default)"));
   const firstRead = lines.findIndex((line) => line.includes("] read /vendors/buildkite/"));
   assert.ok(group >= 0 && group < checks && checks < firstRead, run.stderr);
+  // Through the SDK (one attempt leaves the direct route no request to hand over), its lines are in the group too.
+  const viaSdk = await environment(fixture, { AWS_MAX_ATTEMPTS: "1" });
+  assert.is(viaSdk.status, 0, viaSdk.stderr);
+  assert.match(viaSdk.stderr, /reading through the AWS SDK/);
+  assert.is(viaSdk.stderr.split("\n")[0], "~~~ Loading secrets from SSM", viaSdk.stderr);
   assert.not.ok(run.stderr.includes(CANARY));
   assert.is(run.stdout, "");
   assert.ok(auditedRuns() > 0);

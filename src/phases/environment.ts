@@ -4,24 +4,33 @@
 // shell code for the hook to eval. All or nothing: any failure or denial
 // prints no variable at all and leaves no file or agent behind.
 //
-// The requests to SSM go out first, as soon as the slugs are known. The
-// phase's checks and warnings, and loading the code that decides and applies
-// what the job gets (environment-apply.ts), then run while SSM answers
-// instead of before it is asked (BENCHMARKS.md, section 7).
+// The requests to SSM go out as soon as the slugs are known. The phase's
+// checks and warnings, and loading the code that decides and applies what the
+// job gets (environment-apply.ts), then run while SSM answers instead of
+// before it is asked (BENCHMARKS.md, section 7).
 import { withDeadline, type PhaseContext } from "../job/context.ts";
 import { undoChangesOnInterrupt } from "../core/interrupt.ts";
 import { basePathHoldsAny, readGlobalKeys, readSlugs } from "../job/read.ts";
 import { nothingFoundWarning } from "../job/nothing-found.ts";
 import { unknownVariables } from "../job/variables.ts";
-import { jobSlugs } from "../job/slug.ts";
+import { jobSlugs, type Slug } from "../job/slug.ts";
 import { createSsmStore } from "../ssm/client.ts";
 import { jobRecordPath } from "../job/state.ts";
 
 export async function run(context: PhaseContext): Promise<string> {
   const { env, config, defaults, log } = context;
   undoChangesOnInterrupt(log);
+  // First, so that every line this phase logs, from any route to SSM, is in its group.
+  log.group("Loading secrets from SSM");
   const repository = env.BUILDKITE_REPO ?? "";
-  const slugs = jobSlugs({ defaultKey: config.defaultKey, repository, pipeline: env.BUILDKITE_PIPELINE_SLUG });
+  let slugs: Slug[];
+  try {
+    slugs = jobSlugs({ defaultKey: config.defaultKey, repository, pipeline: env.BUILDKITE_PIPELINE_SLUG });
+  } catch (error) {
+    // A job that fails on its pipeline slug still hears what else is wrong with its settings.
+    warnAboutSettings(context);
+    throw error;
+  }
 
   const started = performance.now();
   const answers = withDeadline(config.timeoutMs, async (signal) => {
@@ -40,12 +49,8 @@ export async function run(context: PhaseContext): Promise<string> {
   await new Promise((resolve) => setImmediate(resolve));
   const applying = import("./environment-apply.ts");
 
-  // Checked while SSM answers, and logged before anything it answered, in the phase's group.
-  log.group("Loading secrets from SSM");
-  for (const refused of config.refused) log.warn(`${refused.variable} in the job's environment is ignored: ${refused.reason}`);
-  const recordPath = jobRecordPath(env.BUILDKITE_JOB_ID);
-  if (!recordPath) log.warn("BUILDKITE_JOB_ID is missing or not a job id: pre-exit can clean up only from the job's variables, and git's credential helper answers nothing");
-  for (const unknown of unknownVariables(env, defaults)) log.warn(unknown.message);
+  // Checked while SSM answers, and logged before anything it answered.
+  const recordPath = warnAboutSettings(context);
   if (repository && !slugs.some((slug) => slug.kind === "repository")) {
     // The URL itself is not logged: it may carry a token.
     log.warn("BUILDKITE_REPO is not a repository URL this hook understands, so no repository slug is read");
@@ -54,4 +59,13 @@ export async function run(context: PhaseContext): Promise<string> {
 
   const { applyAnswers } = await applying;
   return applyAnswers(context, { slugs, recordPath, started, ...(await answers) });
+}
+
+/** One warning for each of the job's settings that is ignored, missing or unknown; returns the job record's path, if it has one. */
+function warnAboutSettings({ env, config, defaults, log }: PhaseContext): string | undefined {
+  for (const refused of config.refused) log.warn(`${refused.variable} in the job's environment is ignored: ${refused.reason}`);
+  const recordPath = jobRecordPath(env.BUILDKITE_JOB_ID);
+  if (!recordPath) log.warn("BUILDKITE_JOB_ID is missing or not a job id: pre-exit can clean up only from the job's variables, and git's credential helper answers nothing");
+  for (const unknown of unknownVariables(env, defaults)) log.warn(unknown.message);
+  return recordPath;
 }

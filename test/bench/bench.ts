@@ -41,6 +41,8 @@ const ARCH = process.arch === "arm64" ? "linux-arm64" : "linux-x64";
  * together start alike, whenever each program was built.
  */
 const FRESH = mkdtempSync(join(tmpdir(), "bk-bench-bin-"));
+// Removed however the run ends: the copies are over 100 MB each.
+process.on("exit", () => rmSync(FRESH, { recursive: true, force: true }));
 function freshCopy(path: string): string {
   const copy = join(FRESH, basename(path));
   copyFileSync(path, copy);
@@ -323,7 +325,7 @@ say();
 if (args.includes("--floor-only")) {
   await Promise.all([server.close(), tlsServer.close(), imds.close()]);
   jobApi.close();
-  for (const dir of [certificateDir, FRESH]) rmSync(dir, { recursive: true, force: true });
+  rmSync(certificateDir, { recursive: true, force: true });
   process.exit(0);
 }
 
@@ -544,5 +546,5 @@ say(`Reproduce: \`make build && make bench\`.`);
 
 await Promise.all([server.close(), tlsServer.close(), imds.close()]);
 jobApi.close();
-for (const dir of [certificateDir, FRESH]) rmSync(dir, { recursive: true, force: true });
+rmSync(certificateDir, { recursive: true, force: true });
 if (outFile) writeFileSync(outFile, report.join("\n") + "\n");
