@@ -286,7 +286,7 @@ const [load1, load5] = loadavg();
 say(`## 1. Against the floor, interleaved (${RUNS} rounds, each program once a round in a shuffled order, after 2 warm-up rounds)`);
 say();
 say(
-  `The floor program (test/bench/floor.ts) does only what \`environment\` must: the same three GetParametersByPath walks at once, signed by src/ssm/sigv4.ts and sent with fetch, credentials from the environment; it is compiled by build.ts's compile() like the binary. Load average when this section started: ${load1!.toFixed(1)} (1 min), ${load5!.toFixed(1)} (5 min) on ${cpus().length} cores: the machine is shared, so read the ratios, which are taken within each round's conditions.`,
+  `The floor program (test/bench/floor.ts) does only what \`environment\` must: the same three GetParametersByPath walks at once, signed by src/ssm/sigv4.ts and sent with fetch, credentials from the environment; it is compiled by build.ts's compile() like the binary, and every program runs from a copy made as the run starts (section 7). Load average when this section started: ${load1!.toFixed(1)} (1 min), ${load5!.toFixed(1)} (5 min) on ${cpus().length} cores: the machine is shared, so read the ratios, which are taken within each round's conditions.`,
 );
 say();
 const roundTimes = await interleaved(againstFloor, RUNS);
