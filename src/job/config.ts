@@ -42,7 +42,7 @@ export const AGENT_ONLY: ReadonlySet<SettingName> = new Set(AGENT_ONLY_NAMES);
 
 // The loops below resolve a job's settings before its first request, in code
 // that runs once and cold: plain indexed loops over arrays, without
-// iterators, spreads or array callbacks, cost it ~0.5 ms less (resolveConfig
+// iterators, array spreads or array callbacks, cost it ~0.5 ms less (resolveConfig
 // cold in a compiled probe: 1.1-1.3 -> 0.6-0.7 ms).
 const SETTING_NAMES = Object.keys(SETTINGS) as SettingName[];
 const AGENT_ONLY_VARIABLES = AGENT_ONLY_NAMES.map((name) => SETTINGS[name].variable);
@@ -266,11 +266,7 @@ export function resolveConfig(env: Env, defaults: Record<string, string> = {}, t
   }
 
   return {
-    verbose: settings.verbose,
-    runSshAgentDuringCommand: settings.runSshAgentDuringCommand,
-    skipSshKeyNotFoundWarning: settings.skipSshKeyNotFoundWarning,
-    timeoutMs: settings.timeoutMs,
-    dumpEnv: settings.dumpEnv,
+    ...settings,
     basePath: normaliseBasePath(raw.basePath, SETTINGS.basePath.variable),
     defaultKey,
     globalSshKeys,
