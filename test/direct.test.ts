@@ -3,8 +3,11 @@
 // it does not reproduce exactly must go to the SDK.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { PHASES } from "../src/cli/run.ts";
 import { credentialSource } from "../src/ssm/credentials.ts";
-import { directDecision, type DirectDecision } from "../src/ssm/direct.ts";
+import { join } from "node:path";
+import { directDecision, homeFile, isStandardRegion, type DirectDecision } from "../src/ssm/direct.ts";
+import { Random } from "./support/random.ts";
 
 const KEYS = { AWS_ACCESS_KEY_ID: "AKID", AWS_SECRET_ACCESS_KEY: "secret" };
 const noFiles = () => false;
@@ -57,6 +60,32 @@ test("a shared config or credentials file with anything in it goes to the SDK: p
   assert.equal(home, ["/home/agent/.aws/config", "/home/agent/.aws/credentials"]);
 });
 
+test("the standard partition's regions are recognised exactly as the SDK's pattern did, for 20,000 random names", () => {
+  // The check as it was written with a regular expression (the SDK's partition table for `aws`).
+  const expected = (region: string) => /^(us|eu|ap|sa|ca|me|af|il|mx)-[a-z]+-[0-9]+$/.test(region);
+  const random = new Random();
+  const pieces = ["us", "eu", "ap", "mx", "cn", "gov", "-", "-", "east", "West", "1", "12", "", "a", "\n", "é", "0"];
+  for (const fixed of ["us-east-1", "eu-central-2", "il-central-1", "us-gov-west-1", "cn-north-1", "us-east-", "-east-1", "us--1", "US-east-1", "us-east-1\n", "us-east-1-"]) {
+    assert.is(isStandardRegion(fixed), expected(fixed), JSON.stringify(fixed));
+  }
+  for (let i = 0; i < 20_000; i++) {
+    const region = Array.from({ length: random.int(7) }, () => random.pick(pieces)).join("");
+    assert.is(isStandardRegion(region), expected(region), `${JSON.stringify(region)} (seed ${random.seed})`);
+  }
+});
+
+test("the shared files under HOME are the paths the SDK's path.join gives, for 20,000 random homes", () => {
+  const random = new Random();
+  const pieces = ["/", "/", "home", "agent", ".", "..", "a b", "é", "~", "//"];
+  for (const fixed of ["/", "/home/agent", "/home/agent/", "//home", "/home/./agent", "/home/../root", "home", "", "."]) {
+    assert.is(homeFile(fixed, "config"), join(fixed, ".aws", "config"), JSON.stringify(fixed));
+  }
+  for (let i = 0; i < 20_000; i++) {
+    const home = Array.from({ length: random.int(6) }, () => random.pick(pieces)).join("");
+    assert.is(homeFile(home, "credentials"), join(home, ".aws", "credentials"), `${JSON.stringify(home)} (seed ${random.seed})`);
+  }
+});
+
 test("credentials: the chain's order, each provider only when the environment calls for it", () => {
   assert.equal(credentialSource({ ...KEYS, AWS_SESSION_TOKEN: "" }), { kind: "env", credentials: { accessKeyId: "AKID", secretAccessKey: "secret" } });
   assert.equal(credentialSource({ AWS_ACCESS_KEY_ID: "AKID" }), { kind: "instance-metadata" }, "one key alone is no static credential");
@@ -66,6 +95,15 @@ test("credentials: the chain's order, each provider only when the environment ca
   assert.equal(credentialSource({ AWS_WEB_IDENTITY_TOKEN_FILE: "/var/run/token", AWS_ROLE_ARN: "arn:aws:iam::1:role/r" }), { kind: "chain" });
   assert.equal(credentialSource({ AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: "/v2/credentials" }), { kind: "chain" });
   assert.equal(credentialSource({ ...KEYS, AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: "/v2/credentials" }).kind, "env", "static keys come first");
+});
+
+test("the environment phase starts early work only when the instance profile may be the source: static keys need none", async () => {
+  const early = PHASES.find((phase) => phase.name === "environment")!.early!;
+  assert.is(early({ ...KEYS }), undefined);
+  // Without both keys the provider module decides; with IMDS disabled it starts nothing, but it is asked.
+  const asked = early({ AWS_ACCESS_KEY_ID: "AKID", AWS_EC2_METADATA_DISABLED: "true" });
+  assert.ok(asked instanceof Promise);
+  await asked;
 });
 
 test.run();

@@ -7,14 +7,34 @@
 // retries, backoff and error parsing. Everything else goes to the SDK from
 // the start.
 import { readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { isAsciiDigit } from "../core/chars.ts";
 import type { Env } from "../core/env.ts";
 import { VERSION } from "../core/version.ts";
 import { credentialSource, loadCredentialProvider, type CredentialProvider, type CredentialSource } from "./credentials.ts";
 import { signRequest } from "./sigv4.ts";
 
 /** The SDK's `aws` partition: the regions whose SSM endpoint is ssm.<region>.amazonaws.com. */
-const AWS_PARTITION = /^(us|eu|ap|sa|ca|me|af|il|mx)-[a-z]+-[0-9]+$/;
+const AWS_PARTITION_PREFIXES = new Set(["us", "eu", "ap", "sa", "ca", "me", "af", "il", "mx"]);
+
+const isLowerAsciiLetter = (code: number) => code >= 97 && code <= 122;
+
+/**
+ * Whether `region` is in the `aws` partition: a prefix of that partition, a
+ * word of lowercase letters and a number (`eu-west-2`, not `us-gov-west-1`).
+ * Written out, not as a regular expression: this runs before a job's first
+ * request (see core/chars.ts).
+ */
+export function isStandardRegion(region: string): boolean {
+  const parts = region.split("-");
+  if (parts.length !== 3 || !AWS_PARTITION_PREFIXES.has(parts[0]!)) return false;
+  const [, word, number] = parts as [string, string, string];
+  return word !== "" && number !== "" && every(word, isLowerAsciiLetter) && every(number, isAsciiDigit);
+}
+
+function every(text: string, test: (code: number) => boolean): boolean {
+  for (let i = 0; i < text.length; i++) if (!test(text.charCodeAt(i))) return false;
+  return true;
+}
 
 export interface DirectPlan {
   endpoint: URL;
@@ -35,6 +55,16 @@ export type DirectDecision = { direct: true; plan: DirectPlan } | { direct: fals
 
 const set = (value: string | undefined) => Boolean(value) && value !== "false";
 
+/**
+ * `<home>/.aws/<name>`, as the SDK's path.join gives it. node:path only for a
+ * home it would normalise (a trailing slash, `//`, `.` or `..`): its first
+ * use costs ~0.3 ms, and nothing else loads it before a job's first request.
+ */
+export function homeFile(home: string, name: string): string {
+  const plain = home.length > 1 && home.startsWith("/") && home.slice(1).split("/").every((segment) => segment !== "" && segment !== "." && segment !== "..");
+  return plain ? `${home}/.aws/${name}` : (require("node:path") as typeof import("node:path")).join(home, ".aws", name);
+}
+
 function hasContent(file: string): boolean {
   try {
     // Most agents have neither file: a stat says so without building an error to throw.
@@ -48,12 +78,12 @@ function hasContent(file: string): boolean {
 /** Whether `env` is a configuration the direct route sends exactly as the SDK would; pure but for reading the shared config files. */
 export function directDecision(env: Env, readsFile: (file: string) => boolean = hasContent): DirectDecision {
   const region = env.AWS_REGION || env.AWS_DEFAULT_REGION;
-  if (!region || !AWS_PARTITION.test(region)) return { direct: false, reason: `region ${JSON.stringify(region ?? "")} is not in the standard partition` };
+  if (!region || !isStandardRegion(region)) return { direct: false, reason: `region ${JSON.stringify(region ?? "")} is not in the standard partition` };
   if (env.AWS_PROFILE) return { direct: false, reason: "AWS_PROFILE is set" };
   if (set(env.AWS_USE_FIPS_ENDPOINT) || set(env.AWS_USE_DUALSTACK_ENDPOINT)) return { direct: false, reason: "a FIPS or dual-stack endpoint is asked for" };
   // node:os only without HOME, as the SDK falls back: loading it costs every job ~0.5 ms.
   const home = env.HOME || (require("node:os") as typeof import("node:os")).homedir();
-  const files = [env.AWS_CONFIG_FILE || join(home, ".aws", "config"), env.AWS_SHARED_CREDENTIALS_FILE || join(home, ".aws", "credentials")];
+  const files = [env.AWS_CONFIG_FILE || homeFile(home, "config"), env.AWS_SHARED_CREDENTIALS_FILE || homeFile(home, "credentials")];
   // Profiles, endpoint_url, role_arn, sso, credential_process...: the SDK reads them all.
   if (files.some(readsFile)) return { direct: false, reason: "a shared config or credentials file is present" };
   let endpoint = new URL(`https://ssm.${region}.amazonaws.com/`);
@@ -64,7 +94,7 @@ export function directDecision(env: Env, readsFile: (file: string) => boolean = 
     } catch {
       return { direct: false, reason: "the configured endpoint is not a URL" };
     }
-    if (!/^https?:$/.test(endpoint.protocol) || endpoint.pathname !== "/" || endpoint.search || endpoint.username) {
+    if ((endpoint.protocol !== "https:" && endpoint.protocol !== "http:") || endpoint.pathname !== "/" || endpoint.search || endpoint.username) {
       return { direct: false, reason: "the configured endpoint has a path, query or user" };
     }
   }
