@@ -5,8 +5,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { PHASES } from "../src/cli/run.ts";
 import { credentialSource } from "../src/ssm/credentials.ts";
-import { join } from "node:path";
-import { directDecision, homeFile, isStandardRegion, type DirectDecision } from "../src/ssm/direct.ts";
+import { directDecision, isStandardRegion, type DirectDecision } from "../src/ssm/direct.ts";
 import { Random } from "./support/random.ts";
 
 const KEYS = { AWS_ACCESS_KEY_ID: "AKID", AWS_SECRET_ACCESS_KEY: "secret" };
@@ -71,18 +70,6 @@ test("the standard partition's regions are recognised exactly as the SDK's patte
   for (let i = 0; i < 20_000; i++) {
     const region = Array.from({ length: random.int(7) }, () => random.pick(pieces)).join("");
     assert.is(isStandardRegion(region), expected(region), `${JSON.stringify(region)} (seed ${random.seed})`);
-  }
-});
-
-test("the shared files under HOME are the paths the SDK's path.join gives, for 20,000 random homes", () => {
-  const random = new Random();
-  const pieces = ["/", "/", "home", "agent", ".", "..", "a b", "é", "~", "//"];
-  for (const fixed of ["/", "/home/agent", "/home/agent/", "//home", "/home/./agent", "/home/../root", "home", "", "."]) {
-    assert.is(homeFile(fixed, "config"), join(fixed, ".aws", "config"), JSON.stringify(fixed));
-  }
-  for (let i = 0; i < 20_000; i++) {
-    const home = Array.from({ length: random.int(6) }, () => random.pick(pieces)).join("");
-    assert.is(homeFile(home, "credentials"), join(home, ".aws", "credentials"), `${JSON.stringify(home)} (seed ${random.seed})`);
   }
 });
 

@@ -20,7 +20,7 @@ import { unknownVariables } from "../job/variables.ts";
 import { planWithReferences } from "../secrets/secretsmanager.ts";
 import { jobSlugs, type Slug } from "../job/slug.ts";
 import { StoreError, type ParameterAdmin, type SecretStore } from "../ssm/store.ts";
-import { createSsmStore } from "../ssm/client.ts";
+import { createParameterAdmin } from "../ssm/client.ts";
 import type { CommandResult } from "./operator.ts";
 
 export interface DoctorFlags {
@@ -127,7 +127,7 @@ export async function run({ env, config, defaults, log }: PhaseContext, flags: D
   const slugs = jobSlugs({ defaultKey: config.defaultKey, repository: job.env.BUILDKITE_REPO, pipeline: job.env.BUILDKITE_PIPELINE_SLUG });
   const [{ outcomes, plan, referenceProblem }, global, machine, nothingFound] = await withDeadline(config.timeoutMs, async (signal) => {
     const options = { signal, timeoutMs: config.timeoutMs, log };
-    const store = await createSsmStore({ ...options, env });
+    const store = await createParameterAdmin({ ...options, env });
     const planning = readEachSlug(store, config, slugs).then((outcomes) => planOutcomes(store, outcomes, jobIdentity(job.env), log, config.allowedNames));
     const [planned, global, machine] = await Promise.all([planning, readGlobalKeysOrError(store, config.globalSshKeys, log), gatherMachineFacts(env, options)]);
     // As the environment phase: a job that got nothing is a problem, and which one depends on the base path.

@@ -7,7 +7,7 @@ import { parseAccessList } from "../job/acl.ts";
 import { classify } from "../job/plan.ts";
 import { asRow, formatDate, renderJson, renderTable, stdoutColor, type Column } from "./output.ts";
 import { StoreError, type ParameterInfo } from "../ssm/store.ts";
-import { createSsmStore } from "../ssm/client.ts";
+import { createParameterAdmin } from "../ssm/client.ts";
 import { resolveTarget, type TargetFlags } from "../job/target.ts";
 import type { Logger } from "../core/log.ts";
 import type { CommandResult } from "./operator.ts";
@@ -114,7 +114,7 @@ export async function run({ env, config, log }: PhaseContext, flags: LsFlags): P
   const target = tree ? undefined : resolveTarget(flags, config);
   const path = target?.path ?? (config.basePath || "/");
   const [parameters, lists] = await withDeadline(config.timeoutMs, async (signal) => {
-    const store = await createSsmStore({ signal, timeoutMs: config.timeoutMs, log, env });
+    const store = await createParameterAdmin({ signal, timeoutMs: config.timeoutMs, log, env });
     const parameters = await store.listTree(path);
     return [parameters, await readAccessLists((names) => store.readNames(names), parameters)] as const;
   });

@@ -5,7 +5,7 @@ import { closeSync, openSync, readSync, writeSync } from "node:fs";
 import { ConfigError, normaliseBasePath } from "../job/config.ts";
 import { withDeadline, type PhaseContext } from "../job/context.ts";
 import type { Logger } from "../core/log.ts";
-import { createSsmStore } from "../ssm/client.ts";
+import { createParameterAdmin } from "../ssm/client.ts";
 import { StoreError, type ParameterInfo } from "../ssm/store.ts";
 import { UsageError } from "../core/errors.ts";
 import type { Config } from "../job/config.ts";
@@ -84,11 +84,11 @@ export function withBasePath(context: PhaseContext, flag: string | undefined): P
   return { ...context, config: { ...config, basePath, sources: { ...config.sources, basePath: "command line" } } };
 }
 
-type Store = Awaited<ReturnType<typeof createSsmStore>>;
+type Store = Awaited<ReturnType<typeof createParameterAdmin>>;
 
 /** One piece of SSM work under the configured deadline. Confirmation happens between two of them, never inside one. */
 export function withStore<T>({ env, config, log }: PhaseContext, work: (store: Store) => Promise<T>): Promise<T> {
-  return withDeadline(config.timeoutMs, async (signal) => work(await createSsmStore({ signal, timeoutMs: config.timeoutMs, log, env })));
+  return withDeadline(config.timeoutMs, async (signal) => work(await createParameterAdmin({ signal, timeoutMs: config.timeoutMs, log, env })));
 }
 
 /**

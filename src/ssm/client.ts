@@ -162,7 +162,19 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-export async function createSsmStore(options: SsmStoreOptions): Promise<SecretStore & ParameterAdmin> {
+/**
+ * How every request reaches SSM: reads by the direct route when it is open,
+ * everything else (and what it hands over) through the SDK, whose client
+ * loads on first use; failures explained by path and permission.
+ */
+interface Connection {
+  send<T>(path: string, action: SsmAction, run: () => Promise<T>): Promise<T>;
+  viaSdk<T>(call: SdkCall<T>): Promise<T>;
+  read<T>(path: string, action: "GetParametersByPath" | "GetParameters", input: object, call: SdkCall<T>): Promise<T>;
+  request: { abortSignal: AbortSignal };
+}
+
+function connect(options: SsmStoreOptions): Connection {
   const env = options.env ?? process.env;
   const maxAttempts = Number(env.AWS_MAX_ATTEMPTS) || DEFAULT_MAX_ATTEMPTS;
   const lastAnswer = new Map<string, string>();
@@ -198,6 +210,26 @@ export async function createSsmStore(options: SsmStoreOptions): Promise<SecretSt
     return viaSdk(call, maxAttempts - 1, route.credentials);
   };
 
+  return { send, viaSdk, read, request };
+}
+
+/**
+ * What a job's phases read through: reads only. The operations that manage
+ * the tree are built apart (createParameterAdmin), so a phase holds none that
+ * writes or removes, and builds none it never calls (measured: `environment`
+ * 1.304 -> 1.277 x the floor in one shuffled run).
+ */
+export async function createSsmStore(options: SsmStoreOptions): Promise<SecretStore> {
+  return readOperations(connect(options));
+}
+
+/** What the operator commands use: the reads, and the operations that list, write, remove and label parameters. */
+export async function createParameterAdmin(options: SsmStoreOptions): Promise<SecretStore & ParameterAdmin> {
+  const connection = connect(options);
+  return { ...readOperations(connection), ...adminOperations(connection) };
+}
+
+function readOperations({ send, read, viaSdk, request }: Connection): SecretStore {
   return {
     readTree(path) {
       return collectPages((nextToken) => {
@@ -231,6 +263,11 @@ export async function createSsmStore(options: SsmStoreOptions): Promise<SecretSt
       return (page.Parameters ?? []).length > 0 || page.NextToken !== undefined;
     },
 
+  };
+}
+
+function adminOperations({ send, viaSdk, request }: Connection): ParameterAdmin {
+  return {
     async listTree(path) {
       // DescribeParameters returns metadata only: listing never decrypts, so it
       // needs no KMS permission and no value ever enters this process.

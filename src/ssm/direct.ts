@@ -7,6 +7,7 @@
 // retries, backoff and error parsing. Everything else goes to the SDK from
 // the start.
 import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { isAsciiDigit } from "../core/chars.ts";
 import type { Env } from "../core/env.ts";
 import { VERSION } from "../core/version.ts";
@@ -55,16 +56,6 @@ export type DirectDecision = { direct: true; plan: DirectPlan } | { direct: fals
 
 const set = (value: string | undefined) => Boolean(value) && value !== "false";
 
-/**
- * `<home>/.aws/<name>`, as the SDK's path.join gives it. node:path only for a
- * home it would normalise (a trailing slash, `//`, `.` or `..`): its first
- * use costs ~0.3 ms, and nothing else loads it before a job's first request.
- */
-export function homeFile(home: string, name: string): string {
-  const plain = home.length > 1 && home.startsWith("/") && home.slice(1).split("/").every((segment) => segment !== "" && segment !== "." && segment !== "..");
-  return plain ? `${home}/.aws/${name}` : (require("node:path") as typeof import("node:path")).join(home, ".aws", name);
-}
-
 function hasContent(file: string): boolean {
   try {
     // Most agents have neither file: a stat says so without building an error to throw.
@@ -83,7 +74,7 @@ export function directDecision(env: Env, readsFile: (file: string) => boolean = 
   if (set(env.AWS_USE_FIPS_ENDPOINT) || set(env.AWS_USE_DUALSTACK_ENDPOINT)) return { direct: false, reason: "a FIPS or dual-stack endpoint is asked for" };
   // node:os only without HOME, as the SDK falls back: loading it costs every job ~0.5 ms.
   const home = env.HOME || (require("node:os") as typeof import("node:os")).homedir();
-  const files = [env.AWS_CONFIG_FILE || homeFile(home, "config"), env.AWS_SHARED_CREDENTIALS_FILE || homeFile(home, "credentials")];
+  const files = [env.AWS_CONFIG_FILE || join(home, ".aws", "config"), env.AWS_SHARED_CREDENTIALS_FILE || join(home, ".aws", "credentials")];
   // Profiles, endpoint_url, role_arn, sso, credential_process...: the SDK reads them all.
   if (files.some(readsFile)) return { direct: false, reason: "a shared config or credentials file is present" };
   let endpoint = new URL(`https://ssm.${region}.amazonaws.com/`);
