@@ -82,6 +82,15 @@ test("environment loads the code that applies SSM's answers only after its reque
   for (const module of later) assert.ok(reachable(join(SRC, "phases", "environment.ts")).has(join(SRC, module)), module);
 });
 
+test("a job's phases read through a store that cannot write: the operations that manage the tree are not even loaded", () => {
+  const admin = join(SRC, "ssm", "admin.ts");
+  for (const phase of ["environment", "pre-checkout", "post-checkout", "post-command", "pre-exit", "git-credential"]) {
+    assert.not.ok(new Set([...common, ...reachable(join(SRC, "phases", `${phase}.ts`))]).has(admin), phase);
+  }
+  // and the operator commands that manage the tree do reach them.
+  assert.ok(reachable(join(SRC, "commands", "put.ts")).has(admin));
+});
+
 test("the builtins check sees a Node module where one is imported", () => {
   assert.ok(builtins(reachable(join(SRC, "commands", "put.ts"), false)).length > 0);
 });

@@ -20,7 +20,7 @@ import { unknownVariables } from "../job/variables.ts";
 import { planWithReferences } from "../secrets/secretsmanager.ts";
 import { jobSlugs, type Slug } from "../job/slug.ts";
 import { StoreError, type ParameterAdmin, type SecretStore } from "../ssm/store.ts";
-import { createParameterAdmin } from "../ssm/client.ts";
+import { createParameterAdmin } from "../ssm/admin.ts";
 import type { CommandResult } from "./operator.ts";
 
 export interface DoctorFlags {

@@ -7,7 +7,7 @@ import { parseAccessList } from "../job/acl.ts";
 import { classify } from "../job/plan.ts";
 import { asRow, formatDate, renderJson, renderTable, stdoutColor, type Column } from "./output.ts";
 import { StoreError, type ParameterInfo } from "../ssm/store.ts";
-import { createParameterAdmin } from "../ssm/client.ts";
+import { createParameterAdmin } from "../ssm/admin.ts";
 import { resolveTarget, type TargetFlags } from "../job/target.ts";
 import type { Logger } from "../core/log.ts";
 import type { CommandResult } from "./operator.ts";

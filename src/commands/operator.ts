@@ -5,7 +5,7 @@ import { closeSync, openSync, readSync, writeSync } from "node:fs";
 import { ConfigError, normaliseBasePath } from "../job/config.ts";
 import { withDeadline, type PhaseContext } from "../job/context.ts";
 import type { Logger } from "../core/log.ts";
-import { createParameterAdmin } from "../ssm/client.ts";
+import { createParameterAdmin } from "../ssm/admin.ts";
 import { StoreError, type ParameterInfo } from "../ssm/store.ts";
 import { UsageError } from "../core/errors.ts";
 import type { Config } from "../job/config.ts";

@@ -5,12 +5,10 @@ import type { SSMClient } from "@aws-sdk/client-ssm";
 import type { Logger } from "../core/log.ts";
 import type { CredentialProvider } from "./credentials.ts";
 import { caBundle, directClient, directDecision, HandOver, type DirectClient } from "./direct.ts";
-import { parameterNotFound, StoreError, type Parameter, type ParameterAdmin, type ParameterInfo, type ParameterVersion, type SecretStore } from "./store.ts";
+import { parameterNotFound, StoreError, type Parameter, type ParameterInfo, type SecretStore } from "./store.ts";
 
 /** SSM's largest page for GetParametersByPath and GetParameters. */
 const PAGE_SIZE = 10;
-/** SSM's largest page for DescribeParameters and GetParameterHistory. */
-const DESCRIBE_PAGE_SIZE = 50;
 
 /**
  * Attempts per request unless AWS_MAX_ATTEMPTS says otherwise. A fleet of
@@ -40,10 +38,9 @@ export interface SsmStoreOptions {
 }
 
 /** A parameter as the SDK returns it, or as the direct route reads it off the wire (dates in epoch seconds). */
-type RawParameter = { Name?: string; Value?: string; Type?: string; Version?: number; LastModifiedDate?: Date | number; Tier?: string };
-type RawVersion = RawParameter & { LastModifiedUser?: string; Labels?: string[]; KeyId?: string };
+export type RawParameter = { Name?: string; Value?: string; Type?: string; Version?: number; LastModifiedDate?: Date | number; Tier?: string };
 
-function toInfo(raw: RawParameter): ParameterInfo {
+export function toInfo(raw: RawParameter): ParameterInfo {
   return {
     name: raw.Name ?? "",
     type: raw.Type ?? "String",
@@ -54,24 +51,12 @@ function toInfo(raw: RawParameter): ParameterInfo {
   };
 }
 
-function toParameter(raw: RawParameter): Parameter {
+export function toParameter(raw: RawParameter): Parameter {
   return { ...toInfo(raw), value: raw.Value ?? "" };
 }
 
-/** A history entry without its value, which GetParameterHistory always sends. */
-function toVersion(raw: RawVersion): ParameterVersion {
-  return {
-    version: raw.Version ?? 0,
-    type: raw.Type ?? "String",
-    lastModified: toInfo(raw).lastModified,
-    changedBy: raw.LastModifiedUser,
-    labels: raw.Labels ?? [],
-    ...(raw.KeyId ? { keyId: raw.KeyId } : {}),
-  };
-}
-
 /** Every item of a paginated call, page after page, each page asked for once the previous one answered. */
-async function collectPages<R, T>(fetch: (nextToken: string | undefined) => Promise<{ Parameters?: R[]; NextToken?: string }>, convert: (raw: R) => T): Promise<T[]> {
+export async function collectPages<R, T>(fetch: (nextToken: string | undefined) => Promise<{ Parameters?: R[]; NextToken?: string }>, convert: (raw: R) => T): Promise<T[]> {
   const items: T[] = [];
   let nextToken: string | undefined;
   do {
@@ -87,7 +72,7 @@ interface SdkClient {
   sdk: Sdk;
   client: SSMClient;
 }
-type SdkCall<T> = (sdk: Sdk, client: SSMClient) => Promise<T>;
+export type SdkCall<T> = (sdk: Sdk, client: SSMClient) => Promise<T>;
 
 /**
  * The SDK's client. `lastAnswer` collects what SSM last answered each
@@ -167,14 +152,14 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
  * everything else (and what it hands over) through the SDK, whose client
  * loads on first use; failures explained by path and permission.
  */
-interface Connection {
+export interface Connection {
   send<T>(path: string, action: SsmAction, run: () => Promise<T>): Promise<T>;
   viaSdk<T>(call: SdkCall<T>): Promise<T>;
   read<T>(path: string, action: "GetParametersByPath" | "GetParameters", input: object, call: SdkCall<T>): Promise<T>;
   request: { abortSignal: AbortSignal };
 }
 
-function connect(options: SsmStoreOptions): Connection {
+export function connect(options: SsmStoreOptions): Connection {
   const env = options.env ?? process.env;
   const maxAttempts = Number(env.AWS_MAX_ATTEMPTS) || DEFAULT_MAX_ATTEMPTS;
   const lastAnswer = new Map<string, string>();
@@ -215,7 +200,7 @@ function connect(options: SsmStoreOptions): Connection {
 
 /**
  * What a job's phases read through: reads only. The operations that manage
- * the tree are built apart (createParameterAdmin), so a phase holds none that
+ * the tree are built apart (admin.ts), so a phase holds none that
  * writes or removes, and builds none it never calls (measured: `environment`
  * 1.304 -> 1.277 x the floor in one shuffled run).
  */
@@ -223,13 +208,7 @@ export async function createSsmStore(options: SsmStoreOptions): Promise<SecretSt
   return readOperations(connect(options));
 }
 
-/** What the operator commands use: the reads, and the operations that list, write, remove and label parameters. */
-export async function createParameterAdmin(options: SsmStoreOptions): Promise<SecretStore & ParameterAdmin> {
-  const connection = connect(options);
-  return { ...readOperations(connection), ...adminOperations(connection) };
-}
-
-function readOperations({ send, read, viaSdk, request }: Connection): SecretStore {
+export function readOperations({ send, read, viaSdk, request }: Connection): SecretStore {
   return {
     readTree(path) {
       return collectPages((nextToken) => {
@@ -263,81 +242,6 @@ function readOperations({ send, read, viaSdk, request }: Connection): SecretStor
       return (page.Parameters ?? []).length > 0 || page.NextToken !== undefined;
     },
 
-  };
-}
-
-function adminOperations({ send, viaSdk, request }: Connection): ParameterAdmin {
-  return {
-    async listTree(path) {
-      // DescribeParameters returns metadata only: listing never decrypts, so it
-      // needs no KMS permission and no value ever enters this process.
-      const infos = await collectPages(
-        (nextToken) =>
-          send(path, "ssm:DescribeParameters", () =>
-            viaSdk((sdk, client) =>
-              client.send(
-                new sdk.DescribeParametersCommand({
-                  ParameterFilters: [{ Key: "Path", Option: "Recursive", Values: [path] }],
-                  MaxResults: DESCRIBE_PAGE_SIZE,
-                  NextToken: nextToken,
-                }),
-                request,
-              ),
-            ),
-          ),
-        toInfo,
-      );
-      return infos.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    },
-
-    async put(put) {
-      const reply = await send(put.name, "ssm:PutParameter", () =>
-        viaSdk((sdk, client) =>
-          client.send(
-            new sdk.PutParameterCommand({
-              Name: put.name,
-              Value: put.value,
-              Type: put.type,
-              Overwrite: put.overwrite,
-              ...(put.keyId ? { KeyId: put.keyId } : {}),
-              ...(put.tier ? { Tier: put.tier } : {}),
-            }),
-            request,
-          ),
-        ),
-      ).catch((error: StoreError) => {
-        // SSM's messages name fields, never a value (it is a sensitive member);
-        // this holds even if one ever did. Shorter values match too much text to tell.
-        throw put.value.length >= 8 && error.message.includes(put.value) ? new StoreError(`writing ${put.name} failed (${error.code})`, error.path, error.code) : error;
-      });
-      return { version: reply.Version ?? 0, tier: reply.Tier ?? "Standard" };
-    },
-
-    async remove(name) {
-      await send(name, "ssm:DeleteParameter", () => viaSdk((sdk, client) => client.send(new sdk.DeleteParameterCommand({ Name: name }), request)));
-    },
-
-    history(name) {
-      return collectPages(
-        (nextToken) =>
-          send(name, "ssm:GetParameterHistory", () =>
-            viaSdk((sdk, client) => client.send(new sdk.GetParameterHistoryCommand({ Name: name, WithDecryption: false, MaxResults: DESCRIBE_PAGE_SIZE, NextToken: nextToken }), request)),
-          ),
-        toVersion,
-      );
-    },
-
-    async readVersion(name, version) {
-      const reply = await send(name, "ssm:GetParameter", () => viaSdk((sdk, client) => client.send(new sdk.GetParameterCommand({ Name: `${name}:${version}`, WithDecryption: true }), request)));
-      return toParameter(reply.Parameter ?? {});
-    },
-
-    async label(name, version, labels) {
-      const reply = await send(name, "ssm:LabelParameterVersion", () =>
-        viaSdk((sdk, client) => client.send(new sdk.LabelParameterVersionCommand({ Name: name, ParameterVersion: version, Labels: labels }), request)),
-      );
-      return reply.InvalidLabels ?? [];
-    },
   };
 }
 
