@@ -59,14 +59,27 @@ test("a shared config or credentials file with anything in it goes to the SDK: p
   assert.equal(home, ["/home/agent/.aws/config", "/home/agent/.aws/credentials"]);
 });
 
-test("the standard partition's regions are recognised exactly as the SDK's pattern did, for 20,000 random names", () => {
-  // The check as it was written with a regular expression (the SDK's partition table for `aws`).
+test("the standard partition's regions are recognised exactly as the previous regular expression did", () => {
+  // The check as it was written before (narrower than the SDK's own \w+ and \d+: anything else goes to the SDK).
   const expected = (region: string) => /^(us|eu|ap|sa|ca|me|af|il|mx)-[a-z]+-[0-9]+$/.test(region);
+  // Every combination of these parts, so that each prefix and each kind of bad word or number is tried.
+  const prefixes = ["us", "eu", "ap", "sa", "ca", "me", "af", "il", "mx", "cn", "US", "u", "uss", "", "us-gov"];
+  const words = ["east", "northeast", "", "East", "e1", "é", "ea-st", "\u017f"];
+  const numbers = ["1", "12", "", "1a", "\u0663", "0", "1\n"];
+  let combinations = 0;
+  for (const prefix of prefixes) {
+    for (const word of words) {
+      for (const number of numbers) {
+        for (const region of [`${prefix}-${word}-${number}`, `${prefix}${word}-${number}`, `${prefix}-${word}-${number}-`]) {
+          assert.is(isStandardRegion(region), expected(region), JSON.stringify(region));
+          combinations++;
+        }
+      }
+    }
+  }
+  assert.ok(combinations > 2000);
   const random = new Random();
   const pieces = ["us", "eu", "ap", "mx", "cn", "gov", "-", "-", "east", "West", "1", "12", "", "a", "\n", "é", "0"];
-  for (const fixed of ["us-east-1", "eu-central-2", "il-central-1", "us-gov-west-1", "cn-north-1", "us-east-", "-east-1", "us--1", "US-east-1", "us-east-1\n", "us-east-1-"]) {
-    assert.is(isStandardRegion(fixed), expected(fixed), JSON.stringify(fixed));
-  }
   for (let i = 0; i < 20_000; i++) {
     const region = Array.from({ length: random.int(7) }, () => random.pick(pieces)).join("");
     assert.is(isStandardRegion(region), expected(region), `${JSON.stringify(region)} (seed ${random.seed})`);
@@ -84,13 +97,29 @@ test("credentials: the chain's order, each provider only when the environment ca
   assert.equal(credentialSource({ ...KEYS, AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: "/v2/credentials" }).kind, "env", "static keys come first");
 });
 
-test("the environment phase starts early work only when the instance profile may be the source: static keys need none", async () => {
+test("the environment phase skips early work exactly when the credential chain answers from static keys", async () => {
   const early = PHASES.find((phase) => phase.name === "environment")!.early!;
-  assert.is(early({ ...KEYS }), undefined);
-  // Without both keys the provider module decides; with IMDS disabled it starts nothing, but it is asked.
-  const asked = early({ AWS_ACCESS_KEY_ID: "AKID", AWS_EC2_METADATA_DISABLED: "true" });
-  assert.ok(asked instanceof Promise);
-  await asked;
+  const environments = [
+    { ...KEYS },
+    { ...KEYS, AWS_SESSION_TOKEN: "" },
+    { ...KEYS, AWS_SESSION_TOKEN: "token" },
+    { ...KEYS, AWS_PROFILE: "cross-account" },
+    { AWS_ACCESS_KEY_ID: "AKID" },
+    { AWS_SECRET_ACCESS_KEY: "secret" },
+    { AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "secret" },
+    { AWS_ACCESS_KEY_ID: "AKID", AWS_SECRET_ACCESS_KEY: "" },
+    {},
+  ];
+  for (const keys of environments) {
+    // IMDS disabled: where early work starts, the provider module is loaded and asked, and fetches nothing.
+    const env = { ...keys, AWS_EC2_METADATA_DISABLED: "true" };
+    const started = early(env);
+    assert.is(started === undefined, credentialSource(keys).kind === "env", JSON.stringify(keys));
+    if (started) {
+      assert.ok(started instanceof Promise);
+      await started;
+    }
+  }
 });
 
 test.run();

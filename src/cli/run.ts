@@ -27,6 +27,7 @@ export type PhaseEntry = {
    * Work that needs only the job's environment, started before the
    * configuration is read so that it overlaps it; undefined when this job has
    * none, which spares it the event-loop turns that let such work progress.
+   * It must not throw: a failure rejects its promise, which is ignored.
    */
   early?: (env: Env) => Promise<void> | undefined;
 } & (
@@ -124,7 +125,8 @@ export const PHASES: PhaseEntry[] = [
     context: "configuration",
     // On EC2 every job pays three IMDS round trips for its credentials. Static
     // keys, the credential chain's first link, need none: nothing to load or
-    // wait for (the first turn of the event loop alone costs ~0.5 ms).
+    // wait for (the first turn of the event loop alone costs ~0.5 ms). The
+    // test is credentialSource's first (test/direct.test.ts keeps them in step).
     early: (env) => (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY ? undefined : import("../ssm/credentials.ts").then((credentials) => credentials.fetchInstanceProfileEarly(env))),
     load: () => import("../phases/environment.ts"),
   },

@@ -72,7 +72,7 @@ interface SdkClient {
   sdk: Sdk;
   client: SSMClient;
 }
-export type SdkCall<T> = (sdk: Sdk, client: SSMClient) => Promise<T>;
+type SdkCall<T> = (sdk: Sdk, client: SSMClient) => Promise<T>;
 
 /**
  * The SDK's client. `lastAnswer` collects what SSM last answered each
@@ -241,7 +241,6 @@ export function readOperations({ send, read, viaSdk, request }: Connection): Sec
       // SSM may answer a page with fewer items than asked for; a next page means there is more.
       return (page.Parameters ?? []).length > 0 || page.NextToken !== undefined;
     },
-
   };
 }
 

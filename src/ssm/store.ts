@@ -1,8 +1,8 @@
 // The seam between what a job gets and where it comes from. Phases and plans
 // talk to a SecretStore; client.ts's createSsmStore is the real one, tests
 // may run it against the local SSM endpoint or hand a plan fixed parameters.
-// The operator commands (`ls`, `put`, `rm`) also manage the tree through a
-// ParameterAdmin (client.ts's createParameterAdmin).
+// The operator commands also manage the tree through a ParameterAdmin
+// (admin.ts's createParameterAdmin); a job's phases never get one.
 
 /** What SSM says about a parameter without revealing its value. */
 export interface ParameterInfo {
