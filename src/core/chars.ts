@@ -5,6 +5,13 @@
 
 export const isAsciiLetter = (code: number) => (code >= 65 && code <= 90) || (code >= 97 && code <= 122);
 export const isAsciiDigit = (code: number) => code >= 48 && code <= 57;
+export const isLowerAsciiLetter = (code: number) => code >= 97 && code <= 122;
+
+/** Whether every character of `text` passes `test` (by character code); true for "". For short strings: a call per character. */
+export function everyCharacter(text: string, test: (code: number) => boolean): boolean {
+  for (let i = 0; i < text.length; i++) if (!test(text.charCodeAt(i))) return false;
+  return true;
+}
 
 /** Whether every character of `text` (from `from` on) is an ASCII letter, an ASCII digit, or one of `others`. */
 export function onlyLettersDigitsAnd(text: string, others: string, from = 0): boolean {

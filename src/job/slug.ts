@@ -1,7 +1,7 @@
 // Slugs: the second level of the SSM tree. A job reads the default slug
 // (`global`), the slug of its repository and the slug of its pipeline, in that
 // order, later ones overriding earlier ones.
-import { hasWhitespace, isAsciiDigit, isAsciiLetter, onlyLettersDigitsAnd } from "../core/chars.ts";
+import { everyCharacter, hasWhitespace, isAsciiDigit, isAsciiLetter, onlyLettersDigitsAnd } from "../core/chars.ts";
 import { isSlugName } from "./config.ts";
 import { JobError } from "./context.ts";
 
@@ -38,7 +38,7 @@ function withScheme(url: string): RepositoryAddress | undefined {
   const colon = hostAndPort.indexOf(":");
   const host = colon < 0 ? hostAndPort : hostAndPort.slice(0, colon);
   const port = colon < 0 ? undefined : hostAndPort.slice(colon + 1);
-  if (port !== undefined && ![...port].every((character) => isAsciiDigit(character.charCodeAt(0)))) return undefined;
+  if (port !== undefined && !everyCharacter(port, isAsciiDigit)) return undefined;
   return { host, port, path: slash < 0 ? "" : rest.slice(slash) };
 }
 

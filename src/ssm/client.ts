@@ -200,9 +200,9 @@ export function connect(options: SsmStoreOptions): Connection {
 
 /**
  * What a job's phases read through: reads only. The operations that manage
- * the tree are built apart (admin.ts), so a phase holds none that
- * writes or removes, and builds none it never calls (measured: `environment`
- * 1.304 -> 1.277 x the floor in one shuffled run).
+ * the tree are built apart (admin.ts), so a phase holds none that writes or
+ * removes. (`environment` also measured faster for it, 1.304 -> 1.277 x the
+ * floor in one run, though not for the closures themselves: BENCHMARKS.md §7.)
  */
 export async function createSsmStore(options: SsmStoreOptions): Promise<SecretStore> {
   return readOperations(connect(options));

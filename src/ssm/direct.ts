@@ -8,7 +8,7 @@
 // the start.
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { isAsciiDigit } from "../core/chars.ts";
+import { everyCharacter, isAsciiDigit, isLowerAsciiLetter } from "../core/chars.ts";
 import type { Env } from "../core/env.ts";
 import { VERSION } from "../core/version.ts";
 import { credentialSource, loadCredentialProvider, type CredentialProvider, type CredentialSource } from "./credentials.ts";
@@ -16,8 +16,6 @@ import { signRequest } from "./sigv4.ts";
 
 /** The SDK's `aws` partition: the regions whose SSM endpoint is ssm.<region>.amazonaws.com. */
 const AWS_PARTITION_PREFIXES = new Set(["us", "eu", "ap", "sa", "ca", "me", "af", "il", "mx"]);
-
-const isLowerAsciiLetter = (code: number) => code >= 97 && code <= 122;
 
 /**
  * Whether `region` is in the `aws` partition: a prefix of that partition, a
@@ -29,12 +27,7 @@ export function isStandardRegion(region: string): boolean {
   const parts = region.split("-");
   if (parts.length !== 3 || !AWS_PARTITION_PREFIXES.has(parts[0]!)) return false;
   const [, word, number] = parts as [string, string, string];
-  return word !== "" && number !== "" && every(word, isLowerAsciiLetter) && every(number, isAsciiDigit);
-}
-
-function every(text: string, test: (code: number) => boolean): boolean {
-  for (let i = 0; i < text.length; i++) if (!test(text.charCodeAt(i))) return false;
-  return true;
+  return word !== "" && number !== "" && everyCharacter(word, isLowerAsciiLetter) && everyCharacter(number, isAsciiDigit);
 }
 
 export interface DirectPlan {
