@@ -19,6 +19,6 @@ if (refusal) fail(refusal, 2);
 const onlyDefaultsFile = more.length === 0 || (more.length === 2 && more[0] === "--defaults-file") || (more.length === 1 && more[0]!.startsWith("--defaults-file="));
 const phase = onlyDefaultsFile ? PHASES.find(({ name }) => name === first) : undefined;
 if (phase) await runPhase(phase);
-if (more.length === 0 && (first === "--version" || first === "-v")) emit(`${VERSION}\n`);
+if (more.length === 0 && (first === "--version" || first === "-v")) await emit(`${VERSION}\n`);
 
 await import("./cli/commands.ts");

@@ -67,6 +67,22 @@ for (const phase of ["environment", "pre-checkout", "post-checkout", "post-comma
   });
 }
 
+// node:fs alone costs a phase about 4 ms (src/core/files.ts): the phases
+// after environment, and --version, load it only when they write more than
+// PIPE_BUF, log, find a job record or an ssh-agent's socket.
+test("the phases after environment, and --version, load node:fs only when they need it", () => {
+  for (const phase of ["pre-checkout", "post-checkout", "post-command", "pre-exit"]) {
+    const modules = new Set([...common, ...reachable(join(SRC, "phases", `${phase}.ts`), false)]);
+    assert.not.ok(modules.has("node:fs"), phase);
+  }
+  assert.not.ok(reachable(join(SRC, "main.ts"), false).has("node:fs"), "--version");
+  // pre-exit reads a job's record only when there is one, with the module that checks it,
+  assert.not.ok(reachable(join(SRC, "phases", "pre-exit.ts"), false).has(join(SRC, "job", "state.ts")));
+  assert.ok(reachable(join(SRC, "phases", "pre-exit.ts")).has(join(SRC, "job", "state.ts")));
+  // and the walk does see node:fs where a module imports it.
+  assert.ok(reachable(join(SRC, "job", "state.ts"), false).has("node:fs"));
+});
+
 test("pre-exit loads the code that stops agents and removes files only when a step applies", () => {
   const staticOnly = reachable(join(SRC, "phases", "pre-exit.ts"), false);
   for (const heavy of [join(SRC, "ssh", "sshagent.ts"), join(SRC, "secrets", "secretfiles.ts")]) assert.not.ok(staticOnly.has(heavy), relative(ROOT, heavy));

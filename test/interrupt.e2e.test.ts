@@ -12,7 +12,7 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { BASE, startJobFixture, type JobFixture } from "./support/fixture.ts";
 import { generateKey } from "./support/git-ssh-server.ts";
-import { recordsDirectory } from "../src/job/state.ts";
+import { recordsDirectory } from "../src/job/record.ts";
 import { assertNoSecretIn, compiledBinary, installedAgent, runHook, type Env } from "./support/job.ts";
 import { agentsUnder, assertJobLeftNothing, jobScratch, plantKey, socketsUnder } from "./support/ssh-job.ts";
 

@@ -9,7 +9,7 @@ import { resolveJobSettings } from "../src/job/config.ts";
 import type { Logger } from "../src/core/log.ts";
 import { FILES_DIR_VARIABLE } from "../src/secrets/kinds.ts";
 import { removeJobSecretFiles, secretFilesBase, secretFilesDirectory, writeSecretFiles } from "../src/secrets/secretfiles.ts";
-import { EMPTY_RECORD } from "../src/job/state.ts";
+import { EMPTY_RECORD } from "../src/job/record.ts";
 
 /** pre-exit's step on its own. */
 const removeSecretFiles = (env: Record<string, string | undefined>, log: Logger) =>

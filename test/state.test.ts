@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { addToJobRecord, jobRecordPath, readJobRecord, recordsDirectory, removeJobRecord } from "../src/job/state.ts";
+import { jobRecordPath, recordsDirectory } from "../src/job/record.ts";
+import { addToJobRecord, readJobRecord, removeJobRecord } from "../src/job/state.ts";
 import { captureAwsSettings, restoreAwsSettings } from "../src/ssm/settings.ts";
 
 function scratch(): { dir: string; records: string; done: () => void } {

@@ -9,7 +9,7 @@ import type { Env } from "../core/env.ts";
 import { hookContext, phaseContext, type HookContext, type PhaseContext } from "../job/context.ts";
 import { unlessInterrupted } from "../core/interrupt.ts";
 import { colorWanted, errorText, inJob } from "../core/log.ts";
-import { isTerminal, writeAll } from "../core/stdio.ts";
+import { isTerminal, writeAll, writeOutput } from "../core/stdio.ts";
 
 export interface Phase<Context> {
   run(context: Context): Promise<string>;
@@ -36,8 +36,8 @@ export type PhaseEntry = {
 );
 
 /** Write the payload, all of it, and exit. */
-export function emit(payload: string, status = 0): never {
-  writeAll(1, payload);
+export async function emit(payload: string, status = 0): Promise<never> {
+  await writeOutput(payload);
   process.exit(status);
 }
 
@@ -77,7 +77,7 @@ export async function runPhase(phase: PhaseEntry): Promise<void> {
         ? await run(phaseContext(process.env, job), phase.load, letEarlyWorkOn)
         : await run(hookContext(process.env, job), phase.load, letEarlyWorkOn);
     await unlessInterrupted();
-    emit(script);
+    await emit(script);
   } catch (error) {
     await unlessInterrupted();
     fail(error, 1);
@@ -89,7 +89,7 @@ export async function runCommand(run: (context: PhaseContext) => Promise<Command
   try {
     const { withBasePath } = await import("../commands/operator.ts");
     const result = await run(withBasePath(phaseContext(), textOption("base-path")));
-    emit(result.output, result.status);
+    await emit(result.output, result.status);
   } catch (error) {
     fail(error, error instanceof Error && error.name === "UsageError" ? 2 : 1);
   }

@@ -4,7 +4,7 @@
 // and one step's failure does not stop the others.
 import type { Env } from "../core/env.ts";
 import type { HookContext } from "./context.ts";
-import type { JobRecord } from "./state.ts";
+import type { JobRecord } from "./record.ts";
 
 /** A step's work: undo it, from the job's variables and its record, and return shell code that forgets it in the job's environment. */
 export type CleanupWork = (context: HookContext, record: JobRecord) => Promise<string>;

@@ -6,8 +6,8 @@
 // pipeline's `env:`, which the hooks cannot tell apart from the agent's own
 // variables, so the file the agent's hooks name is the authority, and only it
 // can let the job's environment override one of them (PIPELINE_OVERRIDES).
-import { readFileSync } from "node:fs";
 import type { Env } from "../core/env.ts";
+import { readSmallFile } from "../core/files.ts";
 import { onlyLettersDigitsAnd } from "../core/chars.ts";
 import { isShellIdentifier } from "../core/shell.ts";
 import { ALLOWED_NAMES_SETTING, parseAllowedNames, splitList } from "./names.ts";
@@ -304,9 +304,9 @@ export function oldDefaultsFilePath(env: Env): string {
 /** Read a defaults file; undefined when there is none. */
 export function readDefaultsFile(path: string): Record<string, string> | undefined {
   try {
-    return parseDefaultsFile(readFileSync(path, "utf8"));
+    const text = readSmallFile(path);
+    return text === undefined ? undefined : parseDefaultsFile(text);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new ConfigError(`cannot read the defaults file ${path}: ${(error as Error).message}`);
   }
 }

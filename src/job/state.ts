@@ -6,37 +6,8 @@
 // agent user's that no job setting can move; both are checked before use.
 import { lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, unlinkSync, writeSync, closeSync, type Stats } from "node:fs";
 import { join } from "node:path";
-import { onlyLettersDigitsAnd } from "../core/chars.ts";
 import { JobError } from "./context.ts";
-import type { AwsSettings } from "../ssm/settings.ts";
-
-/** What the helper may read, and the AWS settings the environment phase read SSM with. */
-export interface GitGrant {
-  parameters: string[];
-  aws: AwsSettings;
-}
-
-export interface JobRecord {
-  /** Directories for the job's ssh-agent sockets, each recorded before it is made. */
-  agentDirectories: string[];
-  /** The agents' sockets, recorded before each agent starts: an agent is found by its socket. */
-  sockets: string[];
-  /** Directories of the job's secret files, each recorded before it is made. */
-  filesDirectories: string[];
-  grant?: GitGrant;
-}
-
-/** A job's record before the environment phase wrote one. */
-export const EMPTY_RECORD: Readonly<JobRecord> = Object.freeze({ agentDirectories: [], sockets: [], filesDirectories: [] });
-/** A job id as Buildkite makes them (a UUID), and nothing that could leave the records directory: 1-64 letters, digits or `-`. Written out: pre-exit then runs no regular expression at all, whose first one costs ~0.5 ms. */
-function isJobId(id: string): boolean {
-  return id.length >= 1 && id.length <= 64 && onlyLettersDigitsAnd(id, "-");
-}
-
-/** The agent user's own directory of job records: fixed, so a job's TMPDIR cannot move it. */
-export function recordsDirectory(uid = process.getuid?.() ?? 0): string {
-  return `/tmp/bk-ssm-secrets-jobs-${uid}`;
-}
+import { EMPTY_RECORD, type JobRecord } from "./record.ts";
 
 /** Why what lstat found is not private to this user (a directory 0700, or a file 0600, that it owns), or undefined; nothing there is no objection. */
 function notPrivate(stat: Stats | undefined, kind: "directory" | "file"): string | undefined {
@@ -49,11 +20,6 @@ function notPrivate(stat: Stats | undefined, kind: "directory" | "file"): string
 
 function refuse(path: string, why: string): JobError {
   return new JobError(`refusing the job record ${path}: ${why}; remove it (this hook recreates it, private to the agent's user)`);
-}
-
-/** The record's path for a job, or undefined without a usable BUILDKITE_JOB_ID. */
-export function jobRecordPath(jobId: string | undefined, directory = recordsDirectory()): string | undefined {
-  return jobId && isJobId(jobId) ? join(directory, `${jobId}.json`) : undefined;
 }
 
 /** The job's record, or undefined when none was written; refused when it is not this user's private file. */

@@ -15,7 +15,7 @@ import { nothingFoundWarning } from "../job/nothing-found.ts";
 import { unknownVariables } from "../job/variables.ts";
 import { jobSlugs, type Slug } from "../job/slug.ts";
 import { createSsmStore } from "../ssm/client.ts";
-import { jobRecordPath } from "../job/state.ts";
+import { jobRecordPath } from "../job/record.ts";
 
 export async function run(context: PhaseContext): Promise<string> {
   const { env, config, defaults, log } = context;

@@ -10,7 +10,8 @@
 // AWS settings the environment phase used, not the job's variables as they
 // are by now.
 import { withDeadline, type PhaseContext } from "../job/context.ts";
-import { jobRecordPath, readJobRecord } from "../job/state.ts";
+import { jobRecordPath } from "../job/record.ts";
+import { readJobRecord } from "../job/state.ts";
 import { credentialResponse, findCredential, parseCredentialRequest, parseGitCredentials, type GitCredential } from "../secrets/gitcredentials.ts";
 import { restoreAwsSettings } from "../ssm/settings.ts";
 import { createSsmStore } from "../ssm/client.ts";

@@ -3,7 +3,7 @@
 // print anything: then the job's record says what it had started.
 import { runCleanup, type CleanupStep } from "../job/cleanup.ts";
 import type { HookContext } from "../job/context.ts";
-import { EMPTY_RECORD, jobRecordPath, readJobRecord, removeJobRecord, type JobRecord } from "../job/state.ts";
+import { EMPTY_RECORD, jobRecordPath, mayHaveJobRecord, type JobRecord } from "../job/record.ts";
 import { FILES_DIR_VARIABLE } from "../secrets/kinds.ts";
 import { namesAnyAgent } from "../ssh/agents.ts";
 
@@ -23,14 +23,16 @@ const STEPS: CleanupStep[] = [
 
 export async function run(context: HookContext): Promise<string> {
   const path = jobRecordPath(context.env.BUILDKITE_JOB_ID);
+  // The module that reads and checks a record (and node:fs with it) loads only for the jobs that wrote one.
+  const state = path && mayHaveJobRecord(path) ? await import("../job/state.ts") : undefined;
   let record: JobRecord | undefined;
   try {
-    if (path) record = readJobRecord(path);
+    if (path && state) record = state.readJobRecord(path);
   } catch (error) {
     // A record that is not ours names nothing to act on; the variables still do.
     context.log.warn((error as Error).message);
   }
   const script = await runCleanup(STEPS, context, record ?? EMPTY_RECORD);
-  if (path && record) removeJobRecord(path);
+  if (path && state && record) state.removeJobRecord(path);
   return script;
 }

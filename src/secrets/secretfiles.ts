@@ -12,7 +12,8 @@ import { undoOnInterrupt } from "../core/interrupt.ts";
 import { JobError } from "../job/context.ts";
 import type { Logger } from "../core/log.ts";
 import type { FileAssignment } from "../job/plan.ts";
-import { newDirectoryPath, type JobRecord } from "../job/state.ts";
+import type { JobRecord } from "../job/record.ts";
+import { newDirectoryPath } from "../job/state.ts";
 import { exportStatement, isShellIdentifier, unsetStatement } from "../core/shell.ts";
 import { FILES_DIR_VARIABLE } from "./kinds.ts";
 

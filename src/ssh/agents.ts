@@ -4,7 +4,7 @@
 import type { Env } from "../core/env.ts";
 import { basename, dirname, isAbsolute, join } from "node:path";
 import type { AgentRole } from "./keys.ts";
-import type { JobRecord } from "../job/state.ts";
+import type { JobRecord } from "../job/record.ts";
 import { exportStatement, unsetStatement } from "../core/shell.ts";
 
 /** The variables of the original hook: the compatibility contract. */
