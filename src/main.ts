@@ -7,7 +7,7 @@
 // take; anything else goes to the full command line in cli/commands.ts.
 import { platformRefusal } from "./core/platform.ts";
 import { VERSION } from "./core/version.ts";
-import { emit, fail, PHASES, runPhase } from "./cli/run.ts";
+import { emit, fail, PHASES, readyToEmit, runPhase } from "./cli/run.ts";
 
 // A hook phase or --version alone, as the hooks and scripts call them, skips
 // the CLI framework: nothing is loaded that the phase does not use.
@@ -19,6 +19,9 @@ if (refusal) fail(refusal, 2);
 const onlyDefaultsFile = more.length === 0 || (more.length === 2 && more[0] === "--defaults-file") || (more.length === 1 && more[0]!.startsWith("--defaults-file="));
 const phase = onlyDefaultsFile ? PHASES.find(({ name }) => name === first) : undefined;
 if (phase) await runPhase(phase);
-if (more.length === 0 && (first === "--version" || first === "-v")) await emit(`${VERSION}\n`);
+if (more.length === 0 && (first === "--version" || first === "-v")) {
+  await readyToEmit(VERSION);
+  emit(`${VERSION}\n`);
+}
 
 await import("./cli/commands.ts");

@@ -1,7 +1,7 @@
-// The file operations every phase needs without node:fs: a small file read by
-// mapping it, as readFileSync would have read it; stdout written whole, one
-// native write up to PIPE_BUF and node:fs's writeSync beyond, through a pipe
-// whose reader is slower than the writer.
+// The file operations every phase needs without node:fs, and the writes that
+// need it: a small file read by mapping it, as readFileSync would have read
+// it; whether a job may have a record; stdout written whole and once when it
+// fills.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -28,6 +28,19 @@ test("a small file reads as readFileSync reads it: text, a byte-order mark, inva
   assert.is(readSmallFile("/proc/version"), readFileSync("/proc/version", "utf8"));
 });
 
+test("a FIFO is read as a stream: the text of a writer that was waiting for a reader", async () => {
+  const fifo = join(dir, "fifo");
+  assert.is(Bun.spawnSync(["mkfifo", fifo]).exitCode, 0);
+  const writer = Bun.spawn(["sh", "-c", `printf 'export A=1\\n' > ${fifo}`]);
+  // Until the writer waits in open() for a reader (the kernel's wait_for_partner), as a writer started first would.
+  for (let waited = 0; readFileSync(`/proc/${writer.pid}/wchan`, "utf8") !== "wait_for_partner"; waited += 5) {
+    assert.ok(waited < 5000, "the writer never waited for a reader");
+    await Bun.sleep(5);
+  }
+  assert.is(readSmallFile(fifo), "export A=1\n");
+  assert.is(await writer.exited, 0);
+});
+
 test("a small file that is not there is undefined; one that cannot be read says why", () => {
   assert.is(readSmallFile(join(dir, "missing")), undefined);
   symlinkSync(join(dir, "nowhere"), join(dir, "dangling"));
@@ -49,41 +62,57 @@ test("a job may have a record only when a non-empty file is there", () => {
   assert.not.ok(mayHaveJobRecord(join(records, "dangling.json")), "dangling");
 });
 
-// Around PIPE_BUF (4096 bytes), with multi-byte characters across it, and far past a pipe's capacity.
-const SIZES = [0, 1, 4095, 4096, 4097, 70_000, 300_000];
+// writeAll to a stdout that fills: the child makes its stdout (the socket
+// Bun.spawn gives it) non-blocking, and the parent reads it slowly, so that
+// writes come back short and with EAGAIN. Bun.write sent a 2.6 KB payload
+// again from its start there; every byte must arrive once, in order.
 const child = join(dir, "write.ts");
 writeFileSync(
   child,
-  `import { writeOutput } from ${JSON.stringify(join(import.meta.dir, "..", "src", "core", "stdio.ts"))};
-const size = Number(process.argv[2]);
-let text = "";
-for (let i = 0; text.length < size; i++) text += i % 7 === 0 ? "é" : String.fromCharCode(97 + (i % 26));
-await writeOutput(text.slice(0, size));
+  `import { dlopen, FFIType } from "bun:ffi";
+import { writeAll } from ${JSON.stringify(join(import.meta.dir, "..", "src", "core", "stdio.ts"))};
+const { symbols: libc } = dlopen("libc.so.6", {
+  fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+  setsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
+});
+const F_GETFL = 3, F_SETFL = 4, O_NONBLOCK = 0o4000, SOL_SOCKET = 1, SO_SNDBUF = 7;
+if (libc.fcntl(1, F_SETFL, libc.fcntl(1, F_GETFL, 0) | O_NONBLOCK) !== 0) throw new Error("fcntl");
+// A small send buffer: a write of a few kilobytes comes back short.
+if (libc.setsockopt(1, SOL_SOCKET, SO_SNDBUF, new Int32Array([1024]), 4) !== 0) throw new Error("setsockopt");
+for (const size of process.argv.slice(2).map(Number)) writeAll(1, payload(size));
 process.exit(0);
+function payload(size: number): string {
+  let text = "";
+  for (let i = 0; text.length < size; i++) text += i % 7 === 0 ? "é" : String.fromCharCode(97 + (i % 26));
+  return text.slice(0, size);
+}
 `,
 );
 
-function expected(size: number): string {
+function payload(size: number): string {
   let text = "";
   for (let i = 0; text.length < size; i++) text += i % 7 === 0 ? "é" : String.fromCharCode(97 + (i % 26));
   return text.slice(0, size);
 }
 
-for (const size of SIZES) {
-  test(`stdout gets all of a ${size}-character payload, once, through a pipe read slowly`, async () => {
-    const proc = Bun.spawn([process.execPath, child, String(size)], { stdout: "pipe", stderr: "pipe" });
+// One payload alone, and a small one after a filler that leaves the socket full.
+for (const sizes of [[300_000], [400_000, 2_600], [1, 4_095, 4_097]]) {
+  test(`stdout gets all of payloads of ${sizes.join(" then ")} characters, once, when it fills`, async () => {
+    const proc = Bun.spawn([process.execPath, child, ...sizes.map(String)], { stdout: "pipe", stderr: "pipe" });
+    await Bun.sleep(200); // the child fills the socket and waits
     const chunks: Uint8Array[] = [];
     const reader = proc.stdout.getReader();
     for (;;) {
-      await Bun.sleep(2);
+      await Bun.sleep(1);
       const { done, value } = await reader.read();
       if (done) break;
       chunks.push(value);
     }
     assert.is(await proc.exited, 0, await new Response(proc.stderr).text());
     const text = new TextDecoder().decode(Buffer.concat(chunks));
-    assert.is(text.length, size);
-    assert.ok(text === expected(size));
+    const expected = sizes.map(payload).join("");
+    assert.is(text.length, expected.length);
+    assert.ok(text === expected);
   });
 }
 

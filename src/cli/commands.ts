@@ -43,7 +43,7 @@ cli
   .action(async (options: Record<string, unknown>) => {
     try {
       const { install } = await import("../commands/install.ts");
-      await emit(
+      emit(
         install(
           {
             hooksDir: textOption("hooks-dir"),
@@ -71,7 +71,7 @@ cli
     const { repositorySlug } = await import("../job/slug.ts");
     const slug = repositorySlug(url);
     if (!slug) fail(`cannot compute a slug: ${JSON.stringify(url)} is not a repository URL git understands`, 2);
-    await emit(`${slug}\n`);
+    emit(`${slug}\n`);
   });
 
 withBasePath(cli.command("doctor", "Show what a job would get, and why, without printing a value; exit 0 only if the job would succeed"))
@@ -246,7 +246,7 @@ if (args[0] === "put" && args.some((arg) => arg.includes("\n") || arg.includes("
 try {
   cli.parse();
   if (!cli.matchedCommand && !cli.options.help) {
-    if (cli.options.version) await emit(`${VERSION}\n`);
+    if (cli.options.version) emit(`${VERSION}\n`);
     else if (cli.args.length === 0) cli.outputHelp();
   }
 } catch (error) {

@@ -9,7 +9,8 @@ import type { Env } from "../core/env.ts";
 import { hookContext, phaseContext, type HookContext, type PhaseContext } from "../job/context.ts";
 import { unlessInterrupted } from "../core/interrupt.ts";
 import { colorWanted, errorText, inJob } from "../core/log.ts";
-import { isTerminal, writeAll, writeOutput } from "../core/stdio.ts";
+import { loadNodeFs } from "../core/files.ts";
+import { isTerminal, writeAll } from "../core/stdio.ts";
 
 export interface Phase<Context> {
   run(context: Context): Promise<string>;
@@ -36,9 +37,18 @@ export type PhaseEntry = {
 );
 
 /** Write the payload, all of it, and exit. */
-export async function emit(payload: string, status = 0): Promise<never> {
-  await writeOutput(payload);
+export function emit(payload: string, status = 0): never {
+  writeAll(1, payload);
   process.exit(status);
+}
+
+/**
+ * Load what emit writes with, when there is something to write, so that
+ * nothing waits between the last check for an interrupt and the exit: the
+ * phases that print nothing never load node:fs (see ../core/files.ts).
+ */
+export async function readyToEmit(payload: string): Promise<void> {
+  if (payload) await loadNodeFs();
 }
 
 /** Errors the operator can act on from their message alone; anything else is a bug, and its stack helps. */
@@ -76,8 +86,9 @@ export async function runPhase(phase: PhaseEntry): Promise<void> {
       phase.context === "configuration"
         ? await run(phaseContext(process.env, job), phase.load, letEarlyWorkOn)
         : await run(hookContext(process.env, job), phase.load, letEarlyWorkOn);
+    await readyToEmit(script);
     await unlessInterrupted();
-    await emit(script);
+    emit(script);
   } catch (error) {
     await unlessInterrupted();
     fail(error, 1);
@@ -89,7 +100,8 @@ export async function runCommand(run: (context: PhaseContext) => Promise<Command
   try {
     const { withBasePath } = await import("../commands/operator.ts");
     const result = await run(withBasePath(phaseContext(), textOption("base-path")));
-    await emit(result.output, result.status);
+    await readyToEmit(result.output);
+    emit(result.output, result.status);
   } catch (error) {
     fail(error, error instanceof Error && error.name === "UsageError" ? 2 : 1);
   }

@@ -1,10 +1,12 @@
 // Writing to stdout and stderr so that every byte arrives, and telling a
-// terminal apart, without loading node:fs for a phase that writes nothing or
-// little (see files.ts: ~4 ms). A phase's payload can be hundreds of
-// kilobytes, more than a pipe holds: Bun.write was seen to repeat parts of
-// such a payload to a full pipe (test/fuzz.e2e.test.ts), and process.stdout
-// to cut it when the process exits right after. Synchronous writes, resumed
-// after partial writes and EAGAIN on a non-blocking pipe, cannot.
+// terminal apart without loading node:fs (see files.ts: ~4 ms) for a phase
+// that writes nothing. A phase's payload is shell code its hook evals and can
+// be hundreds of kilobytes, more than a pipe holds, and a cut or repeated
+// payload could turn part of a quoted secret into code. Bun.write was seen to
+// repeat part of one when stdout fills: a large payload to a full pipe
+// (test/fuzz.e2e.test.ts found it), and 2.6 KB to a non-blocking socket
+// (Bun 1.4.5); process.stdout to cut one when the process exits right after.
+// Synchronous writes, resumed after partial writes and EAGAIN, cannot.
 import { nodeFs } from "./files.ts";
 
 /**
@@ -28,10 +30,7 @@ function ttyBinding(): { isTTY(fd: number): boolean } {
 const encoder = new TextEncoder();
 
 export function writeAll(fd: number, text: string): void {
-  writeBytes(fd, encoder.encode(text));
-}
-
-function writeBytes(fd: number, bytes: Uint8Array): void {
+  const bytes = encoder.encode(text);
   let offset = 0;
   while (offset < bytes.length) {
     try {
@@ -41,21 +40,4 @@ function writeBytes(fd: number, bytes: Uint8Array): void {
       Bun.sleepSync(1); // the reader has not drained the pipe yet
     }
   }
-}
-
-/** Linux's PIPE_BUF: a write of at most this many bytes to a pipe is atomic, all of it or none. */
-const PIPE_BUF = 4096;
-
-/**
- * Write `text` to stdout, all of it. What fits in PIPE_BUF goes in one native
- * write (Bun.write), atomic on a pipe, so nothing can be cut or repeated, and
- * node:fs is not loaded: the later phases' payloads and the version. Anything
- * larger goes through writeAll.
- */
-export async function writeOutput(text: string): Promise<void> {
-  const bytes = encoder.encode(text);
-  if (bytes.length === 0) return;
-  if (bytes.length > PIPE_BUF) return writeBytes(1, bytes);
-  const written = await Bun.write(Bun.stdout, bytes);
-  if (written !== bytes.length) throw new Error(`wrote ${written} of ${bytes.length} bytes to stdout`);
 }

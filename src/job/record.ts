@@ -1,6 +1,6 @@
-// Where a job's record lives and what it holds: no I/O, so that pre-exit can
-// tell whether a job has a record without loading node:fs (see
-// ../core/files.ts); reading and writing it is state.ts's.
+// Where a job's record lives and what it holds, and whether a job has one:
+// no module with it, so that pre-exit can tell without loading node:fs (see
+// ../core/files.ts). Reading, checking and writing a record is state.ts's.
 import { join } from "node:path";
 import { onlyLettersDigitsAnd } from "../core/chars.ts";
 import type { AwsSettings } from "../ssm/settings.ts";

@@ -3,7 +3,10 @@
 // it starts anything, so pre-exit can clean up even after a SIGKILL left no
 // exported variable, and the helper answers only for this job's grant. One
 // 0600 file per job, named by BUILDKITE_JOB_ID, in a 0700 directory of the
-// agent user's that no job setting can move; both are checked before use.
+// agent user's that no job setting can move; both are checked before a
+// record is read or written. pre-exit reads one only when a job has one
+// (record.ts): then a records directory that is not private, with no record
+// in it, goes without a warning until the environment phase refuses it.
 import { lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, unlinkSync, writeSync, closeSync, type Stats } from "node:fs";
 import { join } from "node:path";
 import { JobError } from "./context.ts";
