@@ -71,11 +71,15 @@ for (const phase of ["environment", "pre-checkout", "post-checkout", "post-comma
 // that print nothing on most jobs load it only when they print, log, or find
 // a job record. (pre-checkout always prints the job's agent, and --version
 // its version: they load it to write.)
-test("post-checkout, post-command and pre-exit load node:fs only when they need it", () => {
+test("post-checkout, post-command and pre-exit load node:fs only when they need it, and no phase after environment loads node:path", () => {
   const staticCommon = [...reachable(join(SRC, "main.ts"), false), ...reachable(join(SRC, "job", "context.ts"), false)];
   for (const phase of ["post-checkout", "post-command", "pre-exit"]) {
     const modules = new Set([...staticCommon, ...reachable(join(SRC, "phases", `${phase}.ts`), false)]);
     assert.not.ok(modules.has("node:fs"), phase);
+  }
+  // Nor node:path (~1.3 ms): src/core/paths.ts has what they use of it.
+  for (const phase of ["pre-checkout", "post-checkout", "post-command", "pre-exit"]) {
+    assert.not.ok(new Set([...staticCommon, ...reachable(join(SRC, "phases", `${phase}.ts`), false)]).has("node:path"), phase);
   }
   // pre-exit reads a job's record only when there is one, with the module that checks it,
   assert.not.ok(reachable(join(SRC, "phases", "pre-exit.ts"), false).has(join(SRC, "job", "state.ts")));

@@ -1,7 +1,6 @@
 // Where a job's record lives and what it holds, and whether a job has one:
 // no module with it, so that pre-exit can tell without loading node:fs (see
 // ../core/files.ts). Reading, checking and writing a record is state.ts's.
-import { join } from "node:path";
 import { onlyLettersDigitsAnd } from "../core/chars.ts";
 import type { AwsSettings } from "../ssm/settings.ts";
 
@@ -34,9 +33,9 @@ export function recordsDirectory(uid = process.getuid?.() ?? 0): string {
   return `/tmp/bk-ssm-secrets-jobs-${uid}`;
 }
 
-/** The record's path for a job, or undefined without a usable BUILDKITE_JOB_ID. */
+/** The record's path for a job, or undefined without a usable BUILDKITE_JOB_ID; the directory is taken as it is, with no join (see ../core/paths.ts). */
 export function jobRecordPath(jobId: string | undefined, directory = recordsDirectory()): string | undefined {
-  return jobId && isJobId(jobId) ? join(directory, `${jobId}.json`) : undefined;
+  return jobId && isJobId(jobId) ? `${directory}/${jobId}.json` : undefined;
 }
 
 /**

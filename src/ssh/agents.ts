@@ -2,7 +2,7 @@
 // when the job switches to the slug agent and back, and which agents pre-exit
 // may stop. Pure: sshagent.ts handles the processes, the phases the order.
 import type { Env } from "../core/env.ts";
-import { basename, dirname, isAbsolute, join } from "node:path";
+import { basename, dirname, isAbsolute } from "../core/paths.ts";
 import type { AgentRole } from "./keys.ts";
 import type { JobRecord } from "../job/record.ts";
 import { exportStatement, unsetStatement } from "../core/shell.ts";
@@ -37,14 +37,16 @@ const SOCKET_NAMES = new Set(["slug.sock", "default.sock"]);
 // A Unix socket's path must fit sun_path (108 bytes on Linux, NUL included).
 const SOCKET_PATH_MAX = 107;
 
+/** `directory` is one newDirectoryPath made (../job/state.ts): already normalised, so no join is needed. */
 export function socketPath(directory: string, role: AgentRole): string {
-  return join(directory, `${role}.sock`);
+  return `${directory}/${role}.sock`;
 }
 
 /** Where to create the agent directory: TMPDIR, unless a socket path there would be too long to bind. */
 export function agentDirectoryParent(tmpdir: string | undefined): string {
   const parent = tmpdir && isAbsolute(tmpdir) ? tmpdir.replace(/\/+$/, "") || "/" : "/tmp";
-  const longest = socketPath(join(parent, `${AGENT_DIRECTORY_PREFIX}XXXXXX`), "default");
+  // As long as newDirectoryPath's join could make it, or longer (it also resolves `.` and `..`).
+  const longest = socketPath(`${parent === "/" ? "" : parent}/${AGENT_DIRECTORY_PREFIX}XXXXXX`, "default");
   return longest.length <= SOCKET_PATH_MAX ? parent : "/tmp";
 }
 
