@@ -153,6 +153,9 @@ test("the agent directory goes to TMPDIR unless a socket there would be too long
   assert.is(agentDirectoryParent(undefined), "/tmp");
   assert.is(agentDirectoryParent("relative"), "/tmp");
   assert.is(agentDirectoryParent(`/${"x".repeat(90)}`), "/tmp");
+  // Bytes, not characters: 60 characters of é are 120 bytes.
+  assert.is(agentDirectoryParent(`/${"x".repeat(60)}`), `/${"x".repeat(60)}`);
+  assert.is(agentDirectoryParent(`/${"é".repeat(60)}`), "/tmp");
 });
 
 test.run();

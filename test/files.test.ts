@@ -32,9 +32,12 @@ test("a FIFO is read as a stream: the text of a writer that was waiting for a re
   const fifo = join(dir, "fifo");
   assert.is(Bun.spawnSync(["mkfifo", fifo]).exitCode, 0);
   const writer = Bun.spawn(["sh", "-c", `printf 'export A=1\\n' > ${fifo}`]);
-  // Until the writer waits in open() for a reader (the kernel's wait_for_partner), as a writer started first would.
-  for (let waited = 0; readFileSync(`/proc/${writer.pid}/wchan`, "utf8") !== "wait_for_partner"; waited += 5) {
-    assert.ok(waited < 5000, "the writer never waited for a reader");
+  // Until the writer waits in open() for a reader (the kernel's wait_for_partner), as a writer started
+  // first would; where the kernel hides wchan ("0"), a pause instead.
+  for (let waited = 0; ; waited += 5) {
+    const wchan = readFileSync(`/proc/${writer.pid}/wchan`, "utf8");
+    if (wchan === "wait_for_partner" || (wchan === "0" && waited >= 300)) break;
+    assert.ok(waited < 5000, `the writer never waited for a reader (wchan ${wchan})`);
     await Bun.sleep(5);
   }
   assert.is(readSmallFile(fifo), "export A=1\n");
@@ -65,7 +68,11 @@ test("a job may have a record only when a non-empty file is there", () => {
 // writeAll to a stdout that fills: the child makes its stdout (the socket
 // Bun.spawn gives it) non-blocking, and the parent reads it slowly, so that
 // writes come back short and with EAGAIN. Bun.write sent a 2.6 KB payload
-// again from its start there; every byte must arrive once, in order.
+// again from its start there; every byte must arrive once, in order. A writer
+// that used Bun.write for everything fails this every time, and so does one
+// that loses the EAGAIN retry; one that used it only for payloads up to 4 KiB
+// failed it in 4 of 13 runs (the room left when the small write comes depends
+// on the reader's timing).
 const child = join(dir, "write.ts");
 writeFileSync(
   child,

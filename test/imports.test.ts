@@ -71,7 +71,7 @@ for (const phase of ["environment", "pre-checkout", "post-checkout", "post-comma
 // that print nothing on most jobs load it only when they print, log, or find
 // a job record. (pre-checkout always prints the job's agent, and --version
 // its version: they load it to write.)
-test("post-checkout, post-command and pre-exit load node:fs only when they need it, and no phase after environment loads node:path", () => {
+test("post-checkout, post-command and pre-exit import node:fs only when they need it, and no phase after environment imports node:path at start-up", () => {
   const staticCommon = [...reachable(join(SRC, "main.ts"), false), ...reachable(join(SRC, "job", "context.ts"), false)];
   for (const phase of ["post-checkout", "post-command", "pre-exit"]) {
     const modules = new Set([...staticCommon, ...reachable(join(SRC, "phases", `${phase}.ts`), false)]);

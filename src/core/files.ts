@@ -9,7 +9,7 @@ let loaded: typeof NodeFs | undefined;
 
 /**
  * node:fs, loaded on first use, synchronously, for the callers that cannot
- * wait: a log line, an error, a payload over PIPE_BUF. Bun's require costs
+ * wait: a log line or an error in a phase that did not load it. Bun's require costs
  * about 2.7 ms more than an import when it is the first to load node:fs (a
  * compiled probe: 1.36 against 1.22 × hello), so asynchronous code imports
  * it instead (loadNodeFs).

@@ -4,9 +4,10 @@
 // it, and pre-exit, which works from the job's variables, would never hear of
 // it. So the environment phase records how to undo each change as it makes
 // it, and SIGTERM, SIGINT or SIGHUP undo them all, newest first, and exit
-// non-zero with one line. The undos stay armed until the process exits: a
-// phase that is interrupted after printing still fails its hook, which then
-// evaluates nothing.
+// non-zero with one line, printing nothing for the hook to evaluate. Once the
+// phase has checked for a signal one last time (src/cli/run.ts), it writes
+// its payload synchronously and exits: a signal that arrives during that
+// write is taken by the exit, and the job keeps everything it was given.
 import type { Logger } from "./log.ts";
 
 type Undo = () => void | Promise<void>;

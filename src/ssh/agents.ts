@@ -37,7 +37,11 @@ const SOCKET_NAMES = new Set(["slug.sock", "default.sock"]);
 // A Unix socket's path must fit sun_path (108 bytes on Linux, NUL included).
 const SOCKET_PATH_MAX = 107;
 
-/** `directory` is one newDirectoryPath made (../job/state.ts): already normalised, so no join is needed. */
+/**
+ * A socket's path in an agent directory, which newDirectoryPath made
+ * (../job/state.ts) and so is normalised: no join needed. Also the length of
+ * one, for agentDirectoryParent below.
+ */
 export function socketPath(directory: string, role: AgentRole): string {
   return `${directory}/${role}.sock`;
 }
@@ -47,7 +51,8 @@ export function agentDirectoryParent(tmpdir: string | undefined): string {
   const parent = tmpdir && isAbsolute(tmpdir) ? tmpdir.replace(/\/+$/, "") || "/" : "/tmp";
   // As long as newDirectoryPath's join could make it, or longer (it also resolves `.` and `..`).
   const longest = socketPath(`${parent === "/" ? "" : parent}/${AGENT_DIRECTORY_PREFIX}XXXXXX`, "default");
-  return longest.length <= SOCKET_PATH_MAX ? parent : "/tmp";
+  // sun_path counts bytes: a TMPDIR with é in it is longer than its length in characters.
+  return new TextEncoder().encode(longest).length <= SOCKET_PATH_MAX ? parent : "/tmp";
 }
 
 /** True for a socket this program creates for a job's agent, by its name alone. */
