@@ -7,12 +7,53 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { readSmallFile } from "../src/core/files.ts";
+import { loadNodeFs, readSmallFile } from "../src/core/files.ts";
 import { mayHaveJobRecord } from "../src/job/record.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "bk-files-"));
 
-test("a small file reads as readFileSync reads it: text, a byte-order mark, invalid UTF-8, an empty file, /proc", () => {
+// readSmallFile maps a file in a process that has not loaded node:fs, and
+// reads it with node:fs in one that has: each check runs both ways, the first
+// in a fresh process, the second here, where node:fs is loaded.
+await loadNodeFs();
+const READER = join(dir, "read.ts");
+writeFileSync(
+  READER,
+  `import { readSmallFile } from ${JSON.stringify(join(import.meta.dir, "..", "src", "core", "files.ts"))};
+let result;
+try {
+  const text = readSmallFile(process.argv[2]);
+  result = text === undefined ? { missing: true } : { text };
+} catch (error) {
+  result = { code: error.code };
+}
+await Bun.write(Bun.stdout, JSON.stringify(result));
+`,
+);
+
+type Read = { text: string } | { missing: true } | { code: string };
+
+function readHere(path: string): Read {
+  try {
+    const text = readSmallFile(path);
+    return text === undefined ? { missing: true } : { text };
+  } catch (error) {
+    return { code: (error as NodeJS.ErrnoException).code! };
+  }
+}
+
+async function readInFreshProcess(path: string): Promise<Read> {
+  const reader = Bun.spawn([process.execPath, READER, path], { stdout: "pipe", stderr: "pipe" });
+  const read = JSON.parse(await new Response(reader.stdout).text()) as Read;
+  assert.is(await reader.exited, 0, await new Response(reader.stderr).text());
+  return read;
+}
+
+async function readBothWays(path: string): Promise<Read[]> {
+  return [await readInFreshProcess(path), readHere(path)];
+}
+
+test("a small file reads as readFileSync reads it: text, a byte-order mark, invalid UTF-8, an empty file, /proc", async () => {
   const cases: Record<string, Uint8Array | string> = {
     text: "export AWS_PARAMSTORE_SECRETS_SECRETS_PATH=/vendors/buildkite\n",
     bom: "\uFEFFexport A=1\n",
@@ -23,33 +64,36 @@ test("a small file reads as readFileSync reads it: text, a byte-order mark, inva
   for (const [name, content] of Object.entries(cases)) {
     const path = join(dir, name);
     writeFileSync(path, content);
-    assert.is(readSmallFile(path), readFileSync(path, "utf8"), name);
+    for (const read of await readBothWays(path)) assert.equal(read, { text: readFileSync(path, "utf8") }, name);
   }
-  assert.is(readSmallFile("/proc/version"), readFileSync("/proc/version", "utf8"));
+  for (const read of await readBothWays("/proc/version")) assert.equal(read, { text: readFileSync("/proc/version", "utf8") });
 });
 
 test("a FIFO is read as a stream: the text of a writer that was waiting for a reader", async () => {
   const fifo = join(dir, "fifo");
   assert.is(Bun.spawnSync(["mkfifo", fifo]).exitCode, 0);
-  const writer = Bun.spawn(["sh", "-c", `printf 'export A=1\\n' > ${fifo}`]);
-  // Until the writer waits in open() for a reader (the kernel's wait_for_partner), as a writer started
-  // first would; where the kernel hides wchan ("0"), a pause instead.
-  for (let waited = 0; ; waited += 5) {
-    const wchan = readFileSync(`/proc/${writer.pid}/wchan`, "utf8");
-    if (wchan === "wait_for_partner" || (wchan === "0" && waited >= 300)) break;
-    assert.ok(waited < 5000, `the writer never waited for a reader (wchan ${wchan})`);
-    await Bun.sleep(5);
+  for (let round = 0; round < 2; round++) {
+    const writer = Bun.spawn(["sh", "-c", `printf 'export A=1\\n' > ${fifo}`]);
+    // Until the writer waits in open() for a reader (the kernel's wait_for_partner), as a writer started
+    // first would; where the kernel hides wchan ("0"), a pause instead.
+    for (let waited = 0; ; waited += 5) {
+      const wchan = readFileSync(`/proc/${writer.pid}/wchan`, "utf8");
+      if (wchan === "wait_for_partner" || (wchan === "0" && waited >= 300)) break;
+      assert.ok(waited < 5000, `the writer never waited for a reader (wchan ${wchan})`);
+      await Bun.sleep(5);
+    }
+    const read = round === 0 ? await readInFreshProcess(fifo) : readHere(fifo);
+    assert.equal(read, { text: "export A=1\n" }, round === 0 ? "mapped" : "node:fs");
+    assert.is(await writer.exited, 0);
   }
-  assert.is(readSmallFile(fifo), "export A=1\n");
-  assert.is(await writer.exited, 0);
 });
 
-test("a small file that is not there is undefined; one that cannot be read says why", () => {
-  assert.is(readSmallFile(join(dir, "missing")), undefined);
+test("a small file that is not there is undefined; one that cannot be read says why", async () => {
   symlinkSync(join(dir, "nowhere"), join(dir, "dangling"));
-  assert.is(readSmallFile(join(dir, "dangling")), undefined);
   mkdirSync(join(dir, "a-directory"));
-  assert.throws(() => readSmallFile(join(dir, "a-directory")), (error: NodeJS.ErrnoException) => error.code === "EISDIR");
+  for (const read of await readBothWays(join(dir, "missing"))) assert.equal(read, { missing: true });
+  for (const read of await readBothWays(join(dir, "dangling"))) assert.equal(read, { missing: true });
+  for (const read of await readBothWays(join(dir, "a-directory"))) assert.equal(read, { code: "EISDIR" });
 });
 
 test("a job may have a record only when a non-empty file is there", () => {
