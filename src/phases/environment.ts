@@ -16,13 +16,10 @@ import { unknownVariables } from "../job/variables.ts";
 import { jobSlugs, type Slug } from "../job/slug.ts";
 import { createSsmStore } from "../ssm/client.ts";
 import { jobRecordPath } from "../job/record.ts";
-import { loadNodeFs } from "../core/files.ts";
 
 export async function run(context: PhaseContext): Promise<string> {
   const { env, config, defaults, log } = context;
   undoChangesOnInterrupt(log);
-  // This phase always logs: its writes go through node:fs.
-  await loadNodeFs();
   // First, so that every line this phase logs, from any route to SSM, is in its group.
   log.group("Loading secrets from SSM");
   const repository = env.BUILDKITE_REPO ?? "";
