@@ -59,9 +59,13 @@ test("pre-checkout saves the current agent, an absent one included", () => {
 });
 
 test("pre-checkout probes the slug agent only for an SSH repository, and says why not otherwise", () => {
-  assert.equal(decideSwitch(afterEnvironment, true), { probe: slug });
-  assert.match((decideSwitch(afterEnvironment, false) as { keep: string }).keep, /not an SSH URL/);
-  assert.match((decideSwitch({ SSH_AUTH_SOCK: defaultAgent.socket }, true) as { keep: string }).keep, /no deploy key/);
+  assert.equal(decideSwitch(afterEnvironment, () => true), { probe: slug });
+  assert.match((decideSwitch(afterEnvironment, () => false) as { keep: string }).keep, /not an SSH URL/);
+  // Without a slug agent the repository's URL is not even read.
+  const unread = (): boolean => {
+    throw new Error("the URL was read");
+  };
+  assert.match((decideSwitch({ SSH_AUTH_SOCK: defaultAgent.socket }, unread) as { keep: string }).keep, /no deploy key/);
 });
 
 test("switch, then restore after the checkout, or after the command with run-during-command; restoring twice changes nothing", () => {

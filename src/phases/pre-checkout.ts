@@ -9,7 +9,7 @@ import { isSshRepository } from "../job/slug.ts";
 export async function run({ env, config, log }: HookContext): Promise<string> {
   const repository = env.BUILDKITE_REPO ?? "";
   const saved = saveCurrentAgent(env);
-  const decision = decideSwitch(env, isSshRepository(repository));
+  const decision = decideSwitch(env, () => isSshRepository(repository));
   if ("keep" in decision) {
     log.debug(`checkout keeps the current ssh-agent: ${decision.keep}`);
     return saved;
