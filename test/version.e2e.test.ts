@@ -1,9 +1,13 @@
 // `version` and `--version` on both compiled binaries: this machine's
-// directly, the other architecture's under qemu (see binaryCommand).
+// directly, the other architecture's under qemu (see binaryCommand); and
+// what the binary does when its stdout cannot be written.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { AGENT_TARGETS, VERSION } from "../build.ts";
-import { ROOT, baseJobEnv, binaryCommand, runBinary } from "./support/job.ts";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ROOT, baseJobEnv, binaryCommand, compiledBinary, runBinary } from "./support/job.ts";
 
 const commits = new Set<string>();
 
@@ -29,6 +33,19 @@ for (const target of AGENT_TARGETS) {
     }
   });
 }
+
+test("a stdout that cannot be written fails with one line, status 1: no usage error, no stack", async () => {
+  const defaults = join(mkdtempSync(join(tmpdir(), "bk-version-")), "defaults.env");
+  writeFileSync(defaults, "export AWS_PARAMSTORE_SECRETS_SECRETS_PATH=/vendors/buildkite\n");
+  for (const args of [["--version"], ["version"], ["slug", "git@github.com:acme/app.git"], ["pre-checkout", "--defaults-file", defaults]]) {
+    const proc = Bun.spawn([compiledBinary(), ...args], { env: baseJobEnv(), stdin: "ignore", stdout: Bun.file("/dev/full"), stderr: "pipe" });
+    const [stderr, status] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
+    assert.is(status, 1, `${args[0]}: ${stderr}`);
+    const lines = stderr.split("\n").filter((line) => line !== "" && !line.startsWith("~~~") && !line.startsWith("^^^") && !line.startsWith("[bk-ssm-secrets]"));
+    assert.equal(lines.length, 1, `${args[0]}: ${stderr}`);
+    assert.match(lines[0]!, /cannot write to stdout: ENOSPC/);
+  }
+});
 
 test("both binaries come from the same commit", () => {
   assert.is(commits.size, 1, [...commits].join(", "));

@@ -43,9 +43,16 @@ export type PhaseEntry = {
   | { context: "job settings"; load: () => Promise<Phase<HookContext>> }
 );
 
-/** Write the payload, all of it, and exit. */
+/**
+ * Write the payload, all of it, and exit. A stdout that cannot take it (a
+ * full disk, a reader gone) fails the command with one line, not a stack.
+ */
 export function emit(payload: string, status = 0): never {
-  writeAll(1, payload);
+  try {
+    writeAll(1, payload);
+  } catch (error) {
+    fail(`cannot write to stdout: ${(error as Error).message}`, 1);
+  }
   process.exit(status);
 }
 
