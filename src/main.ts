@@ -20,8 +20,9 @@ const onlyDefaultsFile = more.length === 0 || (more.length === 2 && more[0] === 
 const phase = onlyDefaultsFile ? PHASES.find(({ name }) => name === first) : undefined;
 if (phase) await runPhase(phase);
 if (more.length === 0 && (first === "--version" || first === "-v")) {
-  await readyToEmit(VERSION);
-  emit(`${VERSION}\n`);
+  const version = `${VERSION}\n`;
+  await readyToEmit(version);
+  emit(version);
 }
 
 await import("./cli/commands.ts");

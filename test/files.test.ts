@@ -7,8 +7,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { loadNodeFs, readSmallFile } from "../src/core/files.ts";
+import { loadNodeFs } from "../src/core/files.ts";
 import { mayHaveJobRecord } from "../src/job/record.ts";
+import { readResult, type SmallFileRead } from "./support/read-small-file.ts";
+import { payload } from "./support/stdout-writer.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "bk-files-"));
 
@@ -16,41 +18,17 @@ const dir = mkdtempSync(join(tmpdir(), "bk-files-"));
 // reads it with node:fs in one that has: each check runs both ways, the first
 // in a fresh process, the second here, where node:fs is loaded.
 await loadNodeFs();
-const READER = join(dir, "read.ts");
-writeFileSync(
-  READER,
-  `import { readSmallFile } from ${JSON.stringify(join(import.meta.dir, "..", "src", "core", "files.ts"))};
-let result;
-try {
-  const text = readSmallFile(process.argv[2]);
-  result = text === undefined ? { missing: true } : { text };
-} catch (error) {
-  result = { code: error.code };
-}
-await Bun.write(Bun.stdout, JSON.stringify(result));
-`,
-);
+const READER = join(import.meta.dir, "support", "read-small-file.ts");
 
-type Read = { text: string } | { missing: true } | { code: string };
-
-function readHere(path: string): Read {
-  try {
-    const text = readSmallFile(path);
-    return text === undefined ? { missing: true } : { text };
-  } catch (error) {
-    return { code: (error as NodeJS.ErrnoException).code! };
-  }
-}
-
-async function readInFreshProcess(path: string): Promise<Read> {
+async function readInFreshProcess(path: string): Promise<SmallFileRead> {
   const reader = Bun.spawn([process.execPath, READER, path], { stdout: "pipe", stderr: "pipe" });
-  const read = JSON.parse(await new Response(reader.stdout).text()) as Read;
+  const read = JSON.parse(await new Response(reader.stdout).text()) as SmallFileRead;
   assert.is(await reader.exited, 0, await new Response(reader.stderr).text());
   return read;
 }
 
-async function readBothWays(path: string): Promise<Read[]> {
-  return [await readInFreshProcess(path), readHere(path)];
+async function readBothWays(path: string): Promise<SmallFileRead[]> {
+  return [await readInFreshProcess(path), readResult(path)];
 }
 
 test("a small file reads as readFileSync reads it: text, a byte-order mark, invalid UTF-8, an empty file, /proc", async () => {
@@ -82,7 +60,7 @@ test("a FIFO is read as a stream: the text of a writer that was waiting for a re
       assert.ok(waited < 5000, `the writer never waited for a reader (wchan ${wchan})`);
       await Bun.sleep(5);
     }
-    const read = round === 0 ? await readInFreshProcess(fifo) : readHere(fifo);
+    const read = round === 0 ? await readInFreshProcess(fifo) : readResult(fifo);
     assert.equal(read, { text: "export A=1\n" }, round === 0 ? "mapped" : "node:fs");
     assert.is(await writer.exited, 0);
   }
@@ -117,39 +95,12 @@ test("a job may have a record only when a non-empty file is there", () => {
 // that loses the EAGAIN retry; one that used it only for payloads up to 4 KiB
 // failed it in 4 of 13 runs (the room left when the small write comes depends
 // on the reader's timing).
-const child = join(dir, "write.ts");
-writeFileSync(
-  child,
-  `import { dlopen, FFIType } from "bun:ffi";
-import { writeAll } from ${JSON.stringify(join(import.meta.dir, "..", "src", "core", "stdio.ts"))};
-const { symbols: libc } = dlopen("libc.so.6", {
-  fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-  setsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
-});
-const F_GETFL = 3, F_SETFL = 4, O_NONBLOCK = 0o4000, SOL_SOCKET = 1, SO_SNDBUF = 7;
-if (libc.fcntl(1, F_SETFL, libc.fcntl(1, F_GETFL, 0) | O_NONBLOCK) !== 0) throw new Error("fcntl");
-// A small send buffer: a write of a few kilobytes comes back short.
-if (libc.setsockopt(1, SOL_SOCKET, SO_SNDBUF, new Int32Array([1024]), 4) !== 0) throw new Error("setsockopt");
-for (const size of process.argv.slice(2).map(Number)) writeAll(1, payload(size));
-process.exit(0);
-function payload(size: number): string {
-  let text = "";
-  for (let i = 0; text.length < size; i++) text += i % 7 === 0 ? "é" : String.fromCharCode(97 + (i % 26));
-  return text.slice(0, size);
-}
-`,
-);
-
-function payload(size: number): string {
-  let text = "";
-  for (let i = 0; text.length < size; i++) text += i % 7 === 0 ? "é" : String.fromCharCode(97 + (i % 26));
-  return text.slice(0, size);
-}
+const WRITER = join(import.meta.dir, "support", "stdout-writer.ts");
 
 // One payload alone, and a small one after a filler that leaves the socket full.
 for (const sizes of [[300_000], [400_000, 2_600], [1, 4_095, 4_097]]) {
   test(`stdout gets all of payloads of ${sizes.join(" then ")} characters, once, when it fills`, async () => {
-    const proc = Bun.spawn([process.execPath, child, ...sizes.map(String)], { stdout: "pipe", stderr: "pipe" });
+    const proc = Bun.spawn([process.execPath, WRITER, ...sizes.map(String)], { stdout: "pipe", stderr: "pipe" });
     await Bun.sleep(200); // the child fills the socket and waits
     const chunks: Uint8Array[] = [];
     const reader = proc.stdout.getReader();
