@@ -7,7 +7,8 @@
 // take; anything else goes to the full command line in cli/commands.ts.
 import { platformRefusal } from "./core/platform.ts";
 import { VERSION } from "./core/version.ts";
-import { emit, fail, PHASES, readyToEmit, runPhase } from "./cli/run.ts";
+import { fail, handOver, PHASES, runPhase } from "./cli/run.ts";
+import { utf8 } from "./core/stdio.ts";
 
 // A hook phase or --version alone, as the hooks and scripts call them, skips
 // the CLI framework: nothing is loaded that the phase does not use.
@@ -20,9 +21,7 @@ const onlyDefaultsFile = more.length === 0 || (more.length === 2 && more[0] === 
 const phase = onlyDefaultsFile ? PHASES.find(({ name }) => name === first) : undefined;
 if (phase) await runPhase(phase);
 if (more.length === 0 && (first === "--version" || first === "-v")) {
-  const version = `${VERSION}\n`;
-  await readyToEmit(version);
-  emit(version);
+  await handOver(utf8(`${VERSION}\n`));
 }
 
 await import("./cli/commands.ts");

@@ -25,8 +25,10 @@ test("the canary is in the payload only: not in stderr, not on disk", async () =
     assert.is(direct.status, 0, direct.stderr);
     assert.ok(direct.stdout.includes(`export ${CANARY_VARIABLE}='${CANARY}'\n`));
     assert.not.ok(direct.stderr.includes(CANARY));
-    // Every line of stdout is an export statement: nothing but shell code for eval.
-    assert.ok(direct.stdout.split("\n").filter(Boolean).every((line) => /^export [A-Z_][A-Z0-9_]*='/.test(line)));
+    // Every line of stdout is an export statement, but the last, which counts the bytes before it for the hook: nothing but shell code for eval.
+    const lines = direct.stdout.split("\n").filter(Boolean);
+    assert.match(lines.pop()!, /^# bk-ssm-secrets: \d+ bytes above$/);
+    assert.ok(lines.every((line) => /^export [A-Z_][A-Z0-9_]*='/.test(line)));
 
     const hooked = await runHook("environment", env, { cwd: scratch });
     assert.is(hooked.env[CANARY_VARIABLE], CANARY);

@@ -68,12 +68,12 @@ for (const phase of ["environment", "pre-checkout", "post-checkout", "post-comma
 }
 
 // node:fs alone costs a phase about 4 ms (src/core/files.ts): the phases
-// that print nothing on most jobs load it only when they print, log, or find
-// a job record. (pre-checkout always prints the job's agent, and --version
-// its version: they load it to write.)
-test("post-checkout, post-command and pre-exit import node:fs only when they need it, and no phase after environment imports node:path at start-up", () => {
+// after environment load it only when they log, print more than one atomic
+// write (src/core/stdio.ts), or find a job record. (pre-checkout always
+// prints the job's agent: a few hundred bytes, written natively.)
+test("the phases after environment import node:fs only when they need it, nor node:path at start-up", () => {
   const staticCommon = [...reachable(join(SRC, "main.ts"), false), ...reachable(join(SRC, "job", "context.ts"), false)];
-  for (const phase of ["post-checkout", "post-command", "pre-exit"]) {
+  for (const phase of ["pre-checkout", "post-checkout", "post-command", "pre-exit"]) {
     const modules = new Set([...staticCommon, ...reachable(join(SRC, "phases", `${phase}.ts`), false)]);
     assert.not.ok(modules.has("node:fs"), phase);
   }

@@ -1,12 +1,24 @@
 # shellcheck shell=bash
 # Shared by every bk-ssm-secrets hook. The agent sources hooks in bash, so this
-# defines one function and sets nothing else: the phase's effect on the job's
+# defines two functions and sets nothing else: the phase's effect on the job's
 # environment is exactly the shell code the binary prints.
+
+# bk_ssm_secrets_whole SCRIPT
+# Whether SCRIPT arrived whole: the binary ends what it prints with a comment
+# line that counts the bytes before it (hookPayload in src/core/shell.ts).
+# ${#...} counts bytes under the C locale, which is local to this function.
+bk_ssm_secrets_whole() {
+  local LC_ALL=C
+  local last="${1##*$'\n'}"
+  [[ "$last" == "# bk-ssm-secrets: $((${#1} - ${#last})) bytes above" ]]
+}
 
 # bk_ssm_secrets_phase PHASE
 # Runs `bk-ssm-secrets PHASE` and evaluates what it prints. Does nothing unless
 # AWS_SSM_SECRETS_PLUGIN_ENABLED is 1. Fails (so the job fails) when the
-# binary fails, and then evaluates nothing: a phase is all or nothing.
+# binary fails, and then evaluates nothing: a phase is all or nothing. What it
+# printed is evaluated only when it arrived whole: a payload cut short, or with
+# a part of it twice, could turn part of a quoted secret into code.
 bk_ssm_secrets_phase() {
   [[ "${AWS_SSM_SECRETS_PLUGIN_ENABLED:-}" == "1" ]] || return 0
   # `bk-ssm-secrets install` records here the absolute paths of the binary and
@@ -39,5 +51,9 @@ bk_ssm_secrets_phase() {
     unset -v "${!BUN_@}" "${!MIMALLOC_@}" NODE_OPTIONS || exit 1
     BK_SSM_SECRETS_BIN="$bin" exec "$bin" "$1" ${defaults_file:+--defaults-file "$defaults_file"}
   )" || return 1
+  if [[ -n "$script" ]] && ! bk_ssm_secrets_whole "$script"; then
+    printf '%s\n' "^^^ +++" ":no_entry: bk-ssm-secrets: what \`$bin $1\` printed did not arrive whole (its last line must count the bytes before it), so none of it was applied: retry the job; if it fails again, install the hooks again with this binary (\`bk-ssm-secrets install\`), so that both come from one release" >&2
+    return 1
+  fi
   eval "$script"
 }

@@ -208,6 +208,7 @@ cli
       name: "git-credential",
       description: "git's credential helper",
       context: "configuration",
+      forGit: true,
       load: async () => {
         const helper = await import("../phases/git-credential.ts");
         const parameters = [options.parameter ?? []].flat();

@@ -7,10 +7,11 @@ import type { Env } from "../core/env.ts";
 // loaded with the CLI costs less than one more loaded on the way (measured:
 // pre-exit 1.56 -> 1.49x hello, --version unchanged).
 import { hookContext, phaseContext, type HookContext, type PhaseContext } from "../job/context.ts";
-import { unlessInterrupted } from "../core/interrupt.ts";
+import { handOverUnlessInterrupted, unlessInterrupted } from "../core/interrupt.ts";
 import { colorWanted, errorText, inJob } from "../core/log.ts";
 import { loadNodeFs } from "../core/files.ts";
-import { isTerminal, writeAll } from "../core/stdio.ts";
+import { hookPayload } from "../core/shell.ts";
+import { isTerminal, PIPE_BUF, utf8, writeAll, writeOnce } from "../core/stdio.ts";
 
 export interface Phase<Context> {
   run(context: Context): Promise<string>;
@@ -32,12 +33,12 @@ export type PhaseEntry = {
    */
   early?: (env: Env) => Promise<void> | undefined;
   /**
-   * It prints or logs on every job, so node:fs is loaded before anything
-   * else, by import, and reads the defaults file too (see ../core/files.ts):
-   * pre-checkout 1.554 -> 1.487 × hello (100 shuffled rounds, stdout to
-   * /dev/null as make bench sends it; 1.461 -> 1.417 to a pipe, 120 rounds).
+   * It logs on every job, so node:fs is loaded before anything else, by
+   * import, and reads the defaults file too (see ../core/files.ts).
    */
-  writesEveryJob?: true;
+  logsEveryJob?: true;
+  /** Its payload is credential lines for git, not shell code for a hook: no byte count at its end. */
+  forGit?: true;
 } & (
   | { context: "configuration"; load: () => Promise<Phase<PhaseContext>> }
   | { context: "job settings"; load: () => Promise<Phase<HookContext>> }
@@ -47,13 +48,35 @@ export type PhaseEntry = {
  * Write the payload, all of it, and exit. A stdout that cannot take it (a
  * full disk, a reader gone) fails the command with one line, not a stack.
  */
-export function emit(payload: string, status = 0): never {
+export function emit(payload: string | Uint8Array, status = 0): never {
   try {
     writeAll(1, payload);
   } catch (error) {
-    fail(`cannot write to stdout: ${(error as Error).message}`, 1);
+    stdoutFailed(error);
   }
   process.exit(status);
+}
+
+function stdoutFailed(error: unknown): never {
+  fail(`cannot write to stdout: ${(error as Error).message}`, 1);
+}
+
+/**
+ * The hooks' fast path: a hook's payload, or the bare version, written and
+ * the process exited with status 0. Up to PIPE_BUF bytes go in one native
+ * write, which needs no node:fs (writeOnce); more through node:fs's loop.
+ */
+export async function handOver(payload: Uint8Array): Promise<never> {
+  if (payload.length > PIPE_BUF) {
+    await loadNodeFs();
+    emit(payload);
+  }
+  try {
+    await writeOnce(payload);
+  } catch (error) {
+    stdoutFailed(error);
+  }
+  process.exit(0);
 }
 
 /**
@@ -94,16 +117,15 @@ export async function runPhase(phase: PhaseEntry): Promise<void> {
     // once between the start-up steps, so they overlap them.
     const letEarlyWorkOn = () => (early ? new Promise((resolve) => setImmediate(resolve)) : undefined);
     await letEarlyWorkOn();
-    if (phase.writesEveryJob) await loadNodeFs();
+    if (phase.logsEveryJob) await loadNodeFs();
     // The hooks name the agent's defaults file; the job's environment never does.
     const job = { defaultsFile: textOption("defaults-file") };
     const script =
       phase.context === "configuration"
         ? await run(phaseContext(process.env, job), phase.load, letEarlyWorkOn)
         : await run(hookContext(process.env, job), phase.load, letEarlyWorkOn);
-    await readyToEmit(script);
-    await unlessInterrupted();
-    emit(script);
+    await handOverUnlessInterrupted();
+    await handOver(phase.forGit ? utf8(script) : hookPayload(script));
   } catch (error) {
     await unlessInterrupted();
     fail(error, 1);
@@ -150,7 +172,7 @@ export const PHASES: PhaseEntry[] = [
     name: "environment",
     description: "Load the job's secrets and deploy keys from SSM (environment hook)",
     context: "configuration",
-    writesEveryJob: true,
+    logsEveryJob: true,
     // On EC2 every job pays three IMDS round trips for its credentials. Static
     // keys, the credential chain's first link, need none: nothing to load or
     // wait for (the first turn of the event loop alone costs ~0.5 ms). The
@@ -158,8 +180,8 @@ export const PHASES: PhaseEntry[] = [
     early: (env) => (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY ? undefined : import("../ssm/credentials.ts").then((credentials) => credentials.fetchInstanceProfileEarly(env))),
     load: () => import("../phases/environment.ts"),
   },
-  // It always prints the agent it saves (ORIG_SSH_AUTH_SOCK), even when that is none.
-  { name: "pre-checkout", description: "Switch to the slug's ssh-agent when its key reaches the repository (pre-checkout hook)", context: "job settings", writesEveryJob: true, load: () => import("../phases/pre-checkout.ts") },
+  // It always prints the agent it saves (ORIG_SSH_AUTH_SOCK), even when that is none: a few hundred bytes, written without node:fs (handOver).
+  { name: "pre-checkout", description: "Switch to the slug's ssh-agent when its key reaches the repository (pre-checkout hook)", context: "job settings", load: () => import("../phases/pre-checkout.ts") },
   { name: "post-checkout", description: "Go back to the job's previous ssh-agent (post-checkout hook)", context: "job settings", load: () => import("../phases/post-checkout.ts") },
   { name: "post-command", description: "Go back to the job's previous ssh-agent when it was kept through the command (post-command hook)", context: "job settings", load: () => import("../phases/post-command.ts") },
   { name: "pre-exit", description: "Stop the job's ssh-agents and clean up (pre-exit hook)", context: "job settings", load: () => import("../phases/pre-exit.ts") },

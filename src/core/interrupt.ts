@@ -5,15 +5,16 @@
 // it. So the environment phase records how to undo each change as it makes
 // it, and SIGTERM, SIGINT or SIGHUP undo them all, newest first, and exit
 // non-zero with one line, printing nothing for the hook to evaluate. Once the
-// phase has checked for a signal one last time (src/cli/run.ts), it writes
-// its payload synchronously and exits: a signal that arrives during that
-// write is taken by the exit, and the job keeps everything it was given.
+// phase has checked for a signal one last time (src/cli/run.ts), it hands
+// its payload over and exits: a signal that arrives during that write is
+// ignored, and the job keeps everything it was given.
 import type { Logger } from "./log.ts";
 
 type Undo = () => void | Promise<void>;
 
 const pending = new Set<Undo>();
 let undoing: Promise<never> | undefined;
+let handingOver = false;
 const SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
 
 /** Record how to undo a change; the returned function forgets it (for a change that undid itself, such as a child that exited). */
@@ -40,7 +41,7 @@ async function interrupted(signal: keyof typeof SIGNALS, log: Logger): Promise<n
 export function undoChangesOnInterrupt(log: Logger): void {
   for (const signal of Object.keys(SIGNALS) as Array<keyof typeof SIGNALS>) {
     process.on(signal, () => {
-      undoing ??= interrupted(signal, log);
+      if (!handingOver) undoing ??= interrupted(signal, log);
     });
   }
 }
@@ -53,4 +54,15 @@ export function undoChangesOnInterrupt(log: Logger): void {
  */
 export async function unlessInterrupted(): Promise<void> {
   if (undoing) await undoing;
+}
+
+/**
+ * The last check for a signal: resolves unless an interruption is being
+ * undone, and from then on a signal changes nothing. The payload is being
+ * written: undoing now would take away agents and files that the job may
+ * already have been told about.
+ */
+export async function handOverUnlessInterrupted(): Promise<void> {
+  await unlessInterrupted();
+  handingOver = true;
 }

@@ -31,3 +31,28 @@ export function unsetStatement(name: string): string {
   assertIdentifier(name);
   return `unset ${name}\n`;
 }
+
+const encoder = new TextEncoder();
+
+/**
+ * A phase's script as its hook takes it, in UTF-8: the script, then one
+ * comment line with the number of bytes before that line. The hook evaluates
+ * nothing that does not end with the right count (hooks/lib/run-phase.bash),
+ * so a payload that was cut, or that has part of it twice, is never run.
+ * Empty stays empty: there is nothing to evaluate. (Git's credential helper
+ * prints credential lines for git, not shell code, and has no such line.)
+ */
+export function hookPayload(script: string): Uint8Array {
+  if (script === "") return new Uint8Array(0);
+  const body = encoder.encode(script.endsWith("\n") ? script : `${script}\n`);
+  const count = encoder.encode(`${byteCountLine(body.length)}\n`);
+  const payload = new Uint8Array(body.length + count.length);
+  payload.set(body);
+  payload.set(count, body.length);
+  return payload;
+}
+
+/** The last line of a hook's payload, as hooks/lib/run-phase.bash expects it. */
+export function byteCountLine(bytes: number): string {
+  return `# bk-ssm-secrets: ${bytes} bytes above`;
+}

@@ -1,7 +1,6 @@
 // The pre-checkout phase: remember the job's current ssh-agent, and switch to
 // the slug agent when its keys can reach the repository, so the checkout
 // uses the repository's own deploy key rather than a global one.
-import { existsSync } from "node:fs";
 import { decideSwitch, saveCurrentAgent, switchTo } from "../ssh/agents.ts";
 import type { HookContext } from "../job/context.ts";
 import { isSshRepository } from "../job/slug.ts";
@@ -14,7 +13,8 @@ export async function run({ env, config, log }: HookContext): Promise<string> {
     log.debug(`checkout keeps the current ssh-agent: ${decision.keep}`);
     return saved;
   }
-  if (!existsSync(decision.probe.socket)) {
+  // node:fs loads only here: most jobs have no slug agent (see ../core/files.ts).
+  if (!(await import("node:fs")).existsSync(decision.probe.socket)) {
     log.warn(`the slug's ssh-agent is gone (no socket at ${decision.probe.socket}): the checkout uses the default agent`);
     return saved;
   }
