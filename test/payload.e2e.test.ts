@@ -1,27 +1,33 @@
-// A hook's payload arrives whole or is not evaluated: the binary ends it with
-// a comment line counting the bytes before it (hookPayload in
-// src/core/shell.ts), and the hooks evaluate nothing that fails that count
-// (hooks/lib/run-phase.bash). A payload of up to PIPE_BUF bytes is written
-// in one native write, whole to the hook's pipe; this check is what keeps any
-// other stdout from running a payload cut short or with a part repeated.
+// A hook's payload arrives whole or is not evaluated: the binary frames it
+// with a random nonce and ends it with a count of the bytes before its last
+// line (hookPayload in src/core/shell.ts), and the hooks evaluate nothing
+// that fails the check (hooks/lib/run-phase.bash). A payload of up to
+// PIPE_BUF bytes is written natively, whole to the hook's pipe; this check is
+// what keeps any other stdout from running a payload cut short or with a
+// part repeated.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { byteCountLine, exportStatement, hookPayload } from "../src/core/shell.ts";
-import { baseJobEnv, runBinary, runHook } from "./support/job.ts";
+import { exportStatement, hookPayload, payloadFirstLine, payloadLastLine } from "../src/core/shell.ts";
+import { baseJobEnv, compiledBinary, runBinary, runHook } from "./support/job.ts";
+import { BASE, startJobFixture } from "./support/fixture.ts";
 
 const decoder = new TextDecoder();
 const bytes = (text: string) => new TextEncoder().encode(text).length;
 
-test("hookPayload counts the bytes before its last line; an empty script stays empty", () => {
+test("hookPayload frames the script with a nonce and counts the bytes before its last line; an empty script stays empty", () => {
   for (const script of ["export A='1'\n", "export É_FREE='é ü 中文 🎉'\nexport B=''\n", "export A='no newline at the end'"]) {
-    const payload = decoder.decode(hookPayload(script));
-    const body = script.endsWith("\n") ? script : `${script}\n`;
-    assert.is(payload, `${body}${byteCountLine(bytes(body))}\n`);
+    const payload = decoder.decode(hookPayload(script, "0123456789abcdef"));
+    const body = `${payloadFirstLine("0123456789abcdef")}\n${script.endsWith("\n") ? script : `${script}\n`}`;
+    assert.is(payload, `${body}${payloadLastLine("0123456789abcdef", bytes(body))}\n`);
   }
   assert.is(hookPayload("").length, 0);
+  // A nonce of 16 hex digits, new for each payload.
+  const nonces = new Set(Array.from({ length: 100 }, () => /^# bk-ssm-secrets payload ([0-9a-f]{16})\n/.exec(decoder.decode(hookPayload("export A='1'\n")))?.[1]));
+  assert.is(nonces.size, 100);
+  assert.not.ok(nonces.has(undefined));
 });
 
 test("pre-checkout's payload, written at once without node:fs, ends with the count of the bytes before it", async () => {
@@ -32,8 +38,25 @@ test("pre-checkout's payload, written at once without node:fs, ends with the cou
   assert.is(lines.pop(), "", "the payload ends with a newline");
   const last = lines.pop()!;
   const body = `${lines.join("\n")}\n`;
-  assert.is(last, byteCountLine(bytes(body)));
+  const nonce = /^# bk-ssm-secrets payload ([0-9a-f]{16})$/.exec(lines[0]!)?.[1] ?? "";
+  assert.is(last, payloadLastLine(nonce, bytes(body)));
   assert.ok(body.includes(exportStatement("ORIG_SSH_AUTH_SOCK", socket)), body);
+});
+
+test("a phase that prints nothing writes nothing: a file its stdout is appended to keeps what it held", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "bk-payload-"));
+  try {
+    const log = join(dir, "stdout.log");
+    writeFileSync(log, "line one\nline two\n");
+    for (const phase of ["post-checkout", "post-command", "pre-exit"]) {
+      const proc = Bun.spawn(["sh", "-c", `exec "$0" ${phase} >> "$1"`, compiledBinary(), log], { env: baseJobEnv({ BUILDKITE_JOB_ID: "0190c5a4-6a0f-4f33-9e0e-1c2d3e4f5a6b" }), stderr: "pipe" });
+      const [stderr, status] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
+      assert.is(status, 0, `${phase}: ${stderr}`);
+      assert.is(readFileSync(log, "utf8"), "line one\nline two\n", phase);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 // A stand-in for the binary that prints `payload` as given, so that the hook
@@ -48,18 +71,30 @@ function fakeBinary(dir: string, name: string, payload: string): string {
 }
 
 const VALUE = "secret-é-中文-'quoted'-$(touch /tmp/never)-value";
+const NONCE = "5e1f0a9b3c7d2e46";
+const first = `${payloadFirstLine(NONCE)}\n`;
 const script = `${exportStatement("PAYLOAD_A", VALUE)}${exportStatement("PAYLOAD_B", "second-value")}`;
-const whole = decoder.decode(hookPayload(script));
-const count = byteCountLine(bytes(script));
+const whole = decoder.decode(hookPayload(script, NONCE));
+const count = payloadLastLine(NONCE, bytes(first + script));
+// A payload cut just after a line of a value that copies the last line, with
+// the count of the bytes before it right: only the nonce, which no value
+// knows, tells it from the end.
+const cutAfterForgedLine = (nonce: string) => {
+  const before = `${first}export PAYLOAD_A='x\n`;
+  return `${before}${payloadLastLine(nonce, bytes(before))}\n`;
+};
 
 const damaged: Array<[string, string]> = [
-  ["no count line", script],
-  ["cut inside a quoted value", whole.slice(0, script.indexOf("中文"))],
-  ["cut after the first line, count line kept", `${exportStatement("PAYLOAD_A", VALUE)}${count}\n`],
-  ["a part written twice", `${script.slice(0, 30)}${script}${count}\n`],
-  ["a count one byte off", `${script}${byteCountLine(bytes(script) + 1)}\n`],
+  ["no count line", `${first}${script}`],
+  ["no first line", `${script}${payloadLastLine(NONCE, bytes(script))}\n`],
+  ["cut inside a quoted value", whole.slice(0, whole.indexOf("中文"))],
+  ["cut after the first export, count line kept", `${first}${exportStatement("PAYLOAD_A", VALUE)}${count}\n`],
+  ["a part written twice", `${first}${script.slice(0, 30)}${script}${count}\n`],
+  ["a count one byte off", `${first}${script}${payloadLastLine(NONCE, bytes(first + script) + 1)}\n`],
   ["a line after the count", `${whole}export PAYLOAD_C='x'\n`],
-  ["the count as characters, not bytes", `${script}${byteCountLine(script.length)}\n`],
+  ["the count as characters, not bytes", `${first}${script}${payloadLastLine(NONCE, (first + script).length)}\n`],
+  ["another nonce at the end", `${first}${script}${payloadLastLine("0000000000000000", bytes(first + script))}\n`],
+  ["cut after a value's line that copies the last line, with a guessed nonce", cutAfterForgedLine("0000000000000000")],
 ];
 
 for (const lang of ["C.UTF-8", "C"]) {
@@ -98,5 +133,20 @@ for (const lang of ["C.UTF-8", "C"]) {
     }
   });
 }
+
+test("a value with a NUL byte, which no variable can hold, is not exported: one warning naming its parameter, and the rest of the job goes on", async () => {
+  const fixture = await startJobFixture({ [`${BASE}/app/env/WITH_NUL`]: "before\u0000after-value", [`${BASE}/app/env/PLAIN`]: "plain-value-123" });
+  try {
+    const run = await runHook("environment", fixture.jobEnv({ BUILDKITE_PIPELINE_SLUG: "app" }));
+    assert.is(run.status, 0, run.stderr);
+    assert.is(run.env.PLAIN, "plain-value-123");
+    assert.is(run.env.WITH_NUL, undefined);
+    const warnings = run.stderr.split("\n").filter((line) => line.includes("NUL byte"));
+    assert.equal(warnings, [`:warning: ${BASE}/app/env/WITH_NUL holds a NUL byte, which no environment variable can hold: WITH_NUL is not exported (a secret file, <slug>/file/<NAME>, keeps every byte)`]);
+    assert.not.ok(run.stderr.includes("did not arrive whole"), run.stderr);
+  } finally {
+    await fixture.close();
+  }
+});
 
 test.run();

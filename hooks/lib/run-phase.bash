@@ -4,13 +4,15 @@
 # environment is exactly the shell code the binary prints.
 
 # bk_ssm_secrets_whole SCRIPT
-# Whether SCRIPT arrived whole: the binary ends what it prints with a comment
-# line that counts the bytes before it (hookPayload in src/core/shell.ts).
-# ${#...} counts bytes under the C locale, which is local to this function.
+# Whether SCRIPT arrived whole (hookPayload in src/core/shell.ts): its first
+# line holds a random nonce, and its last line the same nonce and the number
+# of bytes before that line. ${#...} counts bytes under the C locale, which is
+# local to this function.
 bk_ssm_secrets_whole() {
   local LC_ALL=C
-  local last="${1##*$'\n'}"
-  [[ "$last" == "# bk-ssm-secrets: $((${#1} - ${#last})) bytes above" ]]
+  local first="${1%%$'\n'*}" last="${1##*$'\n'}"
+  local nonce="${first#"# bk-ssm-secrets payload "}"
+  [[ "$first" != "$nonce" && "$nonce" =~ ^[0-9a-f]{16}$ && "$last" == "# bk-ssm-secrets payload ${nonce}: $((${#1} - ${#last})) bytes above" ]]
 }
 
 # bk_ssm_secrets_phase PHASE
@@ -51,8 +53,10 @@ bk_ssm_secrets_phase() {
     unset -v "${!BUN_@}" "${!MIMALLOC_@}" NODE_OPTIONS || exit 1
     BK_SSM_SECRETS_BIN="$bin" exec "$bin" "$1" ${defaults_file:+--defaults-file "$defaults_file"}
   )" || return 1
-  if [[ -n "$script" ]] && ! bk_ssm_secrets_whole "$script"; then
-    printf '%s\n' "^^^ +++" ":no_entry: bk-ssm-secrets: what \`$bin $1\` printed did not arrive whole (its last line must count the bytes before it), so none of it was applied: retry the job; if it fails again, install the hooks again with this binary (\`bk-ssm-secrets install\`), so that both come from one release" >&2
+  # Its stderr is dropped: an LC_ALL naming a locale this machine lacks draws a
+  # warning when the function's C locale is undone.
+  if [[ -n "$script" ]] && ! bk_ssm_secrets_whole "$script" 2>/dev/null; then
+    printf '%s\n' "^^^ +++" ":no_entry: bk-ssm-secrets: what \`$bin $1\` printed did not arrive whole (it must begin and end with the binary's nonce, its last line counting the bytes before it), so none of it was applied: retry the job; if it fails again, install the hooks again with this binary (\`bk-ssm-secrets install\`), so that both come from one release" >&2
     return 1
   fi
   eval "$script"

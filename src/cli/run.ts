@@ -9,7 +9,7 @@ import type { Env } from "../core/env.ts";
 import { hookContext, phaseContext, type HookContext, type PhaseContext } from "../job/context.ts";
 import { handOverUnlessInterrupted, unlessInterrupted } from "../core/interrupt.ts";
 import { colorWanted, errorText, inJob } from "../core/log.ts";
-import { loadNodeFs } from "../core/files.ts";
+import { loadNodeFs, nodeFsLoaded } from "../core/files.ts";
 import { hookPayload } from "../core/shell.ts";
 import { isTerminal, PIPE_BUF, utf8, writeAll, writeOnce } from "../core/stdio.ts";
 
@@ -63,11 +63,15 @@ function stdoutFailed(error: unknown): never {
 
 /**
  * The hooks' fast path: a hook's payload, or the bare version, written and
- * the process exited with status 0. Up to PIPE_BUF bytes go in one native
- * write, which needs no node:fs (writeOnce); more through node:fs's loop.
+ * the process exited with status 0. Through node:fs's loop when the process
+ * loaded it already (environment, for its log) or the payload is larger than
+ * PIPE_BUF; otherwise in one native write, which spares loading it
+ * (writeOnce). Nothing is not written at all: Bun.write of no bytes
+ * truncates a stdout that is a file, even one opened for appending.
  */
 export async function handOver(payload: Uint8Array): Promise<never> {
-  if (payload.length > PIPE_BUF) {
+  if (payload.length === 0) process.exit(0);
+  if (payload.length > PIPE_BUF || nodeFsLoaded()) {
     await loadNodeFs();
     emit(payload);
   }
@@ -77,15 +81,6 @@ export async function handOver(payload: Uint8Array): Promise<never> {
     stdoutFailed(error);
   }
   process.exit(0);
-}
-
-/**
- * Load what emit writes with, when there is something to write, so that
- * nothing waits between the last check for an interrupt and the exit: the
- * phases that print nothing never load node:fs (see ../core/files.ts).
- */
-export async function readyToEmit(payload: string): Promise<void> {
-  if (payload) await loadNodeFs();
 }
 
 /** Errors the operator can act on from their message alone; anything else is a bug, and its stack helps. */
@@ -137,7 +132,8 @@ export async function runCommand(run: (context: PhaseContext) => Promise<Command
   try {
     const { withBasePath } = await import("../commands/operator.ts");
     const result = await run(withBasePath(phaseContext(), textOption("base-path")));
-    await readyToEmit(result.output);
+    // By import: a first load by emit's require costs more (../core/files.ts).
+    if (result.output) await loadNodeFs();
     emit(result.output, result.status);
   } catch (error) {
     fail(error, error instanceof Error && error.name === "UsageError" ? 2 : 1);

@@ -18,6 +18,11 @@ export function nodeFs(): typeof NodeFs {
   return (loaded ??= import.meta.require("node:fs") as typeof NodeFs);
 }
 
+/** Whether node:fs is loaded already: then writing with it costs nothing more. */
+export function nodeFsLoaded(): boolean {
+  return loaded !== undefined;
+}
+
 /**
  * Load node:fs by import, for a phase about to write through it: the first
  * synchronous use costs more, even after another module imported node:fs

@@ -35,24 +35,37 @@ export function unsetStatement(name: string): string {
 const encoder = new TextEncoder();
 
 /**
- * A phase's script as its hook takes it, in UTF-8: the script, then one
- * comment line with the number of bytes before that line. The hook evaluates
- * nothing that does not end with the right count (hooks/lib/run-phase.bash),
- * so a payload that was cut, or that has part of it twice, is never run.
- * Empty stays empty: there is nothing to evaluate. (Git's credential helper
- * prints credential lines for git, not shell code, and has no such line.)
+ * A phase's script as its hook takes it, in UTF-8: a first line with a random
+ * nonce, the script, and a last line with the nonce again and the number of
+ * bytes before that line. The hook evaluates nothing that does not end with
+ * the right count (hooks/lib/run-phase.bash), so a payload that was cut, or
+ * that has part of it twice, is never run; and since no value can know the
+ * nonce, a value that holds a line like the last cannot pass for the end of
+ * a payload cut just after it. Empty stays empty: there is nothing to
+ * evaluate. (Git's credential helper prints credential lines for git, not
+ * shell code, and has none of this.)
  */
-export function hookPayload(script: string): Uint8Array {
+export function hookPayload(script: string, nonce = payloadNonce()): Uint8Array {
   if (script === "") return new Uint8Array(0);
-  const body = encoder.encode(script.endsWith("\n") ? script : `${script}\n`);
-  const count = encoder.encode(`${byteCountLine(body.length)}\n`);
+  const body = encoder.encode(`${payloadFirstLine(nonce)}\n${script.endsWith("\n") ? script : `${script}\n`}`);
+  const count = encoder.encode(`${payloadLastLine(nonce, body.length)}\n`);
   const payload = new Uint8Array(body.length + count.length);
   payload.set(body);
   payload.set(count, body.length);
   return payload;
 }
 
-/** The last line of a hook's payload, as hooks/lib/run-phase.bash expects it. */
-export function byteCountLine(bytes: number): string {
-  return `# bk-ssm-secrets: ${bytes} bytes above`;
+/** 16 hex digits from Web Crypto (node:crypto would cost a phase ~10 ms to load). */
+function payloadNonce(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(8)), (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+/** The first line of a hook's payload, as hooks/lib/run-phase.bash expects it. */
+export function payloadFirstLine(nonce: string): string {
+  return `# bk-ssm-secrets payload ${nonce}`;
+}
+
+/** The last line of a hook's payload: the nonce again, and the bytes before this line. */
+export function payloadLastLine(nonce: string, bytes: number): string {
+  return `# bk-ssm-secrets payload ${nonce}: ${bytes} bytes above`;
 }

@@ -127,6 +127,23 @@ function nameFor(parameter: Parameter, key: string, where: string, allowedNames:
   return check.ok ? { name: check.name } : { warning: `skipping ${parameter.name}: ${check.reason}` };
 }
 
+/**
+ * The plan without the variables whose value holds a NUL byte, each with a
+ * warning naming its parameter: no environment variable can hold one (the
+ * byte ends a C string), and bash drops it from the hook's payload, which
+ * then fails its byte count. Checked once the values are final, Secrets
+ * Manager's included; a secret file keeps every byte.
+ */
+export function withoutNulValues(plan: JobPlan): JobPlan {
+  const refused = plan.env.filter((assignment) => assignment.value.includes("\0"));
+  if (refused.length === 0) return plan;
+  return {
+    ...plan,
+    env: plan.env.filter((assignment) => !refused.includes(assignment)),
+    warnings: [...plan.warnings, ...refused.map((assignment) => `${assignment.path} holds a NUL byte, which no environment variable can hold: ${assignment.name} is not exported (a secret file, <slug>/file/<NAME>, keeps every byte)`)],
+  };
+}
+
 /** `allowedNames`: the protected names the operator lets secrets set (see names.ts). */
 export function planJob(reads: SlugRead[], job: JobIdentity, allowedNames: ReadonlySet<string> = new Set()): JobPlan {
   const env = new Map<string, EnvAssignment>();

@@ -14,7 +14,7 @@
 // or an overridden reference never reads a secret). All or nothing: any
 // reference that cannot be resolved fails the job, naming the parameter and
 // the secret, never a value.
-import { planJob, type EnvAssignment, type JobPlan, type SlugRead } from "../job/plan.ts";
+import { planJob, withoutNulValues, type EnvAssignment, type JobPlan, type SlugRead } from "../job/plan.ts";
 import type { JobIdentity } from "../job/acl.ts";
 import type { Logger } from "../core/log.ts";
 import { StoreError, type SecretStore } from "../ssm/store.ts";
@@ -173,5 +173,5 @@ export async function planWithReferences(store: SecretStore, reads: SlugRead[], 
   const plan = planJob(reads, job, allowedNames);
   if (plan.denial) return { reads, plan };
   const { env, problem } = await resolveReferences(store, plan.env, log);
-  return { reads, plan: { ...plan, env }, ...(problem !== undefined ? { referenceProblem: problem } : {}) };
+  return { reads, plan: withoutNulValues({ ...plan, env }), ...(problem !== undefined ? { referenceProblem: problem } : {}) };
 }
