@@ -27,8 +27,8 @@ test("the canary is in the payload only: not in stderr, not on disk", async () =
     assert.not.ok(direct.stderr.includes(CANARY));
     // Every line of stdout is an export statement, but the first and the last, the comments the hook checks: nothing but shell code for eval.
     const lines = direct.stdout.split("\n").filter(Boolean);
-    assert.match(lines.shift()!, /^# bk-ssm-secrets payload [0-9a-f]{16}$/);
-    assert.match(lines.pop()!, /^# bk-ssm-secrets payload [0-9a-f]{16}: \d+ bytes above$/);
+    assert.match(lines.shift()!, /^# bk-ssm-secrets payload [0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    assert.match(lines.pop()!, /^# bk-ssm-secrets payload [0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}: \d+ bytes above$/);
     assert.ok(lines.every((line) => /^export [A-Z_][A-Z0-9_]*='/.test(line)));
 
     const hooked = await runHook("environment", env, { cwd: scratch });

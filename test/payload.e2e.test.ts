@@ -19,13 +19,13 @@ const bytes = (text: string) => new TextEncoder().encode(text).length;
 
 test("hookPayload frames the script with a nonce and counts the bytes before its last line; an empty script stays empty", () => {
   for (const script of ["export A='1'\n", "export É_FREE='é ü 中文 🎉'\nexport B=''\n", "export A='no newline at the end'"]) {
-    const payload = decoder.decode(hookPayload(script, "0123456789abcdef"));
-    const body = `${payloadFirstLine("0123456789abcdef")}\n${script.endsWith("\n") ? script : `${script}\n`}`;
-    assert.is(payload, `${body}${payloadLastLine("0123456789abcdef", bytes(body))}\n`);
+    const payload = decoder.decode(hookPayload(script, "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"));
+    const body = `${payloadFirstLine("0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0")}\n${script.endsWith("\n") ? script : `${script}\n`}`;
+    assert.is(payload, `${body}${payloadLastLine("0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0", bytes(body))}\n`);
   }
   assert.is(hookPayload("").length, 0);
-  // A nonce of 16 hex digits, new for each payload.
-  const nonces = new Set(Array.from({ length: 100 }, () => /^# bk-ssm-secrets payload ([0-9a-f]{16})\n/.exec(decoder.decode(hookPayload("export A='1'\n")))?.[1]));
+  // A nonce that is a UUID, new for each payload.
+  const nonces = new Set(Array.from({ length: 100 }, () => /^# bk-ssm-secrets payload ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\n/.exec(decoder.decode(hookPayload("export A='1'\n")))?.[1]));
   assert.is(nonces.size, 100);
   assert.not.ok(nonces.has(undefined));
 });
@@ -38,7 +38,7 @@ test("pre-checkout's payload, written at once without node:fs, ends with the cou
   assert.is(lines.pop(), "", "the payload ends with a newline");
   const last = lines.pop()!;
   const body = `${lines.join("\n")}\n`;
-  const nonce = /^# bk-ssm-secrets payload ([0-9a-f]{16})$/.exec(lines[0]!)?.[1] ?? "";
+  const nonce = /^# bk-ssm-secrets payload ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.exec(lines[0]!)?.[1] ?? "";
   assert.is(last, payloadLastLine(nonce, bytes(body)));
   assert.ok(body.includes(exportStatement("ORIG_SSH_AUTH_SOCK", socket)), body);
 });
@@ -71,7 +71,7 @@ function fakeBinary(dir: string, name: string, payload: string): string {
 }
 
 const VALUE = "secret-é-中文-'quoted'-$(touch /tmp/never)-value";
-const NONCE = "5e1f0a9b3c7d2e46";
+const NONCE = "5e1f0a9b-3c7d-4e46-9a2b-7c8d9e0f1a2b";
 const first = `${payloadFirstLine(NONCE)}\n`;
 const script = `${exportStatement("PAYLOAD_A", VALUE)}${exportStatement("PAYLOAD_B", "second-value")}`;
 const whole = decoder.decode(hookPayload(script, NONCE));
@@ -93,8 +93,8 @@ const damaged: Array<[string, string]> = [
   ["a count one byte off", `${first}${script}${payloadLastLine(NONCE, bytes(first + script) + 1)}\n`],
   ["a line after the count", `${whole}export PAYLOAD_C='x'\n`],
   ["the count as characters, not bytes", `${first}${script}${payloadLastLine(NONCE, (first + script).length)}\n`],
-  ["another nonce at the end", `${first}${script}${payloadLastLine("0000000000000000", bytes(first + script))}\n`],
-  ["cut after a value's line that copies the last line, with a guessed nonce", cutAfterForgedLine("0000000000000000")],
+  ["another nonce at the end", `${first}${script}${payloadLastLine("00000000-0000-4000-8000-000000000000", bytes(first + script))}\n`],
+  ["cut after a value's line that copies the last line, with a guessed nonce", cutAfterForgedLine("00000000-0000-4000-8000-000000000000")],
 ];
 
 for (const lang of ["C.UTF-8", "C"]) {

@@ -5,14 +5,14 @@
 
 # bk_ssm_secrets_whole SCRIPT
 # Whether SCRIPT arrived whole (hookPayload in src/core/shell.ts): its first
-# line holds a random nonce, and its last line the same nonce and the number
+# line holds a random nonce (a UUID), and its last line the same nonce and the number
 # of bytes before that line. ${#...} counts bytes under the C locale, which is
 # local to this function.
 bk_ssm_secrets_whole() {
   local LC_ALL=C
   local first="${1%%$'\n'*}" last="${1##*$'\n'}"
   local nonce="${first#"# bk-ssm-secrets payload "}"
-  [[ "$first" != "$nonce" && "$nonce" =~ ^[0-9a-f]{16}$ && "$last" == "# bk-ssm-secrets payload ${nonce}: $((${#1} - ${#last})) bytes above" ]]
+  [[ "$first" != "$nonce" && "$nonce" =~ ^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$ && "$last" == "# bk-ssm-secrets payload ${nonce}: $((${#1} - ${#last})) bytes above" ]]
 }
 
 # bk_ssm_secrets_phase PHASE
