@@ -134,6 +134,29 @@ for (const lang of ["C.UTF-8", "C"]) {
   });
 }
 
+test("the check leaves nothing set in the agent's shell: no variable, not BASH_REMATCH, not the locale", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "bk-payload-"));
+  try {
+    const payloadFile = join(dir, "payload");
+    writeFileSync(payloadFile, whole);
+    const script = [
+      `source '${join(import.meta.dir, "..", "hooks", "lib", "run-phase.bash")}'`,
+      '[[ "agent" =~ (ag)ent ]]',
+      'before="" after="" payload=""',
+      'before="$(compgen -v | sort; declare -p BASH_REMATCH; echo "LC_ALL=${LC_ALL-unset}")"',
+      `payload="$(cat '${payloadFile}')"`,
+      'bk_ssm_secrets_whole "$payload" || exit 3',
+      'after="$(compgen -v | sort; declare -p BASH_REMATCH; echo "LC_ALL=${LC_ALL-unset}")"',
+      '[[ "$before" == "$after" ]] || { diff <(echo "$before") <(echo "$after"); exit 4; }',
+    ].join("\n");
+    const proc = Bun.spawn(["bash", "--noprofile", "--norc", "-c", script], { env: baseJobEnv({ LANG: "C.UTF-8" }), stdout: "pipe", stderr: "pipe" });
+    const [stdout, stderr, status] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    assert.is(status, 0, stdout + stderr);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("a value with a NUL byte, which no variable can hold, is not exported: one warning naming its parameter, and the rest of the job goes on", async () => {
   const fixture = await startJobFixture({ [`${BASE}/app/env/WITH_NUL`]: "before\u0000after-value", [`${BASE}/app/env/PLAIN`]: "plain-value-123" });
   try {

@@ -1,7 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { jobIdentity } from "../src/job/acl.ts";
-import { planJob, type SlugRead } from "../src/job/plan.ts";
+import { planJob, withoutNulValues, type SlugRead } from "../src/job/plan.ts";
 import type { Slug } from "../src/job/slug.ts";
 
 const base = "/vendors/buildkite";
@@ -164,6 +164,23 @@ test("a near-miss access list is not an access list: it restricts nobody, and th
   }
   const exact = planJob([read(pipeline, { allowed_pipelines: "app", notes: "x", constructor: "y", "env/allowed-pipelines": "1" })], appJob);
   assert.equal([exact.misnamedAccessLists, exact.ignored, exact.access[0]?.decision.reason], [[], [`${base}/app/notes`, `${base}/app/constructor`], "pipeline app is in allowed_pipelines"]);
+});
+
+test("a variable whose value holds a NUL byte is left out, with one warning naming its parameter, and a lower slug's value is not used instead", () => {
+  const plan = withoutNulValues(
+    planJob([read(global, { "env/SHARED": "from-global", "env/KEPT": "kept" }), read(pipeline, { "env/SHARED": "before\0after", "file/BLOB": "file\0bytes" })], appJob),
+  );
+  assert.equal(plan.env.map(({ name, value }) => [name, value]), [["KEPT", "kept"]]);
+  assert.equal(plan.files.map(({ name, content }) => [name, content]), [["BLOB", "file\0bytes"]], "a secret file keeps every byte");
+  assert.equal(plan.warnings, [`${base}/app/env/SHARED holds a NUL byte, which no environment variable can hold: SHARED is not exported (a secret file, <slug>/file/<NAME>, keeps every byte)`]);
+  // A value from Secrets Manager: the warning names the reference's parameter and the secret, never the value.
+  const resolved = planJob([read(pipeline, { "secretsmanager/TOKEN": "prod/token" })], appJob);
+  const fromSecret = withoutNulValues({ ...resolved, env: resolved.env.map((assignment) => ({ ...assignment, value: "a\0b", secret: "Secrets Manager secret prod/token" })) });
+  assert.equal(fromSecret.env, []);
+  assert.equal(fromSecret.warnings, [`${base}/app/secretsmanager/TOKEN names Secrets Manager secret prod/token, whose value holds a NUL byte, which no environment variable can hold: TOKEN is not exported`]);
+  // Nothing to leave out: the same plan.
+  const clean = planJob([read(global, { "env/A": "1" })], appJob);
+  assert.is(withoutNulValues(clean), clean);
 });
 
 test.run();

@@ -7,12 +7,15 @@
 # Whether SCRIPT arrived whole (hookPayload in src/core/shell.ts): its first
 # line holds a random nonce (a UUID), and its last line the same nonce and the number
 # of bytes before that line. ${#...} counts bytes under the C locale, which is
-# local to this function.
+# local to this function. (No =~: it would leave BASH_REMATCH set in the
+# agent's shell.) Only the length is counted: a payload cut short, extended,
+# or with a part repeated fails, one with a part lost and another part of the
+# same size repeated would not; no known write failure makes that.
 bk_ssm_secrets_whole() {
   local LC_ALL=C
   local first="${1%%$'\n'*}" last="${1##*$'\n'}"
   local nonce="${first#"# bk-ssm-secrets payload "}"
-  [[ "$first" != "$nonce" && "$nonce" =~ ^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$ && "$last" == "# bk-ssm-secrets payload ${nonce}: $((${#1} - ${#last})) bytes above" ]]
+  [[ "$first" != "$nonce" && ${#nonce} -eq 36 && "$last" == "# bk-ssm-secrets payload ${nonce}: $((${#1} - ${#last})) bytes above" ]]
 }
 
 # bk_ssm_secrets_phase PHASE

@@ -66,8 +66,8 @@ function stdoutFailed(error: unknown): never {
  * the process exited with status 0. Through node:fs's loop when the process
  * loaded it already (environment, for its log) or the payload is larger than
  * PIPE_BUF; otherwise in one native write, which spares loading it
- * (writeOnce). Nothing is not written at all: Bun.write of no bytes
- * truncates a stdout that is a file, even one opened for appending.
+ * (writeOnce). An empty payload is not written at all: Bun.write of no
+ * bytes truncates a stdout that is a file, even one opened for appending.
  */
 export async function handOver(payload: Uint8Array): Promise<never> {
   if (payload.length === 0) process.exit(0);

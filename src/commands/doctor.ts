@@ -13,7 +13,7 @@ import { jobCredentials } from "../secrets/gitcredentials.ts";
 import { planJobKeys, type KeyInput } from "../ssh/keys.ts";
 import { inJob, type Logger } from "../core/log.ts";
 import { renderJson, stdoutColor } from "./output.ts";
-import { planJob, type SlugRead } from "../job/plan.ts";
+import { planJob, withoutNulValues, type SlugRead } from "../job/plan.ts";
 import { nothingFoundWarning } from "../job/nothing-found.ts";
 import { basePathHoldsAny, readGlobalKeys } from "../job/read.ts";
 import { unknownVariables } from "../job/variables.ts";
@@ -117,7 +117,7 @@ async function planOutcomes(store: SecretStore, outcomes: Array<SlugOutcome & Pa
   try {
     return { outcomes, ...(await planWithReferences(store, reads, job, log, allowedNames)) };
   } catch (error) {
-    if (error instanceof StoreError) return { outcomes, plan: planJob(reads, job, allowedNames), referenceProblem: error.message };
+    if (error instanceof StoreError) return { outcomes, plan: withoutNulValues(planJob(reads, job, allowedNames)), referenceProblem: error.message };
     throw error;
   }
 }

@@ -36,16 +36,18 @@ const encoder = new TextEncoder();
 
 /**
  * A phase's script as its hook takes it, in UTF-8: a first line with a random
- * nonce (a UUID from Web Crypto: 122 random bits; node:crypto would cost a
- * phase ~10 ms to load, and 16 hex digits built from getRandomValues cost
- * pre-checkout 1.2 ms more than randomUUID in a compiled probe), the script, and a last line with the nonce again and the number of
+ * nonce, the script, and a last line with the nonce again and the number of
  * bytes before that line. The hook evaluates nothing that does not end with
  * the right count (hooks/lib/run-phase.bash), so a payload that was cut, or
- * that has part of it twice, is never run; and since no value can know the
- * nonce, a value that holds a line like the last cannot pass for the end of
- * a payload cut just after it. Empty stays empty: there is nothing to
- * evaluate. (Git's credential helper prints credential lines for git, not
- * shell code, and has none of this.)
+ * that has a part of it twice, is never run (the count is of length only: a
+ * part lost and another of the same size repeated would pass, which no known
+ * write failure makes); and since no value can know the nonce, a value that
+ * holds a line like the last cannot pass for the end of a payload cut just
+ * after it. The nonce is a UUID from Web Crypto, 122 random bits: node:crypto
+ * would cost a phase ~10 ms to load, and 16 hex digits built from
+ * getRandomValues cost pre-checkout 1.2 ms more in a compiled probe. Empty
+ * stays empty: there is nothing to evaluate. (Git's credential helper prints
+ * credential lines for git, not shell code, and has none of this.)
  */
 export function hookPayload(script: string, givenNonce?: string): Uint8Array {
   if (script === "") return new Uint8Array(0);

@@ -8,7 +8,7 @@
 // (Bun 1.4.5); process.stdout to cut one when the process exits right after.
 // Synchronous writes, resumed after partial writes and EAGAIN, cannot. A
 // payload small enough for one atomic write to a pipe is the exception
-// (writeOnce), and the hooks check that every payload arrived whole.
+// (writeOnce), and the hooks check that every hook payload arrived whole.
 import { nodeFs } from "./files.ts";
 
 /**

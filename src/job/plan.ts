@@ -132,16 +132,17 @@ function nameFor(parameter: Parameter, key: string, where: string, allowedNames:
  * warning naming its parameter: no environment variable can hold one (the
  * byte ends a C string), and bash drops it from the hook's payload, which
  * then fails its byte count. Checked once the values are final, Secrets
- * Manager's included; a secret file keeps every byte.
+ * Manager's included. The name is then not set at all: a lower slug's value
+ * is not used instead, and whatever the job had for it stays.
  */
 export function withoutNulValues(plan: JobPlan): JobPlan {
   const refused = plan.env.filter((assignment) => assignment.value.includes("\0"));
   if (refused.length === 0) return plan;
-  return {
-    ...plan,
-    env: plan.env.filter((assignment) => !refused.includes(assignment)),
-    warnings: [...plan.warnings, ...refused.map((assignment) => `${assignment.path} holds a NUL byte, which no environment variable can hold: ${assignment.name} is not exported (a secret file, <slug>/file/<NAME>, keeps every byte)`)],
-  };
+  const warning = ({ name, path, secret }: EnvAssignment) =>
+    secret
+      ? `${path} names ${secret}, whose value holds a NUL byte, which no environment variable can hold: ${name} is not exported`
+      : `${path} holds a NUL byte, which no environment variable can hold: ${name} is not exported (a secret file, <slug>/file/<NAME>, keeps every byte)`;
+  return { ...plan, env: plan.env.filter((assignment) => !refused.includes(assignment)), warnings: [...plan.warnings, ...refused.map(warning)] };
 }
 
 /** `allowedNames`: the protected names the operator lets secrets set (see names.ts). */
