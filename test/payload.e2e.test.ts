@@ -11,6 +11,8 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { exportStatement, hookPayload, payloadFirstLine, payloadLastLine } from "../src/core/shell.ts";
+import { utf8Length } from "../src/core/chars.ts";
+import { Random } from "./support/random.ts";
 import { baseJobEnv, compiledBinary, runBinary, runHook } from "./support/job.ts";
 import { BASE, startJobFixture } from "./support/fixture.ts";
 
@@ -28,6 +30,24 @@ test("hookPayload frames the script with a nonce and counts the bytes before its
   const nonces = new Set(Array.from({ length: 100 }, () => /^# bk-ssm-secrets payload ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\n/.exec(decoder.decode(hookPayload("export A='1'\n")))?.[1]));
   assert.is(nonces.size, 100);
   assert.not.ok(nonces.has(undefined));
+});
+
+test("utf8Length counts what TextEncoder writes: 20,000 random strings, lone surrogates and pairs included", () => {
+  const random = new Random();
+  // Code units of each UTF-8 length, surrogate pairs, and halves of pairs alone or swapped.
+  const unit = () => {
+    const roll = random.int(6);
+    if (roll === 0) return String.fromCharCode(random.int(0x80));
+    if (roll === 1) return String.fromCharCode(0x80 + random.int(0x800 - 0x80));
+    if (roll === 2) return String.fromCharCode(0x800 + random.int(0xd800 - 0x800));
+    if (roll === 3) return String.fromCodePoint(0x10000 + random.int(0x100000));
+    if (roll === 4) return String.fromCharCode(0xd800 + random.int(0x800));
+    return String.fromCharCode(0xe000 + random.int(0x2000));
+  };
+  for (let i = 0; i < 20_000; i++) {
+    const text = Array.from({ length: random.int(12) }, unit).join("");
+    assert.is(utf8Length(text), new TextEncoder().encode(text).length, `seed ${random.seed}: ${JSON.stringify(text)}`);
+  }
 });
 
 test("pre-checkout's payload, written at once without node:fs, ends with the count of the bytes before it", async () => {

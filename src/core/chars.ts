@@ -38,3 +38,23 @@ export function hasWhitespace(text: string): boolean {
   }
   return false;
 }
+
+/**
+ * The number of bytes TextEncoder writes for `text`: UTF-8, with a lone
+ * surrogate written as U+FFFD (3 bytes). Counted rather than encoded, so that
+ * a payload is encoded once (src/core/shell.ts).
+ */
+export function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) bytes += 1;
+    else if (code < 0x800) bytes += 2;
+    else if (code >= 0xd800 && code < 0xdc00 && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      // A surrogate pair: one code point of four bytes.
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
+}
