@@ -5,12 +5,13 @@
 
 # bk_ssm_secrets_whole SCRIPT
 # Whether SCRIPT arrived whole (hookPayload in src/core/shell.ts): its first
-# line holds a random nonce (a UUID), and its last line the same nonce and the number
-# of bytes before that line. ${#...} counts bytes under the C locale, which is
-# local to this function. (No =~: it would leave BASH_REMATCH set in the
-# agent's shell.) Only the length is counted: a payload cut short, extended,
-# or with a part repeated fails, one with a part lost and another part of the
-# same size repeated would not; no known write failure makes that.
+# line holds a random nonce (a UUID), and its last line the same nonce and
+# the number of bytes before that line. ${#...} counts bytes under the C
+# locale, which is local to this function. (No =~: it would leave
+# BASH_REMATCH set in the agent's shell.) Only the length is counted: a
+# payload cut short, extended, or with a part repeated fails; one with a part
+# lost and another part of the same size repeated would not, which no known
+# write failure makes.
 bk_ssm_secrets_whole() {
   local LC_ALL=C
   local first="${1%%$'\n'*}" last="${1##*$'\n'}"
