@@ -16,18 +16,27 @@ import { Random } from "./support/random.ts";
 import { baseJobEnv, compiledBinary, runBinary, runHook } from "./support/job.ts";
 import { BASE, startJobFixture } from "./support/fixture.ts";
 
-const decoder = new TextDecoder();
 const bytes = (text: string) => new TextEncoder().encode(text).length;
+
+/** Run `work` in a new scratch directory, removed afterwards. */
+async function inScratchDirectory(work: (dir: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "bk-payload-"));
+  try {
+    await work(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 test("hookPayload frames the script with a nonce and counts the bytes before its last line; an empty script stays empty", () => {
   for (const script of ["export A='1'\n", "export É_FREE='é ü 中文 🎉'\nexport B=''\n", "export A='no newline at the end'"]) {
-    const payload = decoder.decode(hookPayload(script, "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"));
+    const payload = hookPayload(script, "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0");
     const body = `${payloadFirstLine("0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0")}\n${script.endsWith("\n") ? script : `${script}\n`}`;
     assert.is(payload, `${body}${payloadLastLine("0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0", bytes(body))}\n`);
   }
   assert.is(hookPayload("").length, 0);
   // A nonce that is a UUID, new for each payload.
-  const nonces = new Set(Array.from({ length: 100 }, () => /^# bk-ssm-secrets payload ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\n/.exec(decoder.decode(hookPayload("export A='1'\n")))?.[1]));
+  const nonces = new Set(Array.from({ length: 100 }, () => /^# bk-ssm-secrets payload ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\n/.exec(hookPayload("export A='1'\n"))?.[1]));
   assert.is(nonces.size, 100);
   assert.not.ok(nonces.has(undefined));
 });
@@ -64,8 +73,7 @@ test("pre-checkout's payload, written at once without node:fs, ends with the cou
 });
 
 test("a phase that prints nothing writes nothing: a file its stdout is appended to keeps what it held", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "bk-payload-"));
-  try {
+  await inScratchDirectory(async (dir) => {
     const log = join(dir, "stdout.log");
     writeFileSync(log, "line one\nline two\n");
     for (const phase of ["post-checkout", "post-command", "pre-exit"]) {
@@ -74,9 +82,7 @@ test("a phase that prints nothing writes nothing: a file its stdout is appended 
       assert.is(status, 0, `${phase}: ${stderr}`);
       assert.is(readFileSync(log, "utf8"), "line one\nline two\n", phase);
     }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 // A stand-in for the binary that prints `payload` as given, so that the hook
@@ -94,7 +100,7 @@ const VALUE = "secret-é-中文-'quoted'-$(touch /tmp/never)-value";
 const NONCE = "5e1f0a9b-3c7d-4e46-9a2b-7c8d9e0f1a2b";
 const first = `${payloadFirstLine(NONCE)}\n`;
 const script = `${exportStatement("PAYLOAD_A", VALUE)}${exportStatement("PAYLOAD_B", "second-value")}`;
-const whole = decoder.decode(hookPayload(script, NONCE));
+const whole = hookPayload(script, NONCE);
 const count = payloadLastLine(NONCE, bytes(first + script));
 // A payload cut just after a line of a value that copies the last line, with
 // the count of the bytes before it right: only the nonce, which no value
@@ -119,8 +125,7 @@ const damaged: Array<[string, string]> = [
 
 for (const lang of ["C.UTF-8", "C"]) {
   test(`the hook evaluates a whole payload (LANG=${lang})`, async () => {
-    const dir = mkdtempSync(join(tmpdir(), "bk-payload-"));
-    try {
+    await inScratchDirectory(async (dir) => {
       const run = await runHook("environment", baseJobEnv({ LANG: lang, AWS_SSM_SECRETS_PLUGIN_ENABLED: "1", BK_SSM_SECRETS_BIN: fakeBinary(dir, "whole", whole) }));
       assert.is(run.status, 0, run.stderr);
       assert.is(run.env.PAYLOAD_A, VALUE);
@@ -130,14 +135,11 @@ for (const lang of ["C.UTF-8", "C"]) {
       const empty = await runHook("environment", baseJobEnv({ LANG: lang, AWS_SSM_SECRETS_PLUGIN_ENABLED: "1", BK_SSM_SECRETS_BIN: fakeBinary(dir, "empty", "") }));
       assert.is(empty.status, 0, empty.stderr);
       assert.is(empty.env.PAYLOAD_A, undefined);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test(`the hook evaluates none of a damaged payload, and fails the job with one line (LANG=${lang})`, async () => {
-    const dir = mkdtempSync(join(tmpdir(), "bk-payload-"));
-    try {
+    await inScratchDirectory(async (dir) => {
       for (const [index, [how, payload]] of damaged.entries()) {
         const run = await runHook("environment", baseJobEnv({ LANG: lang, AWS_SSM_SECRETS_PLUGIN_ENABLED: "1", BK_SSM_SECRETS_BIN: fakeBinary(dir, `damaged-${index}`, payload) }));
         assert.is(run.status, 1, `${how}: ${run.stderr}`);
@@ -148,15 +150,12 @@ for (const lang of ["C.UTF-8", "C"]) {
         assert.is(lines.length, 2, `${how}: ${run.stderr}`);
         assert.match(lines[1]!, /^:no_entry: bk-ssm-secrets: what `.*damaged-\d+ environment` printed did not arrive whole/, how);
       }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 }
 
 test("the check leaves nothing set in the agent's shell: no variable, not BASH_REMATCH, not the locale", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "bk-payload-"));
-  try {
+  await inScratchDirectory(async (dir) => {
     const payloadFile = join(dir, "payload");
     writeFileSync(payloadFile, whole);
     const script = [
@@ -172,9 +171,7 @@ test("the check leaves nothing set in the agent's shell: no variable, not BASH_R
     const proc = Bun.spawn(["bash", "--noprofile", "--norc", "-c", script], { env: baseJobEnv({ LANG: "C.UTF-8" }), stdout: "pipe", stderr: "pipe" });
     const [stdout, stderr, status] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
     assert.is(status, 0, stdout + stderr);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test("a value with a NUL byte, which no variable can hold, is not exported: one warning naming its parameter, and the rest of the job goes on", async () => {

@@ -120,7 +120,7 @@ export async function runPhase(phase: PhaseEntry): Promise<void> {
         ? await run(phaseContext(process.env, job), phase.load, letEarlyWorkOn)
         : await run(hookContext(process.env, job), phase.load, letEarlyWorkOn);
     await handOverUnlessInterrupted();
-    await handOver(phase.forGit ? utf8(script) : hookPayload(script));
+    await handOver(utf8(phase.forGit ? script : hookPayload(script)));
   } catch (error) {
     await unlessInterrupted();
     fail(error, 1);

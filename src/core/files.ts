@@ -48,7 +48,7 @@ const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
  * way, which also reports whatever is wrong with it; a FIFO is opened once.
  */
 export function readSmallFile(path: string): string | undefined {
-  // Where node:fs is loaded already (a phase that writes on every job loads
+  // Where node:fs is loaded already (a phase that logs on every job loads
   // it first), reading with it costs least: the first stat, mapping and
   // decoding cost ~0.5 ms together (marks in pre-checkout).
   if (!loaded && Bun.file(path).size !== Infinity) {

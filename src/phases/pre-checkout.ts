@@ -4,6 +4,7 @@
 import { decideSwitch, saveCurrentAgent, switchTo } from "../ssh/agents.ts";
 import type { HookContext } from "../job/context.ts";
 import { isSshRepository } from "../job/slug.ts";
+import { loadNodeFs, nodeFs } from "../core/files.ts";
 
 export async function run({ env, config, log }: HookContext): Promise<string> {
   const repository = env.BUILDKITE_REPO ?? "";
@@ -14,7 +15,8 @@ export async function run({ env, config, log }: HookContext): Promise<string> {
     return saved;
   }
   // node:fs loads only here: most jobs have no slug agent (see ../core/files.ts).
-  if (!(await import("node:fs")).existsSync(decision.probe.socket)) {
+  await loadNodeFs();
+  if (!nodeFs().existsSync(decision.probe.socket)) {
     log.warn(`the slug's ssh-agent is gone (no socket at ${decision.probe.socket}): the checkout uses the default agent`);
     return saved;
   }
