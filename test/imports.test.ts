@@ -71,14 +71,16 @@ for (const phase of ["environment", "pre-checkout", "post-checkout", "post-comma
 // after environment load it only when they log, print more than one atomic
 // write (src/core/stdio.ts), or find a job record. (pre-checkout always
 // prints the job's agent: a few hundred bytes, written natively.)
-test("the phases after environment import node:fs only when they need it, nor node:path at start-up", () => {
+test("the phases after environment import node:fs only when they need it, and no phase imports node:path", () => {
   const staticCommon = [...reachable(join(SRC, "main.ts"), false), ...reachable(join(SRC, "job", "context.ts"), false)];
   for (const phase of ["pre-checkout", "post-checkout", "post-command", "pre-exit"]) {
     const modules = new Set([...staticCommon, ...reachable(join(SRC, "phases", `${phase}.ts`), false)]);
     assert.not.ok(modules.has("node:fs"), phase);
   }
-  // Nor node:path (~1.3 ms): src/core/paths.ts has what they use of it.
-  for (const phase of ["pre-checkout", "post-checkout", "post-command", "pre-exit"]) {
+  // Nor node:path (~1.3 ms): src/core/paths.ts has what they use of it. For
+  // environment that is before its first request, and again for the module
+  // that applies the answers, which loads while SSM answers.
+  for (const phase of ["environment", "environment-apply", "git-credential", "pre-checkout", "post-checkout", "post-command", "pre-exit"]) {
     assert.not.ok(new Set([...staticCommon, ...reachable(join(SRC, "phases", `${phase}.ts`), false)]).has("node:path"), phase);
   }
   // pre-exit reads a job's record only when there is one, with the module that checks it,

@@ -8,7 +8,7 @@
 // (record.ts): then a records directory that is not private, with no record
 // in it, goes without a warning until the environment phase refuses it.
 import { lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, unlinkSync, writeSync, closeSync, type Stats } from "node:fs";
-import { join } from "node:path";
+import { join } from "../core/paths.ts";
 import { JobError } from "./context.ts";
 import { EMPTY_RECORD, type JobRecord } from "./record.ts";
 

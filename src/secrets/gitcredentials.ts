@@ -4,7 +4,7 @@
 // and the helper answers git from SSM when git asks. Everything here is pure:
 // parsing the lines, matching git's request, and the GIT_CONFIG_PARAMETERS
 // entries. The protocol's I/O is in phases/git-credential.ts.
-import { isAbsolute, resolve } from "node:path";
+import { isAbsolute, resolve } from "../core/paths.ts";
 import type { GitCredentialsParameter } from "../job/plan.ts";
 import { exportStatement, shellQuote } from "../core/shell.ts";
 

@@ -5,7 +5,7 @@
 // pre-exit removes it.
 import type { CleanupWork } from "../job/cleanup.ts";
 import { closeSync, fchmodSync, lstatSync, mkdirSync, openSync, realpathSync, rmSync, statSync, writeSync } from "node:fs";
-import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, resolve } from "../core/paths.ts";
 import type { Env } from "../core/env.ts";
 import type { Config } from "../job/config.ts";
 import { undoOnInterrupt } from "../core/interrupt.ts";

@@ -3,7 +3,7 @@
 // /proc confirms a pid still belongs to the agent on our socket.
 import type { Env } from "../core/env.ts";
 import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { basename } from "node:path";
+import { basename } from "../core/paths.ts";
 import { AGENT_DIRECTORY_PREFIX, agentDirectoryParent, planAgentCleanup, socketPath, type AgentRef, type RunningAgent } from "./agents.ts";
 import type { CleanupWork } from "../job/cleanup.ts";
 import { JobError } from "../job/context.ts";

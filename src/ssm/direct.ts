@@ -7,7 +7,7 @@
 // retries, backoff and error parsing. Everything else goes to the SDK from
 // the start.
 import { readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { join } from "../core/paths.ts";
 import { everyCharacter, isAsciiDigit, isLowerAsciiLetter } from "../core/chars.ts";
 import type { Env } from "../core/env.ts";
 import { VERSION } from "../core/version.ts";
