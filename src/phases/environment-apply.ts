@@ -1,8 +1,9 @@
-// The environment phase, once SSM has answered (environment.ts asks): decide
-// which deploy keys go into which agent and how git gets its credentials,
-// record where the job's files and agents will be, then register every value
-// with the redactor, write the files, start the agents, list what the job
-// got, and return it all as shell code. Loaded while SSM answers.
+// The environment phase while and once SSM answers (environment.ts asks):
+// warn about the job's settings; then decide which deploy keys go into which
+// agent and how git gets its credentials, record where the job's files and
+// agents will be, register every value with the redactor, write the files,
+// start the agents, list what the job got, and return it all as shell code.
+// Loaded while SSM answers.
 import { exportAgents, socketPath } from "../ssh/agents.ts";
 import { JobError, type PhaseContext } from "../job/context.ts";
 import { gitCredentialSetup, selfCommand } from "../secrets/gitcredentials.ts";
@@ -21,13 +22,17 @@ import { slugPath } from "../job/config.ts";
 import { agentDirectory, startAgents } from "../ssh/sshagent.ts";
 import { addToJobRecord } from "../job/state.ts";
 import { captureAwsSettings } from "../ssm/settings.ts";
+import { jobRecordPath } from "../job/record.ts";
+import { unknownVariables } from "../job/variables.ts";
+import { nothingFoundWarning } from "../job/nothing-found.ts";
 
 /** What SSM answered for the job, and what environment.ts knew before it asked. */
 export interface Answers extends PlannedJob {
   slugs: Slug[];
   globalKeys: GlobalKeys;
-  /** The warning for a job that got nothing at all, if it did. */
-  nothingFound?: string;
+  /** Whether SSM answered with anything at all, and, when it did not, whether the base path holds nothing either. */
+  received: boolean;
+  basePathEmpty: boolean;
   /** The job's record, or undefined without a usable BUILDKITE_JOB_ID. */
   recordPath?: string;
   /** When the reads began, for the "Loaded …" line. */
@@ -39,10 +44,20 @@ export function planReads(store: SecretStore, reads: SlugRead[], { env, config, 
   return planWithReferences(store, reads, jobIdentity(env), log, config.allowedNames);
 }
 
+/** One warning for each of the job's settings that is ignored, missing or unknown; returns the job record's path, if it has one. */
+export function warnAboutSettings({ env, config, defaults, log }: PhaseContext): string | undefined {
+  for (const refused of config.refused) log.warn(`${refused.variable} in the job's environment is ignored: ${refused.reason}`);
+  const recordPath = jobRecordPath(env.BUILDKITE_JOB_ID);
+  if (!recordPath) log.warn("BUILDKITE_JOB_ID is missing or not a job id: pre-exit can clean up only from the job's variables, and git's credential helper answers nothing");
+  for (const unknown of unknownVariables(env, defaults)) log.warn(unknown.message);
+  return recordPath;
+}
+
 const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? "" : "s"}`;
 
-export async function applyAnswers({ env, config, log }: PhaseContext, answers: Answers): Promise<string> {
-  const { slugs, reads, plan, referenceProblem, globalKeys, nothingFound, recordPath } = answers;
+export async function applyAnswers({ env, config, defaults, log }: PhaseContext, answers: Answers): Promise<string> {
+  const { slugs, reads, plan, referenceProblem, globalKeys, recordPath } = answers;
+  const nothingFound = nothingFoundWarning(reads, answers.received, answers.basePathEmpty, config, defaults);
   if (nothingFound) log.warn(nothingFound);
   for (const warning of [...plan.misnamedAccessLists, ...plan.warnings]) log.warn(warning);
   for (const name of plan.ignored) log.debug(`ignoring ${name}: not a variable, file, key, credential or access list`);

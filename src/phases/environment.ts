@@ -4,22 +4,19 @@
 // shell code for the hook to eval. All or nothing: any failure or denial
 // prints no variable at all and leaves no file or agent behind.
 //
-// The requests to SSM go out as soon as the slugs are known. The phase's
-// checks and warnings, and loading the code that decides and applies what the
-// job gets (environment-apply.ts), then run while SSM answers instead of
-// before it is asked (BENCHMARKS.md, section 7).
+// The requests to SSM go out as soon as the slugs are known: this module
+// holds only what that takes. The phase's checks and warnings, its signal
+// handlers, and loading the code that decides and applies what the job gets
+// (environment-apply.ts), then run while SSM answers instead of before it is
+// asked (BENCHMARKS.md, section 7).
 import { withDeadline, type PhaseContext } from "../job/context.ts";
 import { undoChangesOnInterrupt } from "../core/interrupt.ts";
 import { basePathHoldsAny, readGlobalKeys, readSlugs } from "../job/read.ts";
-import { nothingFoundWarning } from "../job/nothing-found.ts";
-import { unknownVariables } from "../job/variables.ts";
 import { jobSlugs, type Slug } from "../job/slug.ts";
 import { createSsmStore } from "../ssm/client.ts";
-import { jobRecordPath } from "../job/record.ts";
 
 export async function run(context: PhaseContext): Promise<string> {
-  const { env, config, defaults, log } = context;
-  undoChangesOnInterrupt(log);
+  const { env, config, log } = context;
   // First, so that every line this phase logs, from any route to SSM, is in its group.
   log.group("Loading secrets from SSM");
   const repository = env.BUILDKITE_REPO ?? "";
@@ -28,7 +25,7 @@ export async function run(context: PhaseContext): Promise<string> {
     slugs = jobSlugs({ defaultKey: config.defaultKey, repository, pipeline: env.BUILDKITE_PIPELINE_SLUG });
   } catch (error) {
     // A job that fails on its pipeline slug still hears what else is wrong with its settings.
-    warnAboutSettings(context);
+    (await import("./environment-apply.ts")).warnAboutSettings(context);
     throw error;
   }
 
@@ -41,15 +38,18 @@ export async function run(context: PhaseContext): Promise<string> {
     // Only a job that got nothing pays for one more request, to tell a wrong base path from empty slugs.
     const received = planned.reads.some((read) => read.parameters.length > 0) || globalKeys.found.length > 0;
     const basePathEmpty = !received && !(await basePathHoldsAny(store, config.basePath, log));
-    return { ...planned, globalKeys, nothingFound: nothingFoundWarning(planned.reads, received, basePathEmpty, config, defaults) };
+    return { ...planned, globalKeys, received, basePathEmpty };
   });
   // Awaited below, once the checks are done; until then a failure must not count as unhandled.
   answers.catch(() => {});
   // The requests are signed and sent on the way through the event loop: one turn, and they are out.
   await new Promise((resolve) => setImmediate(resolve));
   const applying = import("./environment-apply.ts");
+  // Nothing is changed before SSM has answered, so there is nothing to undo until then.
+  undoChangesOnInterrupt(log);
 
   // Checked while SSM answers, and logged before anything it answered.
+  const { applyAnswers, warnAboutSettings } = await applying;
   const recordPath = warnAboutSettings(context);
   if (repository && !slugs.some((slug) => slug.kind === "repository")) {
     // The URL itself is not logged: it may carry a token.
@@ -57,15 +57,5 @@ export async function run(context: PhaseContext): Promise<string> {
   }
   log.debug(`base path ${config.basePath || "/"}; slugs: ${slugs.map((slug) => `${slug.name} (${slug.kind})`).join(", ")}`);
 
-  const { applyAnswers } = await applying;
   return applyAnswers(context, { slugs, recordPath, started, ...(await answers) });
-}
-
-/** One warning for each of the job's settings that is ignored, missing or unknown; returns the job record's path, if it has one. */
-function warnAboutSettings({ env, config, defaults, log }: PhaseContext): string | undefined {
-  for (const refused of config.refused) log.warn(`${refused.variable} in the job's environment is ignored: ${refused.reason}`);
-  const recordPath = jobRecordPath(env.BUILDKITE_JOB_ID);
-  if (!recordPath) log.warn("BUILDKITE_JOB_ID is missing or not a job id: pre-exit can clean up only from the job's variables, and git's credential helper answers nothing");
-  for (const unknown of unknownVariables(env, defaults)) log.warn(unknown.message);
-  return recordPath;
 }
