@@ -19,8 +19,8 @@ for (const color of [true, false]) {
   test(`colour ${color ? "on" : "off"}: the same bytes as picocolors, in a job's log and on a terminal`, () => {
     const c = createColors(color);
     for (const message of MESSAGES) {
-      assert.is(lines(color, true, (log) => log.group(message)), `~~~ ${c.bold(message)}\n`);
-      assert.is(lines(color, false, (log) => log.group(message)), `${c.bold(message)}\n`);
+      assert.is(lines(color, true, (log) => (log.group(message), log.flush())), `~~~ ${c.bold(message)}\n`);
+      assert.is(lines(color, false, (log) => (log.group(message), log.flush())), `${c.bold(message)}\n`);
       assert.is(lines(color, true, (log) => log.debug(message)), `${c.dim(`[bk-ssm-secrets] ${message}`)}\n`);
       assert.is(lines(color, true, (log) => log.warn(message)), `^^^ +++\n:warning: ${c.yellow(message)}\n`);
       assert.is(lines(color, false, (log) => log.warn(message)), `${c.yellow("warning:")} ${message}\n`);
@@ -29,6 +29,29 @@ for (const color of [true, false]) {
     }
   });
 }
+
+test("a group's header waits for its first line, or flush, and leaves in one write with it", () => {
+  const writes: string[] = [];
+  const log = createLogger({ verbose: false, color: false, job: true, write: (chunk) => writes.push(chunk) });
+  log.group("one");
+  log.debug("not verbose: no line, so no header either");
+  assert.equal(writes, []);
+  log.info("first");
+  log.info("second");
+  assert.equal(writes, ["~~~ one\nfirst\n", "second\n"]);
+  // A warning's expansion, an error, and flush each take the header along.
+  for (const [write, expected] of [
+    [() => log.warn("careful"), ["~~~ two\n^^^ +++\n", ":warning: careful\n"]],
+    [() => log.error("failed"), ["~~~ two\n^^^ +++\n:no_entry: bk-ssm-secrets: failed\n"]],
+    [() => log.flush(), ["~~~ two\n"]],
+  ] as const) {
+    writes.length = 0;
+    log.group("two");
+    write();
+    log.flush();
+    assert.equal(writes, expected);
+  }
+});
 
 test("a pseudo-terminal is a terminal; /dev/null, a file and a closed descriptor are not", () => {
   const pty = openSync("/dev/ptmx", "r+");

@@ -11,8 +11,14 @@
 import { isTerminal, writeAll } from "./stdio.ts";
 
 export interface Logger {
-  /** A collapsed group header (`~~~`). */
+  /**
+   * A collapsed group header (`~~~`), held back until the group's first line
+   * or flush(), and written with it: opening a group costs nothing before
+   * there is something to put in it.
+   */
   group(title: string): void;
+  /** Write a group header that group() holds back, if any, with no line under it yet. */
+  flush(): void;
   info(message: string): void;
   /** Only in verbose mode. Never pass a secret value here. */
   debug(message: string): void;
@@ -67,7 +73,12 @@ function createColors(enabled: boolean) {
 
 export function createLogger(options: LoggerOptions): Logger {
   const c = createColors(options.color);
-  const line = (text: string) => options.write(text + "\n");
+  let header = "";
+  const write = (text: string) => {
+    options.write(header + text);
+    header = "";
+  };
+  const line = (text: string) => write(text + "\n");
   const job = options.job ?? false;
   // A group is expanded once, at its first warning.
   let expanded = false;
@@ -79,7 +90,10 @@ export function createLogger(options: LoggerOptions): Logger {
     verbose: options.verbose,
     group: (title) => {
       expanded = false;
-      line(job ? `~~~ ${c.bold(title)}` : c.bold(title));
+      header += `${job ? `~~~ ${c.bold(title)}` : c.bold(title)}\n`;
+    },
+    flush: () => {
+      if (header) write("");
     },
     info: (message) => line(message),
     debug: (message) => {
@@ -91,7 +105,7 @@ export function createLogger(options: LoggerOptions): Logger {
       line(`:warning: ${c.yellow(message)}`);
     },
     expand,
-    error: (message) => options.write(errorText(message, { job, color: options.color })),
+    error: (message) => write(errorText(message, { job, color: options.color })),
   };
 }
 

@@ -17,7 +17,8 @@ import { createSsmStore } from "../ssm/client.ts";
 
 export async function run(context: PhaseContext): Promise<string> {
   const { env, config, log } = context;
-  // First, so that every line this phase logs, from any route to SSM, is in its group.
+  // First, so that every line this phase logs, from any route to SSM, is in
+  // its group; the header itself is written once the requests are out.
   log.group("Loading secrets from SSM");
   const repository = env.BUILDKITE_REPO ?? "";
   let slugs: Slug[];
@@ -26,6 +27,7 @@ export async function run(context: PhaseContext): Promise<string> {
   } catch (error) {
     // A job that fails on its pipeline slug still hears what else is wrong with its settings.
     (await import("./environment-apply.ts")).warnAboutSettings(context);
+    log.flush();
     throw error;
   }
 
@@ -45,6 +47,7 @@ export async function run(context: PhaseContext): Promise<string> {
   // The requests are signed and sent on the way through the event loop: one turn, and they are out.
   await new Promise((resolve) => setImmediate(resolve));
   const applying = import("./environment-apply.ts");
+  log.flush();
   // Nothing is changed before SSM has answered, so there is nothing to undo until then.
   undoChangesOnInterrupt(log);
 
