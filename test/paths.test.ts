@@ -1,7 +1,9 @@
 // The path operations written out in src/core/paths.ts give what node:path's
 // POSIX functions give: on the cases where they differ from a naive split
 // (repeated, leading and trailing slashes, dots) and on random paths.
-import { posix } from "node:path";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join as pathJoin, posix } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { basename, dirname, isAbsolute, join, normalize, relative, resolve } from "../src/core/paths.ts";
@@ -36,12 +38,22 @@ test("the edges: empty, the root, repeated and trailing slashes, dots", () => {
   assert.is(join("/tmp", "", "x", "..", "y/"), posix.join("/tmp", "", "x", "..", "y/"));
   assert.is(resolve("a", "", "/b", "c/..", "d"), posix.resolve("a", "", "/b", "c/..", "d"));
   assert.is(relative(process.cwd(), "x/y"), "x/y");
+  // The same path twice needs no working directory, even one that is gone.
+  const cwd = process.cwd();
+  const gone = mkdtempSync(pathJoin(tmpdir(), "paths-gone-"));
+  try {
+    process.chdir(gone);
+    rmSync(gone, { recursive: true });
+    assert.is(relative("a", "a"), posix.relative("a", "a"));
+  } finally {
+    process.chdir(cwd);
+  }
   // As the socket check reads them.
   assert.is(basename(dirname("/tmp/bk-ssm-secrets-agents-Ab12/slug.sock")), "bk-ssm-secrets-agents-Ab12");
 });
 
 test("random paths of slashes, dots and letters", () => {
-  const pieces = ["/", "/", "/", "a", "b", ".", "..", "é", " ", "\\"];
+  const pieces = ["/", "/", "/", "a", "b", ".", "..", "...", "..a", "é", " ", "\\"];
   let seed = 20261202;
   const random = (n: number) => (seed = (seed * 48271) % 2147483647) % n;
   const randomPath = () => {
@@ -50,6 +62,23 @@ test("random paths of slashes, dots and letters", () => {
     return path;
   };
   for (let i = 0; i < 50_000; i++) agree(randomPath(), randomPath());
+  // Three or four parts, from the root and from a directory whose name needs quoting.
+  const cwd = process.cwd();
+  const quoted = mkdtempSync(pathJoin(tmpdir(), "paths é x "));
+  try {
+    for (const directory of ["/", quoted]) {
+      process.chdir(directory);
+      for (let i = 0; i < 10_000; i++) {
+        const parts = Array.from({ length: 3 + random(2) }, randomPath);
+        assert.is(join(...parts), posix.join(...parts), `join ${JSON.stringify(parts)} in ${directory}`);
+        assert.is(resolve(...parts), posix.resolve(...parts), `resolve ${JSON.stringify(parts)} in ${directory}`);
+        agree(parts[0]!, parts[1]!);
+      }
+    }
+  } finally {
+    process.chdir(cwd);
+    rmSync(quoted, { recursive: true, force: true });
+  }
 });
 
 test.run();

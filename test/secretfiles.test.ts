@@ -75,6 +75,10 @@ test("the base: the configured directory, else TMPDIR, else /tmp; never inside t
   for (const [env, filesDir, variable] of [
     [{ ...checkout, TMPDIR: "/builds/agent/org/app/tmp" }, "", "TMPDIR"],
     [checkout, "/builds/agent/org/app", "AWS_PARAMSTORE_SECRETS_FILES_DIR"],
+    // Names that begin with dots are in the checkout all the same.
+    [{ ...checkout, TMPDIR: "/builds/agent/org/app/..tmp" }, "", "TMPDIR"],
+    [checkout, "/builds/agent/org/app/...", "AWS_PARAMSTORE_SECRETS_FILES_DIR"],
+    [checkout, "/builds/agent/org/app/x/../..hidden", "AWS_PARAMSTORE_SECRETS_FILES_DIR"],
   ] as const) {
     assert.throws(() => secretFilesBase(env, { filesDir }), (e: Error) => e.name === "JobError" && e.message.includes(variable) && e.message.includes("outside /builds/agent/org/app"));
   }

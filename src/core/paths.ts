@@ -1,8 +1,11 @@
 // The POSIX path operations the hook phases need, written out: node:path
 // costs a phase about 1.3 ms to load (a compiled probe that joins two names
 // with it: 1.07 × hello), and environment would load it before its first
-// request. Each gives what node:path's POSIX function of the same name gives,
-// on every input (test/paths.test.ts checks them against it on random paths).
+// request. Each gives what node:path's POSIX function of the same name gives
+// (test/paths.test.ts checks them against it on random paths, from more than
+// one working directory); strings with lone UTF-16 surrogates, which no path
+// a phase builds holds, are kept as they are where Bun's node:path replaces
+// them.
 
 const SLASH = 47;
 
@@ -76,6 +79,8 @@ export function resolve(...paths: string[]): string {
 
 /** The path from `from` to `to`, both resolved first: "" when they are the same. */
 export function relative(from: string, to: string): string {
+  // As node:path: equal strings need no working directory (one may be gone).
+  if (from === to) return "";
   const start = resolve(from);
   const end = resolve(to);
   if (start === end) return "";

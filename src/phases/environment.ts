@@ -5,8 +5,8 @@
 // prints no variable at all and leaves no file or agent behind.
 //
 // The requests to SSM go out as soon as the slugs are known: this module
-// holds only what that takes. The phase's checks and warnings, its signal
-// handlers, and loading the code that decides and applies what the job gets
+// holds only what that takes. The phase's checks and warnings, its group
+// header, and loading the code that decides and applies what the job gets
 // (environment-apply.ts), then run while SSM answers instead of before it is
 // asked (BENCHMARKS.md, section 7).
 import { withDeadline, type PhaseContext } from "../job/context.ts";
@@ -17,6 +17,8 @@ import { createSsmStore } from "../ssm/client.ts";
 
 export async function run(context: PhaseContext): Promise<string> {
   const { env, config, log } = context;
+  // Before the first request: a signal from then on gets its one line (see interrupt.ts).
+  undoChangesOnInterrupt(log);
   // First, so that every line this phase logs, from any route to SSM, is in
   // its group; the header itself is written once the requests are out.
   log.group("Loading secrets from SSM");
@@ -48,8 +50,6 @@ export async function run(context: PhaseContext): Promise<string> {
   await new Promise((resolve) => setImmediate(resolve));
   const applying = import("./environment-apply.ts");
   log.flush();
-  // Nothing is changed before SSM has answered, so there is nothing to undo until then.
-  undoChangesOnInterrupt(log);
 
   // Checked while SSM answers, and logged before anything it answered.
   const { applyAnswers, warnAboutSettings } = await applying;

@@ -19,9 +19,10 @@ import { FILES_DIR_VARIABLE } from "./kinds.ts";
 
 const DIR_PREFIX = "bk-ssm-secrets-";
 
+/** Whether `path` is `dir` or under it: its way from `dir` neither climbs out ("..", "../…") nor starts elsewhere. A name that only begins with dots (`..tmp`) is inside. */
 function isInside(path: string, dir: string): boolean {
   const rel = relative(dir, path);
-  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
+  return rel === "" || (rel !== ".." && !rel.startsWith("../") && !isAbsolute(rel));
 }
 
 /** `path` with every symlink resolved: the part that exists by realpath, the rest as written. */
