@@ -3,8 +3,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { parseDefaultsFile } from "../src/job/config.ts";
-import { defaultsSettings, planInstall, recordedInstall, withBlock, withoutBlock, type EmbeddedFile, type FileState, type InstallRequest } from "../src/install/install.ts";
-import { VERSION } from "../src/core/version.ts";
+import { defaultsSettings, planInstall, withBlock, withoutBlock, type EmbeddedFile, type FileState, type InstallRequest } from "../src/install/install.ts";
 import { oldHookLines, restoreOldBlocks, switchOffOldBlocks } from "../src/install/old-hook.ts";
 import { PYTHON_HOOK_BLOCKS } from "./support/python-hook.ts";
 
@@ -44,7 +43,7 @@ test("a block copied twice by hand is reduced to one, and uninstall removes both
 
 const files: EmbeddedFile[] = [
   { name: "environment", content: "env hook\n", isHook: true },
-  { name: "lib/run-phase.bash", content: "lib\n# bk-ssm-secrets hooks: source tree\n  local bin='' defaults_file=''\n", isHook: false },
+  { name: "lib/run-phase.bash", content: "lib\n  local bin='' defaults_file=''\n", isHook: false },
 ];
 const request: InstallRequest = { hooksDir: "/agent/hooks", installDir: "/opt/bk", defaultsFile: "/etc/bk-ssm-secrets/defaults.env", settings: {}, uninstall: false };
 
@@ -58,18 +57,12 @@ function applyPlan(disk: Map<string, FileState>, req: InstallRequest, settings: 
   return next;
 }
 
-test("the hook library records the binary's and the defaults file's absolute paths, quoted for bash, and the release; doctor reads them back", () => {
+test("the hook library records the binary's and the defaults file's absolute paths, quoted for bash", () => {
   const custom = { ...request, binary: "/opt/it's/bin/bk-ssm-secrets", defaultsFile: "/srv/agent/../conf/defaults.env" };
   const lib = applyPlan(new Map(), custom).get("/opt/bk/lib/run-phase.bash")!.content;
-  assert.is(lib, `lib\n# bk-ssm-secrets hooks: ${VERSION}\n  local bin='/opt/it'\\''s/bin/bk-ssm-secrets' defaults_file='/srv/conf/defaults.env'\n`);
-  assert.equal(recordedInstall(lib), { binary: "/opt/it's/bin/bk-ssm-secrets", defaultsFile: "/srv/conf/defaults.env", release: VERSION });
+  assert.is(lib, "lib\n  local bin='/opt/it'\\''s/bin/bk-ssm-secrets' defaults_file='/srv/conf/defaults.env'\n");
   const fromSource = applyPlan(new Map(), request).get("/opt/bk/lib/run-phase.bash")!.content;
-  assert.is(fromSource, `lib\n# bk-ssm-secrets hooks: ${VERSION}\n  local bin='' defaults_file='/etc/bk-ssm-secrets/defaults.env'\n`, "no binary: the hooks look on PATH");
-  assert.equal(recordedInstall(fromSource), { binary: "", defaultsFile: "/etc/bk-ssm-secrets/defaults.env", release: VERSION });
-  // An older install's library records no release; the source tree's library records empty paths, and no release.
-  assert.equal(recordedInstall(fromSource.replace(`# bk-ssm-secrets hooks: ${VERSION}\n`, "")), { binary: "", defaultsFile: "/etc/bk-ssm-secrets/defaults.env" });
-  assert.equal(recordedInstall(files[1]!.content), { binary: "", defaultsFile: "", release: "source tree" });
-  assert.is(recordedInstall("#!/bin/bash\n"), undefined);
+  assert.is(fromSource, "lib\n  local bin='' defaults_file='/etc/bk-ssm-secrets/defaults.env'\n", "no binary: the hooks look on PATH");
 });
 
 test("the plan: hooks 0755, the library and defaults 0644, an existing agent hook keeps its mode; twice is once; uninstall is the undo", () => {

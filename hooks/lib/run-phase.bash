@@ -2,10 +2,6 @@
 # Shared by every bk-ssm-secrets hook. The agent sources hooks in bash, so this
 # defines two functions and sets nothing else: the phase's effect on the job's
 # environment is exactly the shell code the binary prints.
-#
-# The release these hooks are from, which `bk-ssm-secrets install` writes on
-# the next line; doctor compares it with the binary the hooks run.
-# bk-ssm-secrets hooks: source tree
 
 # bk_ssm_secrets_whole SCRIPT
 # Whether SCRIPT arrived whole (hookPayload in src/core/shell.ts): its first

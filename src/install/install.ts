@@ -7,7 +7,6 @@
 import { basename, dirname, join, resolve } from "node:path";
 import { ConfigError, resolveConfig, SETTINGS } from "../job/config.ts";
 import { shellQuote } from "../core/shell.ts";
-import { VERSION } from "../core/version.ts";
 import { oldHookLines, restoreOldBlocks, switchOffOldBlocks } from "./old-hook.ts";
 
 export const DEFAULT_HOOKS_DIR = "/etc/buildkite-agent/hooks";
@@ -107,54 +106,13 @@ export function sourcedByBlock(content: string): string | undefined {
 
 /** The line of hooks/lib/run-phase.bash where the install records the binary's and the defaults file's absolute paths. */
 const RECORDED_PATHS = "  local bin='' defaults_file=''\n";
-/** Its comment line where the install records the release the hooks are from. */
-const RECORDED_RELEASE = "# bk-ssm-secrets hooks: source tree\n";
-const RELEASE_PREFIX = "# bk-ssm-secrets hooks: ";
 
-/** An embedded file as installed: the shared hook library gets the paths, and the release the hooks are from, recorded. */
-export function installedContent(file: EmbeddedFile, request: Pick<InstallRequest, "binary" | "defaultsFile">, release = VERSION): string {
+/** An embedded file as installed: the shared hook library gets the paths recorded. */
+export function installedContent(file: EmbeddedFile, request: Pick<InstallRequest, "binary" | "defaultsFile">): string {
   if (file.name !== "lib/run-phase.bash") return file.content;
   if (!file.content.includes(RECORDED_PATHS)) throw new Error("hooks/lib/run-phase.bash has no line for the recorded paths");
-  if (!file.content.includes(RECORDED_RELEASE)) throw new Error("hooks/lib/run-phase.bash has no line for the recorded release");
   const bin = request.binary ? resolve(request.binary) : "";
-  return file.content
-    .replace(RECORDED_PATHS, `  local bin=${shellQuote(bin)} defaults_file=${shellQuote(resolve(request.defaultsFile))}\n`)
-    .replace(RECORDED_RELEASE, `${RELEASE_PREFIX}${release}\n`);
-}
-
-/** What an installed hooks/lib/run-phase.bash recorded: the binary ("" for PATH), the defaults file and, since hooks record it, their release. */
-export interface RecordedInstall {
-  binary: string;
-  defaultsFile: string;
-  release?: string;
-}
-
-/** The values installedContent recorded in a hook library, read back; undefined when it holds no recorded paths. */
-export function recordedInstall(content: string): RecordedInstall | undefined {
-  const lines = content.split("\n");
-  const paths = lines.map((line) => /^  local bin=('(?:[^']|'\\'')*') defaults_file=('(?:[^']|'\\'')*')$/.exec(line)).find(Boolean);
-  if (!paths) return undefined;
-  const unquote = (quoted: string) => quoted.slice(1, -1).replaceAll("'\\''", "'");
-  const release = lines.find((line) => line.startsWith(RELEASE_PREFIX))?.slice(RELEASE_PREFIX.length);
-  return { binary: unquote(paths[1]!), defaultsFile: unquote(paths[2]!), ...(release !== undefined ? { release } : {}) };
-}
-
-const RELEASE = /^(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?$/;
-
-/**
- * Whether release `a` is newer than release `b` (`major.minor.patch`, a
- * pre-release before its release, pre-releases of one release in text
- * order); false when either is not a release (`source tree`, `0.0.0-dev` is one).
- */
-export function newerRelease(a: string, b: string): boolean {
-  const [x, y] = [RELEASE.exec(a), RELEASE.exec(b)];
-  if (!x || !y) return false;
-  for (let part = 1; part <= 3; part++) {
-    if (Number(x[part]) !== Number(y[part])) return Number(x[part]) > Number(y[part]);
-  }
-  if (x[4] === y[4]) return false;
-  if (x[4] === undefined || y[4] === undefined) return x[4] === undefined;
-  return x[4] > y[4];
+  return file.content.replace(RECORDED_PATHS, `  local bin=${shellQuote(bin)} defaults_file=${shellQuote(resolve(request.defaultsFile))}\n`);
 }
 
 /** `export NAME="value"` lines, as the original install wrote and config.ts reads, after a header naming the hook scripts they are for. */

@@ -2,11 +2,10 @@
 // credentials as the SDK resolves them, the programs a job runs, the binary
 // and the agent hooks. Reading only; the report judges them.
 import type { Env } from "../../core/env.ts";
-import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { EMBEDDED_HOOKS } from "../../install/embedded-hooks.ts";
-import { DEFAULT_HOOKS_DIR, installedContent, recordedInstall, sourcedByBlock, type RecordedInstall } from "../../install/install.ts";
-import { VERSION } from "../../core/version.ts";
+import { DEFAULT_HOOKS_DIR, sourcedByBlock } from "../../install/install.ts";
 import { oldHookLines } from "../../install/old-hook.ts";
 import type { Logger } from "../../core/log.ts";
 import { resolveAwsSetup } from "../../ssm/client.ts";
@@ -33,28 +32,6 @@ export interface MachineFacts {
   binaryVariable?: string;
   hooksDir: string;
   hooks: HookFact[];
-  /** Each directory of hook scripts the installed hooks source. */
-  scripts: ScriptsFact[];
-}
-
-/**
- * A directory of hook scripts against the binary they run: the hooks refuse
- * the output of a binary older than themselves (its payload has no frame),
- * so every job fails, and only their recorded release tells that apart.
- */
-export interface ScriptsFact {
-  dir: string;
-  /** What `install` recorded in the hook library; undefined when it recorded nothing. */
-  recorded?: RecordedInstall;
-  /** The binary the hooks run: the recorded one, else BK_SSM_SECRETS_BIN or PATH's. */
-  binary?: string;
-  /** That binary's release: this binary's own when it is this file, else its answer to --version. */
-  binaryRelease?: string;
-  /** Why its release is not known; and whether that is because it does not exist, which fails every job. */
-  binaryUnknown?: string;
-  binaryMissing?: true;
-  /** The scripts that are not what this binary installs for the recorded paths (meaningful when the binary's release is this one's). */
-  differing: string[];
 }
 
 /**
@@ -74,8 +51,6 @@ export async function gatherMachineFacts(env: Env, options: { signal: AbortSigna
   const aws = await resolveAwsSetup({ ...options, env });
   const which = (program: string) => Bun.which(program, { PATH: env.PATH ?? "" }) ?? undefined;
   const hooksDir = env.BUILDKITE_HOOKS_PATH || DEFAULT_HOOKS_DIR;
-  const hooks = AGENT_HOOKS.map((name) => hookFact(name, join(hooksDir, name)));
-  const binary = env.BK_SSM_SECRETS_BIN ? (existsSync(env.BK_SSM_SECRETS_BIN) ? env.BK_SSM_SECRETS_BIN : undefined) : which("bk-ssm-secrets");
   return {
     region: aws.region,
     regionFrom: env.AWS_REGION ? "AWS_REGION" : env.AWS_DEFAULT_REGION ? "AWS_DEFAULT_REGION" : "the AWS config file",
@@ -86,49 +61,11 @@ export async function gatherMachineFacts(env: Env, options: { signal: AbortSigna
     endpoint: env.AWS_ENDPOINT_URL_SSM || undefined,
     programs: { git: which("git"), "ssh-agent": which("ssh-agent"), "ssh-add": which("ssh-add") },
     enabled: env.AWS_SSM_SECRETS_PLUGIN_ENABLED === "1",
-    binary,
+    binary: env.BK_SSM_SECRETS_BIN ? (existsSync(env.BK_SSM_SECRETS_BIN) ? env.BK_SSM_SECRETS_BIN : undefined) : which("bk-ssm-secrets"),
     binaryVariable: env.BK_SSM_SECRETS_BIN || undefined,
     hooksDir,
-    hooks,
-    scripts: [...new Set(hooks.flatMap((hook) => (hook.state === "installed" ? [dirname(hook.script)] : [])))].map((dir) => scriptsFact(dir, binary, env)),
+    hooks: AGENT_HOOKS.map((name) => hookFact(name, join(hooksDir, name))),
   };
-}
-
-/** The scripts in `dir` against what this binary installs, and the release of the binary they run. */
-function scriptsFact(dir: string, onPath: string | undefined, env: Env): ScriptsFact {
-  const read = (name: string) => {
-    try {
-      return readFileSync(join(dir, name), "utf8");
-    } catch {
-      return undefined;
-    }
-  };
-  const recorded = recordedInstall(read("lib/run-phase.bash") ?? "");
-  const binary = recorded?.binary || onPath;
-  const request = { binary: recorded?.binary || undefined, defaultsFile: recorded?.defaultsFile ?? "" };
-  const differing = EMBEDDED_HOOKS.filter((file) => read(file.name) !== installedContent(file, request)).map((file) => file.name);
-  return { dir, ...(recorded ? { recorded } : {}), ...(binary ? { binary, ...releaseOf(binary, env) } : {}), differing };
-}
-
-/**
- * The release of `binary`: this one's when it is this file; otherwise its
- * answer to --version, asked only of a file that no one but its owner (root
- * or this user) can change, since doctor may run as root.
- */
-function releaseOf(binary: string, env: Env): { binaryRelease: string } | { binaryUnknown: string; binaryMissing?: true } {
-  if (!existsSync(binary)) return { binaryUnknown: "it does not exist", binaryMissing: true };
-  try {
-    if (realpathSync(binary) === realpathSync(process.execPath)) return { binaryRelease: VERSION };
-    const stat = statSync(binary);
-    if ((stat.uid !== 0 && stat.uid !== process.getuid?.()) || (stat.mode & 0o022) !== 0) {
-      return { binaryUnknown: "not asked for its version: users other than its owner, or an owner other than root or you, can change it" };
-    }
-    const asked = Bun.spawnSync([binary, "--version"], { env: { PATH: env.PATH ?? "" }, stdout: "pipe", stderr: "ignore", timeout: 5000 });
-    const release = asked.stdout.toString().trim().split(/\s/)[0] ?? "";
-    return asked.success && release ? { binaryRelease: release } : { binaryUnknown: `${binary} --version answered nothing (exit status ${asked.exitCode})` };
-  } catch (error) {
-    return { binaryUnknown: (error as Error).message };
-  }
 }
 
 /** Whether the agent hook has the install's block, and whether the scripts the block runs are in place. */

@@ -5,9 +5,7 @@
 // is rendered as tables or as JSON from the same items. Names only, never a value.
 import { SETTINGS, type Config, type SettingName } from "../../job/config.ts";
 import type { UnknownVariable } from "../../job/variables.ts";
-import type { MachineFacts, ScriptsFact } from "./machine.ts";
-import { newerRelease } from "../../install/install.ts";
-import { VERSION } from "../../core/version.ts";
+import type { MachineFacts } from "./machine.ts";
 import { ALLOWED_NAMES_SETTING } from "../../job/names.ts";
 import type { JobCredentials } from "../../secrets/gitcredentials.ts";
 import type { KeyPlan } from "../../ssh/keys.ts";
@@ -406,30 +404,7 @@ export function machineSection(machine: MachineFacts, hasKeys: boolean, short = 
     }
     if (hook.oldHookLines.length) items.push(check("fail", `Python hook in ${hook.name}`, `${path} line${hook.oldHookLines.length === 1 ? "" : "s"} ${hook.oldHookLines.join(", ")}`, "the Python hook (aws-paramstore-secrets) still runs here too: run bk-ssm-secrets install, which switches its blocks off (--uninstall puts them back)"));
   }
-  for (const scripts of machine.scripts) items.push(scriptsCheck(scripts));
   return { title: MACHINE_TITLE, columns: COLUMNS_CHECK, items, empty: "" };
-}
-
-/**
- * Whether a directory of hook scripts and the binary they run come from one
- * release. Hooks newer than their binary refuse its output (it has no frame
- * they can check), so every job fails: the one mix that is a failure.
- */
-export function scriptsCheck(facts: ScriptsFact): Item {
-  const check = (status: Tone, detail: string) => item(status, { check: "hook scripts", value: facts.dir }, detail);
-  const release = facts.recorded?.release;
-  const binary = facts.binary ?? "bk-ssm-secrets";
-  if (facts.binaryMissing) return check("fail", `they run ${binary}, which does not exist, so every job fails: install the binary there, or run bk-ssm-secrets install with the binary they should run`);
-  if (release && facts.binaryRelease && newerRelease(release, facts.binaryRelease)) {
-    return check("fail", `they are from bk-ssm-secrets ${release}, newer than the binary they run (${binary}, ${facts.binaryRelease}): they refuse its output, so every job fails; install the binary of ${release}, or run ${binary} install to put back its own hooks`);
-  }
-  if (!facts.binaryRelease) return check("warn", `cannot tell which release ${binary}, the binary they run, is (${facts.binaryUnknown ?? "it is not found"}): install it and the hooks from one release`);
-  if (facts.binaryRelease !== VERSION) return check("info", `they run ${binary} (${facts.binaryRelease}), not this doctor (${VERSION}): ${binary} doctor checks them against its own release`);
-  if (facts.differing.length) {
-    const origin = release ? `they are from bk-ssm-secrets ${release}` : "they record no release: from an older one, or edited";
-    return check("warn", `${facts.differing.join(", ")} differ from what bk-ssm-secrets ${VERSION}, the binary they run, installs (${origin}): run bk-ssm-secrets install, so that the hooks and the binary come from one release`);
-  }
-  return check("ok", `as bk-ssm-secrets ${VERSION}, the binary they run, installs them`);
 }
 
 const STATUS_COLUMN: Column = { key: "status", title: "STATUS" };
