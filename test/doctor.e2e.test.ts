@@ -3,12 +3,12 @@
 // the same job. doctor prints names and reasons, never a value.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BASE, CANARY_VARIABLE, startJobFixture, type JobFixture } from "./support/fixture.ts";
 import { generateKey, type TestKey } from "./support/git-ssh-server.ts";
-import { baseJobEnv, envChanges, runBinary, runHook, type Env } from "./support/job.ts";
+import { baseJobEnv, compiledBinary, envChanges, runBinary, runHook, type Env } from "./support/job.ts";
 import { runOperator, tableCells } from "./support/operator.ts";
 import { jobScratch, plantKey } from "./support/ssh-job.ts";
 
@@ -295,6 +295,31 @@ Doctor("an install whose hook scripts are gone fails: the agent's hooks would fa
     assert.equal(machine["environment hook"]!.status, "fail");
     assert.match(machine["environment hook"]!.detail, `${join(scripts, "lib", "run-phase.bash")} does not exist: run bk-ssm-secrets install again`);
     assert.equal([machine["pre-exit hook"]!.status, machine["pre-exit hook"]!.detail.split(":")[0]], ["warn", "has no bk-ssm-secrets block"]);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+Doctor("the binary the hooks run is the one install recorded, whatever PATH and BK_SSM_SECRETS_BIN say; gone, it fails every job", async (context) => {
+  const root = mkdtempSync(join(tmpdir(), "bk-doctor-recorded-"));
+  try {
+    const { hooks, scripts } = await install(root);
+    // Off PATH and without BK_SSM_SECRETS_BIN, as an install with --bin-dir elsewhere leaves an agent.
+    const offPath = { BUILDKITE_HOOKS_PATH: hooks, BK_SSM_SECRETS_BIN: "", PATH: "/usr/bin:/bin" };
+    const binaryRow = async (extra: Env) => {
+      const { status, report } = await doctor(context, [], extra);
+      return { status, row: section(report, "This machine").items.find((item) => item.check === "bk-ssm-secrets")! };
+    };
+    const found = await binaryRow(offPath);
+    assert.equal([found.row.status, found.row.value, found.row.detail], ["ok", compiledBinary(), "the binary the hooks run, as bk-ssm-secrets install recorded it"]);
+    assert.equal((await binaryRow({ ...offPath, BK_SSM_SECRETS_BIN: join(root, "elsewhere") })).row.value, compiledBinary(), "the recorded binary wins, as in run-phase.bash");
+    const library = join(scripts, "lib", "run-phase.bash");
+    const gone = join(root, "moved away", "bk-ssm-secrets");
+    writeFileSync(library, readFileSync(library, "utf8").replace(`local bin='${compiledBinary()}'`, `local bin='${gone}'`));
+    const missing = await binaryRow(offPath);
+    assert.is(missing.status, 1);
+    assert.equal([missing.row.status, missing.row.value], ["fail", gone]);
+    assert.match(missing.row.detail, "as bk-ssm-secrets install recorded it, and it does not exist");
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -115,6 +115,16 @@ export function installedContent(file: EmbeddedFile, request: Pick<InstallReques
   return file.content.replace(RECORDED_PATHS, `  local bin=${shellQuote(bin)} defaults_file=${shellQuote(resolve(request.defaultsFile))}\n`);
 }
 
+/**
+ * The binary an installed hook library runs, as installedContent recorded it;
+ * undefined when it records none (installed from source: the hooks then use
+ * BK_SSM_SECRETS_BIN or PATH).
+ */
+export function recordedBinary(library: string): string | undefined {
+  const quoted = library.split("\n").map((line) => /^  local bin=('(?:[^']|'\\'')*') defaults_file=/.exec(line)?.[1]).find(Boolean);
+  return quoted?.slice(1, -1).replaceAll("'\\''", "'") || undefined;
+}
+
 /** `export NAME="value"` lines, as the original install wrote and config.ts reads, after a header naming the hook scripts they are for. */
 function defaultsFile(settings: Array<[string, string]>, installDir: string): string {
   const quote = (value: string) => `"${value.replace(/(["\\$`])/g, "\\$1")}"`;

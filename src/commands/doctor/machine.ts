@@ -5,7 +5,7 @@ import type { Env } from "../../core/env.ts";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { EMBEDDED_HOOKS } from "../../install/embedded-hooks.ts";
-import { DEFAULT_HOOKS_DIR, sourcedByBlock } from "../../install/install.ts";
+import { DEFAULT_HOOKS_DIR, recordedBinary, sourcedByBlock } from "../../install/install.ts";
 import { oldHookLines } from "../../install/old-hook.ts";
 import type { Logger } from "../../core/log.ts";
 import { resolveAwsSetup } from "../../ssm/client.ts";
@@ -28,6 +28,8 @@ export interface MachineFacts {
   enabled: boolean;
   /** The binary the hooks would run, when it exists. */
   binary?: string;
+  /** The binary the installed hook library records: the hooks run it, whatever BK_SSM_SECRETS_BIN and PATH say. */
+  recordedBinary?: string;
   /** BK_SSM_SECRETS_BIN, when set: the hooks run it instead of looking on PATH. */
   binaryVariable?: string;
   hooksDir: string;
@@ -51,6 +53,8 @@ export async function gatherMachineFacts(env: Env, options: { signal: AbortSigna
   const aws = await resolveAwsSetup({ ...options, env });
   const which = (program: string) => Bun.which(program, { PATH: env.PATH ?? "" }) ?? undefined;
   const hooksDir = env.BUILDKITE_HOOKS_PATH || DEFAULT_HOOKS_DIR;
+  const hooks = AGENT_HOOKS.map((name) => hookFact(name, join(hooksDir, name)));
+  const recorded = installedLibraryBinary(hooks);
   return {
     region: aws.region,
     regionFrom: env.AWS_REGION ? "AWS_REGION" : env.AWS_DEFAULT_REGION ? "AWS_DEFAULT_REGION" : "the AWS config file",
@@ -61,11 +65,24 @@ export async function gatherMachineFacts(env: Env, options: { signal: AbortSigna
     endpoint: env.AWS_ENDPOINT_URL_SSM || undefined,
     programs: { git: which("git"), "ssh-agent": which("ssh-agent"), "ssh-add": which("ssh-add") },
     enabled: env.AWS_SSM_SECRETS_PLUGIN_ENABLED === "1",
-    binary: env.BK_SSM_SECRETS_BIN ? (existsSync(env.BK_SSM_SECRETS_BIN) ? env.BK_SSM_SECRETS_BIN : undefined) : which("bk-ssm-secrets"),
+    // As hooks/lib/run-phase.bash chooses: the recorded binary, else BK_SSM_SECRETS_BIN, else PATH's.
+    binary: recorded ? (existsSync(recorded) ? recorded : undefined) : env.BK_SSM_SECRETS_BIN ? (existsSync(env.BK_SSM_SECRETS_BIN) ? env.BK_SSM_SECRETS_BIN : undefined) : which("bk-ssm-secrets"),
+    ...(recorded ? { recordedBinary: recorded } : {}),
     binaryVariable: env.BK_SSM_SECRETS_BIN || undefined,
     hooksDir,
-    hooks: AGENT_HOOKS.map((name) => hookFact(name, join(hooksDir, name))),
+    hooks,
   };
+}
+
+/** The binary recorded in the hook library the first installed hook's scripts source, if any. */
+function installedLibraryBinary(hooks: HookFact[]): string | undefined {
+  const installed = hooks.find((hook): hook is Extract<HookFact, { state: "installed" }> => hook.state === "installed");
+  if (!installed) return undefined;
+  try {
+    return recordedBinary(readFileSync(join(dirname(installed.script), "lib", "run-phase.bash"), "utf8"));
+  } catch {
+    return undefined;
+  }
 }
 
 /** Whether the agent hook has the install's block, and whether the scripts the block runs are in place. */

@@ -378,8 +378,10 @@ export function machineSection(machine: MachineFacts, hasKeys: boolean, short = 
   const noBinary: Tone = machine.enabled ? "fail" : "warn";
   items.push(
     machine.binary
-      ? check("ok", "bk-ssm-secrets", machine.binary, "the binary the hooks run")
-      : machine.binaryVariable
+      ? check("ok", "bk-ssm-secrets", machine.binary, machine.recordedBinary ? "the binary the hooks run, as bk-ssm-secrets install recorded it" : "the binary the hooks run")
+      : machine.recordedBinary
+        ? check(noBinary, "bk-ssm-secrets", machine.recordedBinary, "the hooks run this binary, as bk-ssm-secrets install recorded it, and it does not exist: put the binary back there, or install the hooks again (with the flags they were installed with) from the binary they should run")
+        : machine.binaryVariable
         ? check(noBinary, "bk-ssm-secrets", machine.binaryVariable, "BK_SSM_SECRETS_BIN names a file that does not exist: the hooks cannot run it")
         : check(noBinary, "bk-ssm-secrets", "", "not on PATH and BK_SSM_SECRETS_BIN is not set: the hooks cannot find the binary; install it (see the README)"),
     machine.enabled
