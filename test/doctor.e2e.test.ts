@@ -293,7 +293,7 @@ Doctor("an install whose hook scripts are gone fails: the agent's hooks would fa
     assert.is(status, 1);
     const machine = Object.fromEntries(section(report, "This machine").items.map((item) => [item.check, item]));
     assert.equal(machine["environment hook"]!.status, "fail");
-    assert.match(machine["environment hook"]!.detail, `${join(scripts, "lib", "run-phase.bash")} does not exist: run bk-ssm-secrets install again`);
+    assert.match(machine["environment hook"]!.detail, `${join(scripts, "lib", "run-phase.bash")} does not exist: run bk-ssm-secrets install again, with the flags it was installed with (it rewrites the defaults file from them)`);
     assert.equal([machine["pre-exit hook"]!.status, machine["pre-exit hook"]!.detail.split(":")[0]], ["warn", "has no bk-ssm-secrets block"]);
   } finally {
     rmSync(root, { recursive: true, force: true });

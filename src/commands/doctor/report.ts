@@ -397,7 +397,7 @@ export function machineSection(machine: MachineFacts, hasKeys: boolean, short = 
         break;
       case "broken":
         // `source` of a missing script fails the agent's hook, and with it every job.
-        items.push(check("fail", name, path, `its bk-ssm-secrets block runs ${hook.script}, but ${hook.absent.join(" and ")} does not exist: run bk-ssm-secrets install again`));
+        items.push(check("fail", name, path, `its bk-ssm-secrets block runs ${hook.script}, but ${hook.absent.join(" and ")} does not exist: run bk-ssm-secrets install again, with the flags it was installed with (it rewrites the defaults file from them)`));
         break;
       default: {
         const what = hook.state === "missing" ? "does not exist" : "has no bk-ssm-secrets block";
