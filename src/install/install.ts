@@ -96,12 +96,20 @@ export function withoutBlock(existing: string): string | undefined {
   return content === CREATED_HOOK ? undefined : content;
 }
 
-const SOURCE_LINE = /^source ('(?:[^']|'\\'')*') \|\| return$/m;
+/** A word shellQuote wrote: in single quotes, each one inside written '\''. */
+const QUOTED_WORD = "('(?:[^']|'\\\\'')*')";
+const SOURCE_LINE = new RegExp(`^source ${QUOTED_WORD} \\|\\| return$`, "m");
+const RECORDED_BINARY_LINE = new RegExp(`^  local bin=${QUOTED_WORD} defaults_file=`, "m");
+
+/** The value of a word shellQuote wrote. */
+function shellUnquote(quoted: string): string {
+  return quoted.slice(1, -1).replaceAll("'\\''", "'");
+}
 
 /** The hook script an agent hook's install block sources, or undefined when the hook has no block. */
 export function sourcedByBlock(content: string): string | undefined {
   const quoted = SOURCE_LINE.exec(BLOCK.exec(content)?.[0] ?? "")?.[1];
-  return quoted?.slice(1, -1).replaceAll("'\\''", "'");
+  return quoted === undefined ? undefined : shellUnquote(quoted);
 }
 
 /** The line of hooks/lib/run-phase.bash where the install records the binary's and the defaults file's absolute paths. */
@@ -121,8 +129,8 @@ export function installedContent(file: EmbeddedFile, request: Pick<InstallReques
  * BK_SSM_SECRETS_BIN or PATH).
  */
 export function recordedBinary(library: string): string | undefined {
-  const quoted = library.split("\n").map((line) => /^  local bin=('(?:[^']|'\\'')*') defaults_file=/.exec(line)?.[1]).find(Boolean);
-  return quoted?.slice(1, -1).replaceAll("'\\''", "'") || undefined;
+  const quoted = RECORDED_BINARY_LINE.exec(library)?.[1];
+  return (quoted && shellUnquote(quoted)) || undefined;
 }
 
 /** `export NAME="value"` lines, as the original install wrote and config.ts reads, after a header naming the hook scripts they are for. */

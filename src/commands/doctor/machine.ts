@@ -55,6 +55,8 @@ export async function gatherMachineFacts(env: Env, options: { signal: AbortSigna
   const hooksDir = env.BUILDKITE_HOOKS_PATH || DEFAULT_HOOKS_DIR;
   const hooks = AGENT_HOOKS.map((name) => hookFact(name, join(hooksDir, name)));
   const recorded = installedLibraryBinary(hooks);
+  // As hooks/lib/run-phase.bash chooses: the recorded binary, else BK_SSM_SECRETS_BIN, else PATH's.
+  const named = recorded || env.BK_SSM_SECRETS_BIN;
   return {
     region: aws.region,
     regionFrom: env.AWS_REGION ? "AWS_REGION" : env.AWS_DEFAULT_REGION ? "AWS_DEFAULT_REGION" : "the AWS config file",
@@ -65,8 +67,7 @@ export async function gatherMachineFacts(env: Env, options: { signal: AbortSigna
     endpoint: env.AWS_ENDPOINT_URL_SSM || undefined,
     programs: { git: which("git"), "ssh-agent": which("ssh-agent"), "ssh-add": which("ssh-add") },
     enabled: env.AWS_SSM_SECRETS_PLUGIN_ENABLED === "1",
-    // As hooks/lib/run-phase.bash chooses: the recorded binary, else BK_SSM_SECRETS_BIN, else PATH's.
-    binary: recorded ? (existsSync(recorded) ? recorded : undefined) : env.BK_SSM_SECRETS_BIN ? (existsSync(env.BK_SSM_SECRETS_BIN) ? env.BK_SSM_SECRETS_BIN : undefined) : which("bk-ssm-secrets"),
+    binary: named ? (existsSync(named) ? named : undefined) : which("bk-ssm-secrets"),
     ...(recorded ? { recordedBinary: recorded } : {}),
     binaryVariable: env.BK_SSM_SECRETS_BIN || undefined,
     hooksDir,

@@ -376,14 +376,16 @@ export function machineSection(machine: MachineFacts, hasKeys: boolean, short = 
   }
   // An enabled hook that cannot find the binary fails the job; a disabled one does nothing.
   const noBinary: Tone = machine.enabled ? "fail" : "warn";
+  const binary = (status: Tone, value: string, detail: string) => check(status, "bk-ssm-secrets", value, detail);
+  const recorded = machine.recordedBinary ? ", as bk-ssm-secrets install recorded it" : "";
   items.push(
     machine.binary
-      ? check("ok", "bk-ssm-secrets", machine.binary, machine.recordedBinary ? "the binary the hooks run, as bk-ssm-secrets install recorded it" : "the binary the hooks run")
+      ? binary("ok", machine.binary, `the binary the hooks run${recorded}`)
       : machine.recordedBinary
-        ? check(noBinary, "bk-ssm-secrets", machine.recordedBinary, "the hooks run this binary, as bk-ssm-secrets install recorded it, and it does not exist: put the binary back there, or install the hooks again (with the flags they were installed with) from the binary they should run")
+        ? binary(noBinary, machine.recordedBinary, `the hooks run this binary${recorded}, and it does not exist: put the binary back there, or install the hooks again (with the flags they were installed with) from the binary they should run`)
         : machine.binaryVariable
-        ? check(noBinary, "bk-ssm-secrets", machine.binaryVariable, "BK_SSM_SECRETS_BIN names a file that does not exist: the hooks cannot run it")
-        : check(noBinary, "bk-ssm-secrets", "", "not on PATH and BK_SSM_SECRETS_BIN is not set: the hooks cannot find the binary; install it (see the README)"),
+          ? binary(noBinary, machine.binaryVariable, "BK_SSM_SECRETS_BIN names a file that does not exist: the hooks cannot run it")
+          : binary(noBinary, "", "not on PATH and BK_SSM_SECRETS_BIN is not set: the hooks cannot find the binary; install it (see the README)"),
     machine.enabled
       ? check("ok", "hooks enabled", "AWS_SSM_SECRETS_PLUGIN_ENABLED=1", "")
       : check("warn", "hooks enabled", "", "AWS_SSM_SECRETS_PLUGIN_ENABLED is not 1 here: on the agent, the hooks do nothing unless it is (the Elastic CI Stack sets it in /var/lib/buildkite-agent/cfn-env)"),
