@@ -210,9 +210,33 @@ Doctor("the configuration in force, each setting with where it came from", async
   assert.equal(settings.AWS_PARAMSTORE_SECRETS_DEFAULT_KEY, ["shared", "defaults file"]);
   assert.equal(settings.AWS_PARAMSTORE_SECRETS_TIMEOUT, ["20 s", "environment"]);
   assert.equal(settings.AWS_PARAMSTORE_SECRETS_SECRETS_PATH, ["/vendors/buildkite", "default"]);
-  assert.equal(settings["defaults file"], [defaults, "present"]);
+  // Not the file the agent's hooks read: doctor reads it as asked, and says so.
+  const defaultsRow = section(report, "Configuration").items.find((item) => item.setting === "defaults file")!;
+  assert.equal([defaultsRow.status, defaultsRow.value], ["warn", defaults]);
+  assert.is(defaultsRow.detail, `BK_SSM_SECRETS_DEFAULTS_FILE names this file, but the agent's hooks read ${join(context.agent, "defaults.env")} (as bk-ssm-secrets install recorded it): unset it to see what the agent's jobs get`);
   assert.equal(settings.BK_SSM_SECRETS_ALLOWED_NAMES, ["GIT_SSL_CAINFO", "defaults file: secrets may set these protected names"]);
   assert.is(section(report, "Slugs").items[0]!.path, `${BASE}/shared`);
+});
+
+Doctor("on an agent installed with its defaults file elsewhere, doctor reads that file, as the hooks do", async (context) => {
+  const root = mkdtempSync(join(tmpdir(), "bk-doctor-defaults-"));
+  try {
+    const { hooks } = await install(root);
+    const recorded = join(root, "defaults.env");
+    writeFileSync(recorded, 'export AWS_PARAMSTORE_SECRETS_DEFAULT_KEY="shared"\n');
+    const { status, report } = await doctor(context, [], { BUILDKITE_HOOKS_PATH: hooks, BK_SSM_SECRETS_DEFAULTS_FILE: "" });
+    assert.is(status, 0);
+    const configuration = Object.fromEntries(section(report, "Configuration").items.map((item) => [item.setting, item]));
+    assert.equal([configuration.AWS_PARAMSTORE_SECRETS_DEFAULT_KEY!.value, configuration.AWS_PARAMSTORE_SECRETS_DEFAULT_KEY!.detail], ["shared", "defaults file"]);
+    assert.equal([configuration["defaults file"]!.status, configuration["defaults file"]!.value, configuration["defaults file"]!.detail], ["ok", recorded, "present: the file the agent's hooks read"]);
+    assert.is(section(report, "Slugs").items[0]!.path, `${BASE}/shared`);
+    // The other operator commands read it too: ls --global lists that default slug, which holds nothing (global would).
+    const ls = await runOperator(["ls", "--global"], agentEnv(context, { BUILDKITE_HOOKS_PATH: hooks, BK_SSM_SECRETS_DEFAULTS_FILE: "" }));
+    assert.is(ls.status, 0, ls.stderr);
+    assert.match(ls.stderr, `Nothing under ${BASE}/shared (default slug shared)`);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
 
 Doctor("flags override the job's variables; a denied job exits 1 and would get nothing", async (context) => {

@@ -3,7 +3,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { parseDefaultsFile } from "../src/job/config.ts";
-import { defaultsSettings, planInstall, recordedBinary, withBlock, withoutBlock, type EmbeddedFile, type FileState, type InstallRequest } from "../src/install/install.ts";
+import { defaultsSettings, planInstall, recordedPaths, withBlock, withoutBlock, type EmbeddedFile, type FileState, type InstallRequest } from "../src/install/install.ts";
 import { oldHookLines, restoreOldBlocks, switchOffOldBlocks } from "../src/install/old-hook.ts";
 import { PYTHON_HOOK_BLOCKS } from "./support/python-hook.ts";
 
@@ -63,10 +63,10 @@ test("the hook library records the binary's and the defaults file's absolute pat
   assert.is(lib, "lib\n  local bin='/opt/it'\\''s/bin/bk-ssm-secrets' defaults_file='/srv/conf/defaults.env'\n");
   const fromSource = applyPlan(new Map(), request).get("/opt/bk/lib/run-phase.bash")!.content;
   assert.is(fromSource, "lib\n  local bin='' defaults_file='/etc/bk-ssm-secrets/defaults.env'\n", "no binary: the hooks look on PATH");
-  // doctor reads the binary back, as bash would.
-  assert.is(recordedBinary(lib), "/opt/it's/bin/bk-ssm-secrets");
-  assert.is(recordedBinary(fromSource), undefined);
-  assert.is(recordedBinary("#!/bin/bash\n"), undefined);
+  // doctor and the operator commands read them back, as bash would.
+  assert.equal(recordedPaths(lib), { binary: "/opt/it's/bin/bk-ssm-secrets", defaultsFile: "/srv/conf/defaults.env" });
+  assert.equal(recordedPaths(fromSource), { defaultsFile: "/etc/bk-ssm-secrets/defaults.env" });
+  assert.equal(recordedPaths("#!/bin/bash\n"), {});
 });
 
 test("the plan: hooks 0755, the library and defaults 0644, an existing agent hook keeps its mode; twice is once; uninstall is the undo", () => {

@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import { jobIdentity, type JobIdentity } from "../job/acl.ts";
 import type { Env } from "../core/env.ts";
-import { defaultsFilePath, oldDefaultsFilePath, slugPath, type Config } from "../job/config.ts";
+import { oldDefaultsFilePath, slugPath, type Config } from "../job/config.ts";
 import { withDeadline, type PhaseContext } from "../job/context.ts";
 import { gatherMachineFacts } from "./doctor/machine.ts";
 import { buildReport, renderReport, type JobFact, type JobFacts, type SlugOutcome } from "./doctor/report.ts";
@@ -39,11 +39,12 @@ export interface DoctorFlags {
 /**
  * Whether doctor runs in workstation mode: asked for, or not on an agent. An
  * agent is a Buildkite job, a machine whose environment names its hooks or
- * agent, or one with the defaults file `install` writes or the Python hook's.
+ * agent, one whose agent hooks `install` set up (they record their defaults
+ * file), or one with the defaults file doctor read or the Python hook's.
  */
-export function workstation(env: Env, flags: Pick<DoctorFlags, "short" | "full">): boolean {
+export function workstation(env: Env, flags: Pick<DoctorFlags, "short" | "full">, defaultsFile: string, hooksInstalled: boolean): boolean {
   if (flags.short || flags.full) return Boolean(flags.short);
-  const agent = inJob(env) || Boolean(env.BUILDKITE_HOOKS_PATH || env.BUILDKITE_AGENT_NAME) || [defaultsFilePath(env), oldDefaultsFilePath(env)].some((path) => existsSync(path));
+  const agent = inJob(env) || Boolean(env.BUILDKITE_HOOKS_PATH || env.BUILDKITE_AGENT_NAME) || hooksInstalled || [defaultsFile, oldDefaultsFilePath(env)].some((path) => existsSync(path));
   return !agent;
 }
 
@@ -138,7 +139,12 @@ export async function run({ env, config, defaults, log }: PhaseContext, flags: D
   });
   const report = buildReport({
     config,
-    defaultsFile: { path: defaults.path, present: defaults.present, old: defaults.path === oldDefaultsFilePath(env) },
+    defaultsFile: {
+      path: defaults.path,
+      present: defaults.present,
+      old: defaults.path === oldDefaultsFilePath(env),
+      ...(machine.recordedDefaultsFile ? { hooksRead: machine.recordedDefaultsFile } : {}),
+    },
     unknownVariables: unknownVariables(env, defaults),
     ...(nothingFound !== undefined ? { nothingFound } : {}),
     job: job.facts,
@@ -150,7 +156,7 @@ export async function run({ env, config, defaults, log }: PhaseContext, flags: D
     ...(global.error !== undefined ? { globalKeysError: global.error, globalKeysCode: global.code } : {}),
     credentials: jobCredentials(plan.gitCredentials),
     machine,
-    short: workstation(env, flags),
+    short: workstation(env, flags, defaults.path, machine.recordedDefaultsFile !== undefined),
   });
   return { output: flags.json ? renderJson(report) : renderReport(report, { color: stdoutColor(env) }), status: report.ok ? 0 : 1 };
 }

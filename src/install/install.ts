@@ -99,7 +99,7 @@ export function withoutBlock(existing: string): string | undefined {
 /** A word shellQuote wrote: in single quotes, each one inside written '\''. */
 const QUOTED_WORD = "('(?:[^']|'\\\\'')*')";
 const SOURCE_LINE = new RegExp(`^source ${QUOTED_WORD} \\|\\| return$`, "m");
-const RECORDED_BINARY_LINE = new RegExp(`^  local bin=${QUOTED_WORD} defaults_file=`, "m");
+const RECORDED_PATHS_LINE = new RegExp(`^  local bin=${QUOTED_WORD} defaults_file=${QUOTED_WORD}$`, "m");
 
 /** The value of a word shellQuote wrote. */
 function shellUnquote(quoted: string): string {
@@ -123,14 +123,18 @@ export function installedContent(file: EmbeddedFile, request: Pick<InstallReques
   return file.content.replace(RECORDED_PATHS, `  local bin=${shellQuote(bin)} defaults_file=${shellQuote(resolve(request.defaultsFile))}\n`);
 }
 
-/**
- * The binary an installed hook library runs, as installedContent recorded it;
- * undefined when it records none (installed from source: the hooks then use
- * BK_SSM_SECRETS_BIN or PATH).
- */
-export function recordedBinary(library: string): string | undefined {
-  const quoted = RECORDED_BINARY_LINE.exec(library)?.[1];
-  return (quoted && shellUnquote(quoted)) || undefined;
+/** The paths an installed hook library runs with, as installedContent recorded them. */
+export interface RecordedPaths {
+  /** Undefined when it records none (installed from source: the hooks then use BK_SSM_SECRETS_BIN or PATH). */
+  binary?: string;
+  defaultsFile?: string;
+}
+
+export function recordedPaths(library: string): RecordedPaths {
+  const match = RECORDED_PATHS_LINE.exec(library);
+  const binary = match && shellUnquote(match[1]!);
+  const defaultsFile = match && shellUnquote(match[2]!);
+  return { ...(binary ? { binary } : {}), ...(defaultsFile ? { defaultsFile } : {}) };
 }
 
 /** `export NAME="value"` lines, as the original install wrote and config.ts reads, after a header naming the hook scripts they are for. */

@@ -2,10 +2,11 @@
 // credentials as the SDK resolves them, the programs a job runs, the binary
 // and the agent hooks. Reading only; the report judges them.
 import type { Env } from "../../core/env.ts";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { EMBEDDED_HOOKS } from "../../install/embedded-hooks.ts";
-import { DEFAULT_HOOKS_DIR, recordedBinary, sourcedByBlock } from "../../install/install.ts";
+import { sourcedByBlock } from "../../install/install.ts";
+import { AGENT_HOOKS, agentHooksDir, installedPaths, readIfPresent } from "../../install/installed.ts";
 import { oldHookLines } from "../../install/old-hook.ts";
 import type { Logger } from "../../core/log.ts";
 import { resolveAwsSetup } from "../../ssm/client.ts";
@@ -30,6 +31,8 @@ export interface MachineFacts {
   binary?: string;
   /** The binary the installed hook library records: the hooks run it, whatever BK_SSM_SECRETS_BIN and PATH say. */
   recordedBinary?: string;
+  /** The defaults file the installed hook library records: the one the hooks read. */
+  recordedDefaultsFile?: string;
   /** BK_SSM_SECRETS_BIN, when set: the hooks run it instead of looking on PATH. */
   binaryVariable?: string;
   hooksDir: string;
@@ -45,18 +48,17 @@ export type HookFact = (
   | { name: string; state: "installed"; script: string }
   | { name: string; state: "broken"; script: string; absent: string[] }) & { oldHookLines: number[] };
 
-/** The agent hooks `bk-ssm-secrets install` adds its block to, and the library our hooks source. */
-const AGENT_HOOKS = EMBEDDED_HOOKS.filter((file) => file.isHook).map((file) => file.name);
+/** The libraries our hooks source. */
 const LIBRARIES = EMBEDDED_HOOKS.filter((file) => !file.isHook).map((file) => file.name);
 
 export async function gatherMachineFacts(env: Env, options: { signal: AbortSignal; timeoutMs: number; log: Logger }): Promise<MachineFacts> {
   const aws = await resolveAwsSetup({ ...options, env });
   const which = (program: string) => Bun.which(program, { PATH: env.PATH ?? "" }) ?? undefined;
-  const hooksDir = env.BUILDKITE_HOOKS_PATH || DEFAULT_HOOKS_DIR;
+  const hooksDir = agentHooksDir(env);
   const hooks = AGENT_HOOKS.map((name) => hookFact(name, join(hooksDir, name)));
-  const recorded = installedLibraryBinary(hooks);
+  const recorded = installedPaths(hooksDir);
   // As hooks/lib/run-phase.bash chooses: the recorded binary, else BK_SSM_SECRETS_BIN, else PATH's.
-  const named = recorded || env.BK_SSM_SECRETS_BIN;
+  const named = recorded.binary || env.BK_SSM_SECRETS_BIN;
   return {
     region: aws.region,
     regionFrom: env.AWS_REGION ? "AWS_REGION" : env.AWS_DEFAULT_REGION ? "AWS_DEFAULT_REGION" : "the AWS config file",
@@ -68,32 +70,18 @@ export async function gatherMachineFacts(env: Env, options: { signal: AbortSigna
     programs: { git: which("git"), "ssh-agent": which("ssh-agent"), "ssh-add": which("ssh-add") },
     enabled: env.AWS_SSM_SECRETS_PLUGIN_ENABLED === "1",
     binary: named ? (existsSync(named) ? named : undefined) : which("bk-ssm-secrets"),
-    ...(recorded ? { recordedBinary: recorded } : {}),
+    ...(recorded.binary ? { recordedBinary: recorded.binary } : {}),
+    ...(recorded.defaultsFile ? { recordedDefaultsFile: recorded.defaultsFile } : {}),
     binaryVariable: env.BK_SSM_SECRETS_BIN || undefined,
     hooksDir,
     hooks,
   };
 }
 
-/** The binary recorded in the hook library the first installed hook's scripts source, if any. */
-function installedLibraryBinary(hooks: HookFact[]): string | undefined {
-  const installed = hooks.find((hook): hook is Extract<HookFact, { state: "installed" }> => hook.state === "installed");
-  if (!installed) return undefined;
-  try {
-    return recordedBinary(readFileSync(join(dirname(installed.script), "lib", "run-phase.bash"), "utf8"));
-  } catch {
-    return undefined;
-  }
-}
-
 /** Whether the agent hook has the install's block, and whether the scripts the block runs are in place. */
 function hookFact(name: string, path: string): HookFact {
-  let content: string;
-  try {
-    content = readFileSync(path, "utf8");
-  } catch {
-    return { name, state: "missing", oldHookLines: [] };
-  }
+  const content = readIfPresent(path);
+  if (content === undefined) return { name, state: "missing", oldHookLines: [] };
   const oldHook = oldHookLines(content);
   const script = sourcedByBlock(content);
   if (script === undefined) return { name, state: "foreign", oldHookLines: oldHook };

@@ -3,6 +3,7 @@
 // slug's read and access decision, the plan (what the job would get), and the
 // machine's facts. Each section is a list of items with a status; the report
 // is rendered as tables or as JSON from the same items. Names only, never a value.
+import { resolve } from "node:path";
 import { SETTINGS, type Config, type SettingName } from "../../job/config.ts";
 import type { UnknownVariable } from "../../job/variables.ts";
 import type { MachineFacts } from "./machine.ts";
@@ -62,8 +63,11 @@ export interface SlugOutcome {
 
 export interface DoctorInput {
   config: Config;
-  /** `old`: the Python hook's settings file, read because there is no defaults file yet. */
-  defaultsFile: { path: string; present: boolean; old: boolean };
+  /**
+   * `old`: the Python hook's settings file, read because there is no defaults
+   * file yet. `hooksRead`: the one the agent's installed hooks read, as install recorded it.
+   */
+  defaultsFile: { path: string; present: boolean; old: boolean; hooksRead?: string };
   unknownVariables: UnknownVariable[];
   /** Why the job would get nothing at all, when it would. */
   nothingFound?: string;
@@ -160,9 +164,15 @@ export function configurationSection(config: Config, defaultsFile: DoctorInput["
   const settings = (Object.keys(SETTINGS) as SettingName[]).map((name) =>
     item("ok", { setting: SETTINGS[name].variable, value: settingValue(config, name) }, config.sources[name]),
   );
-  const [status, detail]: [Tone, string] = !defaultsFile.present
-    ? ["info", "absent: the environment and built-in defaults apply"]
-    : defaultsFile.old ? ["warn", "the Python hook's settings, read because there is no defaults file yet: bk-ssm-secrets install writes one from them"] : ["ok", "present"];
+  const { hooksRead } = defaultsFile;
+  // Without BK_SSM_SECRETS_DEFAULTS_FILE, doctor reads the file the hooks read (or, as they do, the Python hook's in its absence).
+  const [status, detail]: [Tone, string] = hooksRead && !defaultsFile.old && resolve(defaultsFile.path) !== resolve(hooksRead)
+    ? ["warn", `BK_SSM_SECRETS_DEFAULTS_FILE names this file, but the agent's hooks read ${hooksRead} (as bk-ssm-secrets install recorded it): unset it to see what the agent's jobs get`]
+    : !defaultsFile.present
+      ? ["info", "absent: the environment and built-in defaults apply"]
+      : defaultsFile.old
+        ? ["warn", "the Python hook's settings, read because there is no defaults file yet: bk-ssm-secrets install writes one from them"]
+        : ["ok", hooksRead ? "present: the file the agent's hooks read" : "present"];
   const allowed = item(config.allowedNames.size ? "ok" : "info", { setting: ALLOWED_NAMES_SETTING, value: [...config.allowedNames].join(" ") }, config.allowedNames.size ? "defaults file: secrets may set these protected names" : "none: secrets may set no protected name");
   return {
     title: "Configuration",
