@@ -83,7 +83,9 @@ const JOB: Env = {
   AWS_PARAMSTORE_SECRETS_GLOBAL_SSH: `${GLOBAL_KEY}:${ABSENT_GLOBAL_KEY}`,
 };
 
-const agentEnv = (context: Context, extra: Env = {}) => context.fixture.jobEnv({ BUILDKITE_HOOKS_PATH: context.hooks, ...JOB, ...extra });
+// The defaults file the hooks were installed with, as an operator of such an agent names it to doctor.
+const agentEnv = (context: Context, extra: Env = {}) =>
+  context.fixture.jobEnv({ BUILDKITE_HOOKS_PATH: context.hooks, BK_SSM_SECRETS_DEFAULTS_FILE: join(context.agent, "defaults.env"), ...JOB, ...extra });
 
 /** doctor as a table and as JSON; both runs must agree on the exit status. */
 async function doctor(context: Context, args: string[] = [], extra: Env = {}) {
@@ -210,30 +212,40 @@ Doctor("the configuration in force, each setting with where it came from", async
   assert.equal(settings.AWS_PARAMSTORE_SECRETS_DEFAULT_KEY, ["shared", "defaults file"]);
   assert.equal(settings.AWS_PARAMSTORE_SECRETS_TIMEOUT, ["20 s", "environment"]);
   assert.equal(settings.AWS_PARAMSTORE_SECRETS_SECRETS_PATH, ["/vendors/buildkite", "default"]);
-  // Not the file the agent's hooks read: doctor reads it as asked, and says so.
+  // Not the file the agent's hooks read: doctor reads it, as asked, and says so.
   const defaultsRow = section(report, "Configuration").items.find((item) => item.setting === "defaults file")!;
   assert.equal([defaultsRow.status, defaultsRow.value], ["warn", defaults]);
-  assert.is(defaultsRow.detail, `BK_SSM_SECRETS_DEFAULTS_FILE names this file, but the agent's hooks read ${join(context.agent, "defaults.env")} (as bk-ssm-secrets install recorded it): unset it to see what the agent's jobs get`);
+  assert.match(defaultsRow.detail, `the agent's hooks record ${join(context.agent, "defaults.env")} as the defaults file they read, not this one`);
   assert.equal(settings.BK_SSM_SECRETS_ALLOWED_NAMES, ["GIT_SSL_CAINFO", "defaults file: secrets may set these protected names"]);
   assert.is(section(report, "Slugs").items[0]!.path, `${BASE}/shared`);
 });
 
-Doctor("on an agent installed with its defaults file elsewhere, doctor reads that file, as the hooks do", async (context) => {
+Doctor("an agent whose hooks read another defaults file fails until doctor reads that one; the hooks' record steers no operator command", async (context) => {
   const root = mkdtempSync(join(tmpdir(), "bk-doctor-defaults-"));
   try {
     const { hooks } = await install(root);
     const recorded = join(root, "defaults.env");
     writeFileSync(recorded, 'export AWS_PARAMSTORE_SECRETS_DEFAULT_KEY="shared"\n');
-    const { status, report } = await doctor(context, [], { BUILDKITE_HOOKS_PATH: hooks, BK_SSM_SECRETS_DEFAULTS_FILE: "" });
-    assert.is(status, 0);
-    const configuration = Object.fromEntries(section(report, "Configuration").items.map((item) => [item.setting, item]));
-    assert.equal([configuration.AWS_PARAMSTORE_SECRETS_DEFAULT_KEY!.value, configuration.AWS_PARAMSTORE_SECRETS_DEFAULT_KEY!.detail], ["shared", "defaults file"]);
-    assert.equal([configuration["defaults file"]!.status, configuration["defaults file"]!.value, configuration["defaults file"]!.detail], ["ok", recorded, "present: the file the agent's hooks read"]);
-    assert.is(section(report, "Slugs").items[0]!.path, `${BASE}/shared`);
-    // The other operator commands read it too: ls --global lists that default slug, which holds nothing (global would).
-    const ls = await runOperator(["ls", "--global"], agentEnv(context, { BUILDKITE_HOOKS_PATH: hooks, BK_SSM_SECRETS_DEFAULTS_FILE: "" }));
+    const agent = { BUILDKITE_HOOKS_PATH: hooks, BK_SSM_SECRETS_DEFAULTS_FILE: "" };
+    const unset = await doctor(context, [], agent);
+    assert.is(unset.status, 1);
+    const row = section(unset.report, "Configuration").items.find((item) => item.setting === "defaults file")!;
+    assert.equal([row.status, row.value], ["fail", "/etc/bk-ssm-secrets/defaults.env"]);
+    assert.is(
+      row.detail,
+      `the agent's hooks record ${recorded} as the defaults file they read, not this one: to check the agent's settings, set BK_SSM_SECRETS_DEFAULTS_FILE to it (doctor does not follow the record, which the agent's own user may be able to change)`,
+    );
+    // The record is only reported: doctor read the default location, and so does ls.
+    assert.is(section(unset.report, "Slugs").items[0]!.path, `${BASE}/global`);
+    const ls = await runOperator(["ls", "--global"], agentEnv(context, agent));
     assert.is(ls.status, 0, ls.stderr);
-    assert.match(ls.stderr, `Nothing under ${BASE}/shared (default slug shared)`);
+    assert.not.match(ls.stderr, "Nothing under");
+    // Pointed at the hooks' file, doctor checks the agent's settings.
+    const named = await doctor(context, [], { ...agent, BK_SSM_SECRETS_DEFAULTS_FILE: recorded });
+    assert.is(named.status, 0);
+    const configuration = Object.fromEntries(section(named.report, "Configuration").items.map((item) => [item.setting, item]));
+    assert.equal([configuration["defaults file"]!.status, configuration["defaults file"]!.detail], ["ok", "present"]);
+    assert.equal([configuration.AWS_PARAMSTORE_SECRETS_DEFAULT_KEY!.value, configuration.AWS_PARAMSTORE_SECRETS_DEFAULT_KEY!.detail], ["shared", "defaults file"]);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -1,10 +1,12 @@
-// doctor's choice between an agent's full check and a workstation's short one.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+// doctor's choice between an agent's full check and a workstation's short
+// one, and how it reads what the agent's installed hooks record.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { workstation } from "../src/commands/doctor.ts";
+import { installedPaths } from "../src/install/installed.ts";
 
 test("an agent is a job, an agent's environment, installed hooks or a defaults file; anything else is a workstation unless told", () => {
   const dir = mkdtempSync(join(tmpdir(), "bk-doctor-mode-"));
@@ -21,6 +23,25 @@ test("an agent is a job, an agent's environment, installed hooks or a defaults f
     assert.not.ok(workstation({ ...env, BUILDKITE_HOOKS_PATH: dir }, {}, absent, false));
     assert.ok(workstation(env, { short: true }, present, true));
     assert.not.ok(workstation(env, { full: true }, absent, false));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("installed hooks are read back from regular files only: a FIFO in a hook's place is passed over, not waited on", () => {
+  const dir = mkdtempSync(join(tmpdir(), "bk-doctor-installed-"));
+  try {
+    const [hooks, scripts] = [join(dir, "hooks"), join(dir, "lib")];
+    mkdirSync(join(scripts, "lib"), { recursive: true });
+    mkdirSync(hooks);
+    const block = (name: string) => `#!/bin/bash\n# >>> bk-ssm-secrets >>>\nsource '${join(scripts, name)}' || return\n# <<< bk-ssm-secrets <<<\n`;
+    writeFileSync(join(scripts, "lib", "run-phase.bash"), "  local bin='/opt/bin/bk-ssm-secrets' defaults_file='/opt/etc/defaults.env'\n");
+    assert.equal(installedPaths(hooks), {}, "no hook has a block");
+    // The first hook a FIFO (bash's mkfifo: node:fs has none), the next one installed.
+    const fifo = Bun.spawnSync(["mkfifo", join(hooks, "environment")]);
+    assert.is(fifo.exitCode, 0);
+    writeFileSync(join(hooks, "pre-checkout"), block("pre-checkout"));
+    assert.equal(installedPaths(hooks), { binary: "/opt/bin/bk-ssm-secrets", defaultsFile: "/opt/etc/defaults.env" });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

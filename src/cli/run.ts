@@ -130,8 +130,8 @@ export async function runPhase(phase: PhaseEntry): Promise<void> {
 /** Run an operator command: its output on stdout, its status as the exit status; bad usage exits 2. */
 export async function runCommand(run: (context: PhaseContext) => Promise<CommandResult>): Promise<void> {
   try {
-    const { operatorContext, withBasePath } = await import("../commands/operator.ts");
-    const result = await run(withBasePath(operatorContext(process.env), textOption("base-path")));
+    const { withBasePath } = await import("../commands/operator.ts");
+    const result = await run(withBasePath(phaseContext(), textOption("base-path")));
     // By import: a first load by emit's require costs more (../core/files.ts).
     if (result.output) await loadNodeFs();
     emit(result.output, result.status);

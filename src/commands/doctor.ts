@@ -5,7 +5,8 @@
 import { existsSync } from "node:fs";
 import { jobIdentity, type JobIdentity } from "../job/acl.ts";
 import type { Env } from "../core/env.ts";
-import { oldDefaultsFilePath, slugPath, type Config } from "../job/config.ts";
+import { resolve } from "node:path";
+import { DEFAULTS_FILE_VARIABLE, defaultsFilePath, oldDefaultsFilePath, slugPath, type Config } from "../job/config.ts";
 import { withDeadline, type PhaseContext } from "../job/context.ts";
 import { gatherMachineFacts } from "./doctor/machine.ts";
 import { buildReport, renderReport, type JobFact, type JobFacts, type SlugOutcome } from "./doctor/report.ts";
@@ -46,6 +47,17 @@ export function workstation(env: Env, flags: Pick<DoctorFlags, "short" | "full">
   if (flags.short || flags.full) return Boolean(flags.short);
   const agent = inJob(env) || Boolean(env.BUILDKITE_HOOKS_PATH || env.BUILDKITE_AGENT_NAME) || hooksInstalled || [defaultsFile, oldDefaultsFilePath(env)].some((path) => existsSync(path));
   return !agent;
+}
+
+/**
+ * When the agent's hooks record another defaults file than the one doctor
+ * chose (BK_SSM_SECRETS_DEFAULTS_FILE, else the default location): that one,
+ * and whether the variable chose. The record is reported, never followed (see
+ * install/installed.ts).
+ */
+function otherThanHooks(env: Env, recorded: string | undefined): { otherThanHooks?: { hooksRead: string; byVariable: boolean } } {
+  if (!recorded || resolve(recorded) === resolve(defaultsFilePath(env))) return {};
+  return { otherThanHooks: { hooksRead: recorded, byVariable: Boolean(env[DEFAULTS_FILE_VARIABLE]) } };
 }
 
 /** The job doctor imagines: the environment's Buildkite variables, each flag overriding its own. Pure. */
@@ -143,7 +155,7 @@ export async function run({ env, config, defaults, log }: PhaseContext, flags: D
       path: defaults.path,
       present: defaults.present,
       old: defaults.path === oldDefaultsFilePath(env),
-      ...(machine.recordedDefaultsFile ? { hooksRead: machine.recordedDefaultsFile } : {}),
+      ...otherThanHooks(env, machine.recordedDefaultsFile),
     },
     unknownVariables: unknownVariables(env, defaults),
     ...(nothingFound !== undefined ? { nothingFound } : {}),
@@ -156,7 +168,7 @@ export async function run({ env, config, defaults, log }: PhaseContext, flags: D
     ...(global.error !== undefined ? { globalKeysError: global.error, globalKeysCode: global.code } : {}),
     credentials: jobCredentials(plan.gitCredentials),
     machine,
-    short: workstation(env, flags, defaults.path, machine.recordedDefaultsFile !== undefined),
+    short: workstation(env, flags, defaults.path, machine.hooks.some((hook) => hook.state === "installed" || hook.state === "broken")),
   });
   return { output: flags.json ? renderJson(report) : renderReport(report, { color: stdoutColor(env) }), status: report.ok ? 0 : 1 };
 }

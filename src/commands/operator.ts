@@ -3,9 +3,7 @@
 // stdin and a confirmation on the terminal.
 import { closeSync, openSync, readSync, writeSync } from "node:fs";
 import { ConfigError, normaliseBasePath } from "../job/config.ts";
-import { phaseContext, withDeadline, type PhaseContext } from "../job/context.ts";
-import type { Env } from "../core/env.ts";
-import { agentHooksDir, installedPaths } from "../install/installed.ts";
+import { withDeadline, type PhaseContext } from "../job/context.ts";
 import type { Logger } from "../core/log.ts";
 import { createParameterAdmin } from "../ssm/admin.ts";
 import { StoreError, type ParameterInfo } from "../ssm/store.ts";
@@ -71,15 +69,6 @@ function readLine(fd: number): string {
   const bytes: number[] = [];
   while (readSync(fd, byte, 0, 1, null) === 1 && byte[0] !== 0x0a) bytes.push(byte[0]!);
   return new TextDecoder().decode(new Uint8Array(bytes));
-}
-
-/**
- * An operator command's context. On an agent installed with its defaults
- * file elsewhere (install's `--defaults-file`), it reads that one, as the
- * hooks do: a doctor run on the agent reports what the agent's jobs get.
- */
-export function operatorContext(env: Env): PhaseContext {
-  return phaseContext(env, undefined, installedPaths(agentHooksDir(env)).defaultsFile);
 }
 
 /** The context with `--base-path`, when given, in place of the configured base path; a bad one is bad usage. */

@@ -1,9 +1,11 @@
-// What an agent's installed hooks record, read back from their files: the
-// script each agent hook's install block sources, and the binary and the
-// defaults file recorded in the hook library those scripts share. Read, never
-// run: doctor reports them, and the operator commands read the defaults file
-// the hooks read.
-import { readFileSync } from "node:fs";
+// What an agent's installed hooks record, read back from their files for
+// doctor's report: the script each agent hook's install block sources, and
+// the binary and the defaults file recorded in the hook library those
+// scripts share. Read, never run, and never trusted to choose what an
+// operator's command reads or writes: on the Elastic CI Stack the agent's
+// hooks directory belongs to the agent's user, so a job can rewrite what it
+// records (docs/threat-model.md).
+import { closeSync, constants, fstatSync, openSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Env } from "../core/env.ts";
 import { EMBEDDED_HOOKS } from "./embedded-hooks.ts";
@@ -17,12 +19,29 @@ export function agentHooksDir(env: Env): string {
   return env.BUILDKITE_HOOKS_PATH || DEFAULT_HOOKS_DIR;
 }
 
-/** A file's text, or undefined when it cannot be read. */
+/** Far more than any hook script; a larger file is not one. */
+const MAX_HOOK_BYTES = 1024 * 1024;
+
+/**
+ * A hook file's text, or undefined when it is missing, unreadable, or not a
+ * regular file of at most MAX_HOOK_BYTES: opened without blocking and checked
+ * on the open descriptor, so that a FIFO or a device put in its place cannot
+ * hang doctor, even if swapped in after a check.
+ */
 export function readIfPresent(path: string): string | undefined {
+  let fd: number;
   try {
-    return readFileSync(path, "utf8");
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch {
     return undefined;
+  }
+  try {
+    const stat = fstatSync(fd);
+    return stat.isFile() && stat.size <= MAX_HOOK_BYTES ? readFileSync(fd, "utf8") : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
   }
 }
 

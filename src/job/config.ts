@@ -286,13 +286,9 @@ function allowedNames(value: string): Set<string> {
   }
 }
 
-/**
- * The defaults file's path for an operator's command: `BK_SSM_SECRETS_DEFAULTS_FILE`,
- * else the one the agent's installed hooks read (`installed`: install's
- * `--defaults-file`), else the installed location.
- */
-export function defaultsFilePath(env: Env, installed?: string): string {
-  return env[DEFAULTS_FILE_VARIABLE] || installed || DEFAULTS_FILE;
+/** The defaults file's path for an operator's command: `BK_SSM_SECRETS_DEFAULTS_FILE` or the installed location. */
+export function defaultsFilePath(env: Env): string {
+  return env[DEFAULTS_FILE_VARIABLE] || DEFAULTS_FILE;
 }
 
 /** Where the Python hook's install script (configure.sh) wrote its settings. */
@@ -328,11 +324,10 @@ export interface Defaults {
  * so that an agent moving over keeps its base path and keys until
  * `bk-ssm-secrets install` writes a defaults file of its own. A job's phases
  * read the file the hooks name (`--defaults-file`, recorded by `install`),
- * else the installed location, and never one the job's environment names;
- * an operator's command, the one defaultsFilePath names.
+ * else the installed location, and never one the job's environment names.
  */
-function loadDefaults(env: Env, job?: { defaultsFile?: string }, installedDefaultsFile?: string): Defaults {
-  const path = job ? job.defaultsFile || DEFAULTS_FILE : defaultsFilePath(env, installedDefaultsFile);
+function loadDefaults(env: Env, job?: { defaultsFile?: string }): Defaults {
+  const path = job ? job.defaultsFile || DEFAULTS_FILE : defaultsFilePath(env);
   for (const candidate of [path, job ? OLD_DEFAULTS_FILE : oldDefaultsFilePath(env)]) {
     const values = readDefaultsFile(candidate);
     if (values) return { path: candidate, present: true, values };
@@ -340,9 +335,9 @@ function loadDefaults(env: Env, job?: { defaultsFile?: string }, installedDefaul
   return { path, present: false, values: {} };
 }
 
-/** The configuration in force, and the defaults it was resolved from: a hook phase's (`job`) or an operator command's. */
-export function loadConfig(env: Env = process.env, job?: { defaultsFile?: string }, installedDefaultsFile?: string): { config: Config; defaults: Defaults } {
-  const defaults = loadDefaults(env, job, installedDefaultsFile);
+/** The configuration in force, and the defaults it was resolved from. */
+export function loadConfig(env: Env = process.env, job?: { defaultsFile?: string }): { config: Config; defaults: Defaults } {
+  const defaults = loadDefaults(env, job);
   if (!job) return { config: resolveConfig(env, defaults.values), defaults };
   const config = resolveConfig(env, defaults.values, "job");
   const hooksRead = job.defaultsFile || DEFAULTS_FILE;

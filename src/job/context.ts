@@ -22,14 +22,9 @@ export class JobError extends Error {
   override name = "JobError";
 }
 
-/**
- * `job` for a hook phase: its settings follow the agent's defaults file
- * (`defaultsFile`, as the hooks name it). An operator command reads the one
- * the agent's installed hooks read (`installedDefaultsFile`), unless
- * BK_SSM_SECRETS_DEFAULTS_FILE names another.
- */
-export function phaseContext(env: Record<string, string | undefined> = process.env, job?: { defaultsFile?: string }, installedDefaultsFile?: string): PhaseContext {
-  const { config, defaults } = loadConfig(env, job, installedDefaultsFile);
+/** `job` for a hook phase: its settings follow the agent's defaults file (`defaultsFile`, as the hooks name it). */
+export function phaseContext(env: Record<string, string | undefined> = process.env, job?: { defaultsFile?: string }): PhaseContext {
+  const { config, defaults } = loadConfig(env, job);
   return { env, config, defaults, log: stderrLogger(config.verbose, env) };
 }
 

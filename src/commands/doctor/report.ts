@@ -3,7 +3,6 @@
 // slug's read and access decision, the plan (what the job would get), and the
 // machine's facts. Each section is a list of items with a status; the report
 // is rendered as tables or as JSON from the same items. Names only, never a value.
-import { resolve } from "node:path";
 import { SETTINGS, type Config, type SettingName } from "../../job/config.ts";
 import type { UnknownVariable } from "../../job/variables.ts";
 import type { MachineFacts } from "./machine.ts";
@@ -65,9 +64,10 @@ export interface DoctorInput {
   config: Config;
   /**
    * `old`: the Python hook's settings file, read because there is no defaults
-   * file yet. `hooksRead`: the one the agent's installed hooks read, as install recorded it.
+   * file yet. `otherThanHooks`: the agent's installed hooks record another
+   * (`hooksRead`), and BK_SSM_SECRETS_DEFAULTS_FILE chose this one or not.
    */
-  defaultsFile: { path: string; present: boolean; old: boolean; hooksRead?: string };
+  defaultsFile: { path: string; present: boolean; old: boolean; otherThanHooks?: { hooksRead: string; byVariable: boolean } };
   unknownVariables: UnknownVariable[];
   /** Why the job would get nothing at all, when it would. */
   nothingFound?: string;
@@ -164,15 +164,18 @@ export function configurationSection(config: Config, defaultsFile: DoctorInput["
   const settings = (Object.keys(SETTINGS) as SettingName[]).map((name) =>
     item("ok", { setting: SETTINGS[name].variable, value: settingValue(config, name) }, config.sources[name]),
   );
-  const { hooksRead } = defaultsFile;
-  // Without BK_SSM_SECRETS_DEFAULTS_FILE, doctor reads the file the hooks read (or, as they do, the Python hook's in its absence).
-  const [status, detail]: [Tone, string] = hooksRead && !defaultsFile.old && resolve(defaultsFile.path) !== resolve(hooksRead)
-    ? ["warn", `BK_SSM_SECRETS_DEFAULTS_FILE names this file, but the agent's hooks read ${hooksRead} (as bk-ssm-secrets install recorded it): unset it to see what the agent's jobs get`]
+  const other = defaultsFile.otherThanHooks;
+  // Chosen on purpose, another file is a question the operator asked; by default, it makes the whole report about settings no job uses.
+  const [status, detail]: [Tone, string] = other
+    ? [
+        other.byVariable ? "warn" : "fail",
+        `the agent's hooks record ${other.hooksRead} as the defaults file they read, not this one: to check the agent's settings, set BK_SSM_SECRETS_DEFAULTS_FILE to it (doctor does not follow the record, which the agent's own user may be able to change)`,
+      ]
     : !defaultsFile.present
       ? ["info", "absent: the environment and built-in defaults apply"]
       : defaultsFile.old
         ? ["warn", "the Python hook's settings, read because there is no defaults file yet: bk-ssm-secrets install writes one from them"]
-        : ["ok", hooksRead ? "present: the file the agent's hooks read" : "present"];
+        : ["ok", "present"];
   const allowed = item(config.allowedNames.size ? "ok" : "info", { setting: ALLOWED_NAMES_SETTING, value: [...config.allowedNames].join(" ") }, config.allowedNames.size ? "defaults file: secrets may set these protected names" : "none: secrets may set no protected name");
   return {
     title: "Configuration",
@@ -180,7 +183,7 @@ export function configurationSection(config: Config, defaultsFile: DoctorInput["
       { key: "setting", title: "SETTING" },
       { key: "value", title: "VALUE" },
     ],
-    items: [...settings, allowed, item(status, { setting: "defaults file", value: defaultsFile.path }, detail), ...unknown.map((entry) => ({ ...item("fail", { setting: entry.variable, value: "" }, entry.message), cause: CAUSES.settings }))],
+    items: [...settings, allowed, { ...item(status, { setting: "defaults file", value: defaultsFile.path }, detail), ...(status === "fail" ? { cause: CAUSES.settings } : {}) }, ...unknown.map((entry) => ({ ...item("fail", { setting: entry.variable, value: "" }, entry.message), cause: CAUSES.settings }))],
     empty: "",
   };
 }
