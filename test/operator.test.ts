@@ -14,7 +14,7 @@ import { jobCredentials } from "../src/secrets/gitcredentials.ts";
 import { isPassphraseProtected, planJobKeys } from "../src/ssh/keys.ts";
 import type { MachineFacts } from "../src/commands/doctor/machine.ts";
 import { buildReport, credentialSource, withoutCredentials } from "../src/commands/doctor/report.ts";
-import { asRow, renderTable } from "../src/commands/output.ts";
+import { asRow, printable, renderTable } from "../src/commands/output.ts";
 import { planJob } from "../src/job/plan.ts";
 import { entryFor, valueFor } from "../src/secrets/secret-kinds.ts";
 import type { Slug } from "../src/job/slug.ts";
@@ -161,6 +161,15 @@ test("tables: aligned on the widest cell, plain without colour, last column unpa
   assert.is(table, "NAME          VERSION  DETAIL\n/a/long/name  12       x\n/b\n");
   const colored = renderTable([{ key: "status", title: "STATUS" }], [{ status: "fail" }], { color: true });
   assert.match(colored, /\x1b\[31mfail/);
+});
+
+test("tables show what a terminal would act on written out: escapes, controls, bidirectional overrides", () => {
+  // An access list entry or a recorded path that would erase its line and write "ok" in its place.
+  const hostile = "dev\x1b[2K\rok\u202eevil\x9b\u2066\x7f";
+  const table = renderTable([{ key: "entries", title: "ENTRIES" }, { key: "detail", title: "DETAIL" }], [{ entries: hostile, detail: "tab\there" }], { color: false });
+  const shown = "dev\\u{1b}[2K\\u{d}ok\\u{202e}evil\\u{9b}\\u{2066}\\u{7f}";
+  assert.is(table, `ENTRIES${" ".repeat(shown.length - "ENTRIES".length)}  DETAIL\n${shown}  tab\\u{9}here\n`, "aligned on the text as shown");
+  assert.is(printable("plain /vendors/buildkite/app é ✓"), "plain /vendors/buildkite/app é ✓");
 });
 
 test("doctor's job: flags override the job's variables, each saying where it came from", () => {

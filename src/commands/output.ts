@@ -35,11 +35,27 @@ export function colors(enabled: boolean) {
   return createColors(enabled);
 }
 
+// What a terminal acts on rather than shows: C0 and C1 controls, DEL, and the
+// marks and overrides that reorder bidirectional text.
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * `text` for a person's terminal, with those characters written out as
+ * `\u{1b}`. Tables and reports show text that others can write (access list
+ * entries, the paths an agent's hooks record): an escape sequence in one
+ * could recolour a row, move the cursor over a "fail" or set the clipboard.
+ */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (character) => `\\u{${character.charCodeAt(0).toString(16)}}`);
+}
+
 /**
  * Columns padded to their widest cell (measured before colouring, so colour
- * never breaks the alignment); the last column is not padded.
+ * never breaks the alignment); the last column is not padded. Cells are shown
+ * printable.
  */
-export function renderTable(columns: Column[], rows: Row[], options: TableOptions): string {
+export function renderTable(columns: Column[], shown: Row[], options: TableOptions): string {
+  const rows = shown.map((row) => Object.fromEntries(Object.entries(row).map(([key, value]) => [key, printable(value)])));
   const c = createColors(options.color);
   const widths = columns.map((column) => Math.max(column.title.length, ...rows.map((row) => (row[column.key] ?? "").length)));
   const tone: Record<string, (text: string) => string> = { ok: c.green, warn: c.yellow, fail: c.red, info: c.dim };

@@ -9,7 +9,7 @@ import type { MachineFacts } from "./machine.ts";
 import { ALLOWED_NAMES_SETTING } from "../../job/names.ts";
 import type { JobCredentials } from "../../secrets/gitcredentials.ts";
 import type { KeyPlan } from "../../ssh/keys.ts";
-import { colors, renderTable, type Column, type Tone } from "../output.ts";
+import { colors, printable, renderTable, type Column, type Tone } from "../output.ts";
 import { CAUSES, causeCount, failingByCause, groupByCause, MACHINE_TITLE, storeErrorCause } from "./causes.ts";
 import type { EnvAssignment, FileAssignment, JobPlan } from "../../job/plan.ts";
 import { repositorySlug, type Slug } from "../../job/slug.ts";
@@ -431,11 +431,11 @@ export function renderReport(report: DoctorReport, options: { color: boolean }):
   const c = colors(options.color);
   const parts = report.sections.map((section) => {
     const title = `${c.bold(section.title)}\n`;
-    if (section.items.length === 0) return `${title}  ${section.empty}\n`;
+    if (section.items.length === 0) return `${title}  ${printable(section.empty)}\n`;
     return title + renderTable([STATUS_COLUMN, ...section.columns, DETAIL_COLUMN], section.items, { color: options.color, indent: "  " });
   });
-  const verdict = report.ok ? c.green(`OK: ${report.verdict}`) : c.red(`FAIL: ${report.verdict}`);
+  const verdict = report.ok ? c.green(`OK: ${printable(report.verdict)}`) : c.red(`FAIL: ${printable(report.verdict)}`);
   // One heading per cause, so problems that share a fix (no credentials: every slug unreadable) are read together.
-  const problems = report.causes.map(({ cause, problems }) => `  ${c.bold(`${cause}:`)}\n${problems.map((problem) => `  - ${problem}\n`).join("")}`).join("");
+  const problems = report.causes.map(({ cause, problems }) => `  ${c.bold(`${cause}:`)}\n${problems.map((problem) => `  - ${printable(problem)}\n`).join("")}`).join("");
   return `${parts.join("\n")}\n${c.bold(verdict)}\n${problems}`;
 }
