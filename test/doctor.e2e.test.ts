@@ -233,8 +233,9 @@ Doctor("an agent whose hooks read another defaults file fails until doctor reads
     assert.equal([row.status, row.value], ["fail", "/etc/bk-ssm-secrets/defaults.env"]);
     assert.is(
       row.detail,
-      `the agent's hooks record ${recorded} as the defaults file they read, not this one: to check the agent's settings, set BK_SSM_SECRETS_DEFAULTS_FILE to it (doctor does not follow the record, which the agent's own user may be able to change)`,
+      `the agent's hooks record ${recorded} as the defaults file they read, not this one: if only root can write that file and the agent's hooks, set BK_SSM_SECRETS_DEFAULTS_FILE to it to check the agent's settings (doctor does not follow the record, which the agent's user may be able to change)`,
     );
+    assert.is(unset.report.verdict, `a job of pipeline app was not checked: doctor read another defaults file than the agent's hooks, which read ${recorded}`);
     // The record is only reported: doctor read the default location, and so does ls.
     assert.is(section(unset.report, "Slugs").items[0]!.path, `${BASE}/global`);
     const ls = await runOperator(["ls", "--global"], agentEnv(context, agent));

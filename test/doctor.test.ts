@@ -1,12 +1,12 @@
 // doctor's choice between an agent's full check and a workstation's short
 // one, and how it reads what the agent's installed hooks record.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { workstation } from "../src/commands/doctor.ts";
-import { installedPaths } from "../src/install/installed.ts";
+import { installedPaths, readIfPresent } from "../src/install/installed.ts";
 
 test("an agent is a job, an agent's environment, installed hooks or a defaults file; anything else is a workstation unless told", () => {
   const dir = mkdtempSync(join(tmpdir(), "bk-doctor-mode-"));
@@ -42,6 +42,25 @@ test("installed hooks are read back from regular files only: a FIFO in a hook's 
     assert.is(fifo.exitCode, 0);
     writeFileSync(join(hooks, "pre-checkout"), block("pre-checkout"));
     assert.equal(installedPaths(hooks), { binary: "/opt/bin/bk-ssm-secrets", defaultsFile: "/opt/etc/defaults.env" });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("hook files are read only as regular files up to 1 MiB: not a directory, not a /proc file whose size says 0, not a larger file", () => {
+  const dir = mkdtempSync(join(tmpdir(), "bk-doctor-read-"));
+  try {
+    writeFileSync(join(dir, "hook"), "#!/bin/bash\n");
+    assert.is(readIfPresent(join(dir, "hook")), "#!/bin/bash\n");
+    writeFileSync(join(dir, "big"), new Uint8Array(1024 * 1024 + 1));
+    assert.is(readIfPresent(join(dir, "big")), undefined);
+    writeFileSync(join(dir, "limit"), new Uint8Array(1024 * 1024));
+    assert.is(readIfPresent(join(dir, "limit"))?.length, 1024 * 1024);
+    assert.is(readIfPresent(dir), undefined);
+    // /proc/self/pagemap reports a size of 0 and reads on for gigabytes: refused once past the limit.
+    symlinkSync("/proc/self/pagemap", join(dir, "pagemap"));
+    assert.is(readIfPresent(join(dir, "pagemap")), undefined);
+    assert.is(readIfPresent(join(dir, "absent")), undefined);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

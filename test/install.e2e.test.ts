@@ -4,7 +4,7 @@
 // hooks it installed.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startJobFixture } from "./support/fixture.ts";
@@ -54,6 +54,32 @@ Install("install twice gives the same files as once; --uninstall restores every 
     assert.equal(snapshot(agent.root), original);
     const again = await runBinary(["install", ...agent.flags, "--uninstall"], env());
     assert.is(again.stdout, "bk-ssm-secrets is not installed: nothing to remove\n");
+  } finally {
+    rmSync(agent.root, { recursive: true, force: true });
+  }
+});
+
+Install("the agent's user cannot turn root's install against other files: no link followed at a temporary name, no file removed that an install did not write", async () => {
+  const agent = agentMachine();
+  try {
+    // A file of root's that a link planted in the (agent-writable) hooks directory would have had written through and chowned.
+    const victim = join(agent.root, "victim");
+    writeFileSync(victim, "root's own\n", { mode: 0o600 });
+    symlinkSync(victim, join(agent.hooksDir, "environment.bk-ssm-secrets-new"));
+    const installed = await runBinary(["install", ...agent.flags], env());
+    assert.is(installed.status, 0, installed.stderr);
+    assert.is(readFileSync(victim, "utf8"), "root's own\n");
+    assert.is(statSync(victim).mode & 0o777, 0o600);
+    // A block rewritten to source a script beside another file of root's: uninstall leaves that file, and says so.
+    const elsewhere = join(agent.root, "etc");
+    writeFileSync(join(elsewhere, "environment"), "PATH=/usr/bin\n");
+    const hook = join(agent.hooksDir, "environment");
+    writeFileSync(hook, readFileSync(hook, "utf8").replace(join(agent.installDir, "environment"), join(elsewhere, "environment")));
+    const removed = await runBinary(["install", ...agent.flags, "--uninstall"], env());
+    assert.is(removed.status, 0, removed.stderr);
+    assert.is(readFileSync(join(elsewhere, "environment"), "utf8"), "PATH=/usr/bin\n");
+    assert.match(removed.stdout, `left ${join(elsewhere, "environment")}: not the file this release of bk-ssm-secrets installs there`);
+    assert.not.match(readFileSync(hook, "utf8"), "bk-ssm-secrets");
   } finally {
     rmSync(agent.root, { recursive: true, force: true });
   }

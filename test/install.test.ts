@@ -86,6 +86,20 @@ test("the plan: hooks 0755, the library and defaults 0644, an existing agent hoo
   assert.equal(applyPlan(once, { ...request, uninstall: true }), original);
 });
 
+test("uninstall removes only what an install wrote where the blocks point: a block rewritten to name /etc cannot make it delete /etc/environment", () => {
+  const installed = applyPlan(new Map(), request);
+  const hook = installed.get("/agent/hooks/environment")!;
+  const tampered = new Map(installed)
+    .set("/agent/hooks/environment", { ...hook, content: hook.content.replace("/opt/bk/environment", "/etc/environment") })
+    .set("/etc/environment", { content: "PATH=/usr/bin\n", mode: 0o644 });
+  const changes = planInstall({ ...request, uninstall: true }, files, [], (path) => tampered.get(path));
+  assert.not.ok(changes.some((change) => change.kind === "delete" && change.path.startsWith("/etc/environment")));
+  assert.ok(changes.some((change) => change.kind === "keep" && change.path === "/etc/environment"));
+  // What the install wrote under /opt/bk, its recorded paths whatever they are, still goes.
+  const custom = applyPlan(new Map(), { ...request, binary: "/usr/local/bin/bk-ssm-secrets" });
+  assert.equal(applyPlan(custom, { ...request, uninstall: true }), new Map());
+});
+
 test("uninstall keeps a defaults file an operator wrote by hand", () => {
   const handWritten = new Map<string, FileState>([["/etc/bk-ssm-secrets/defaults.env", { content: "export AWS_PARAMSTORE_SECRETS_DEFAULT_KEY=shared\n", mode: 0o644 }]]);
   assert.equal(applyPlan(handWritten, { ...request, uninstall: true }), handWritten);

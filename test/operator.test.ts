@@ -13,8 +13,8 @@ import { resolveConfig } from "../src/job/config.ts";
 import { jobCredentials } from "../src/secrets/gitcredentials.ts";
 import { isPassphraseProtected, planJobKeys } from "../src/ssh/keys.ts";
 import type { MachineFacts } from "../src/commands/doctor/machine.ts";
-import { buildReport, credentialSource, withoutCredentials } from "../src/commands/doctor/report.ts";
-import { asRow, printable, renderTable } from "../src/commands/output.ts";
+import { buildReport, credentialSource, renderReport, withoutCredentials } from "../src/commands/doctor/report.ts";
+import { asRow, printable, renderJson, renderTable } from "../src/commands/output.ts";
 import { planJob } from "../src/job/plan.ts";
 import { entryFor, valueFor } from "../src/secrets/secret-kinds.ts";
 import type { Slug } from "../src/job/slug.ts";
@@ -170,6 +170,19 @@ test("tables show what a terminal would act on written out: escapes, controls, b
   const shown = "dev\\u{1b}[2K\\u{d}ok\\u{202e}evil\\u{9b}\\u{2066}\\u{7f}";
   assert.is(table, `ENTRIES${" ".repeat(shown.length - "ENTRIES".length)}  DETAIL\n${shown}  tab\\u{9}here\n`, "aligned on the text as shown");
   assert.is(printable("plain /vendors/buildkite/app é ✓"), "plain /vendors/buildkite/app é ✓");
+  // Invisible ones too: an entry "dev" + a zero-width space looks like dev and admits nobody.
+  assert.is(printable("dev\u200b\u00ad\u{e0041}\u2028"), "dev\\u{200b}\\u{ad}\\u{e0041}\\u{2028}");
+});
+
+test("doctor's report and every JSON output show the same characters written out; JSON keeps their values", () => {
+  const hostile = "x\x1b[2K\r\x9b\u202e\u200b";
+  const report = renderReport({ ok: false, verdict: `a job ${hostile}`, problems: [hostile], causes: [{ cause: "this machine", problems: [`problem ${hostile}`] }], sections: [] }, { color: false });
+  assert.not.match(report, /[\x00-\x09\x0b-\x1f\x7f-\x9f\u202e\u200b]/, "nothing raw but the lines' own ends");
+  assert.match(report, "FAIL: a job x\\u{1b}[2K\\u{d}\\u{9b}\\u{202e}\\u{200b}");
+  assert.match(report, "  - problem x\\u{1b}[2K");
+  const json = renderJson({ entry: hostile, astral: "\u{e0041}" });
+  assert.not.match(json, /[\x00-\x09\x0b-\x1f\x7f-\x9f\u202e\u200b]|\u{e0041}/u);
+  assert.equal(JSON.parse(json), { entry: hostile, astral: "\u{e0041}" });
 });
 
 test("doctor's job: flags override the job's variables, each saying where it came from", () => {

@@ -1,7 +1,8 @@
 // `bk-ssm-secrets install`: read the files the plan needs, apply the plan,
 // and undo what was applied when a write fails, so a failed install leaves
 // the agent as it found it.
-import { chmodSync, chownSync, mkdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { closeSync, constants, fchmodSync, fchownSync, lstatSync, mkdirSync, openSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { readRegularFile } from "../install/installed.ts";
 import { dirname } from "node:path";
 import { ConfigError, defaultsFilePath, oldDefaultsFilePath, readDefaultsFile } from "../job/config.ts";
 import { EMBEDDED_HOOKS } from "../install/embedded-hooks.ts";
@@ -21,7 +22,7 @@ export interface InstallOptions {
 
 function readState(path: string): FileState | undefined {
   try {
-    return { content: readFileSync(path, "utf8"), mode: statSync(path).mode & 0o7777 };
+    return { content: readRegularFile(path), mode: statSync(path).mode & 0o7777 };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw explain(error, path, "read");
@@ -44,16 +45,28 @@ function isDirectory(path: string): boolean {
   }
 }
 
-/** Write through a temporary file and a rename: the agent never runs a half-written hook. Keeps an existing file's owner. */
+/**
+ * Write through a temporary file and a rename: the agent never runs a
+ * half-written hook. Keeps an existing file's owner. The temporary file has a
+ * random name and is created, never opened: the agent's hooks directory may
+ * be the agent user's (it is on the Elastic CI Stack), and a link planted at
+ * a name root would write through, then chown, would hand that user the file
+ * it points to.
+ */
 function writeFile(path: string, content: string, mode: number): void {
-  const owner = statSync(path, { throwIfNoEntry: false });
-  const temporary = `${path}.bk-ssm-secrets-new`;
+  const owner = lstatSync(path, { throwIfNoEntry: false });
+  const temporary = `${path}.bk-ssm-secrets-${crypto.randomUUID()}`;
+  let fd: number | undefined;
   try {
-    writeFileSync(temporary, content, { mode });
-    chmodSync(temporary, mode);
-    if (owner) chownSync(temporary, owner.uid, owner.gid);
+    fd = openSync(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+    writeFileSync(fd, content);
+    fchmodSync(fd, mode);
+    if (owner) fchownSync(fd, owner.uid, owner.gid);
+    closeSync(fd);
+    fd = undefined;
     renameSync(temporary, path);
   } catch (error) {
+    if (fd !== undefined) closeSync(fd);
     rmSync(temporary, { force: true });
     throw error;
   }
@@ -90,6 +103,8 @@ function apply(change: Change): Applied {
     case "delete":
       unlinkSync(change.path);
       return { change, createdDirectories: [], effective: true };
+    case "keep":
+      return { change, createdDirectories: [], effective: true };
     case "remove-directory-if-empty":
       try {
         rmdirSync(change.path);
@@ -103,7 +118,7 @@ function apply(change: Change): Applied {
 
 /** Put back what `applied` changed, best effort: the error that started the undo is what the operator sees. */
 function undo({ change, createdDirectories, effective }: Applied): void {
-  if (!effective) return;
+  if (!effective || change.kind === "keep") return;
   try {
     if (change.kind === "remove-directory-if-empty") mkdirSync(change.path, { mode: 0o755 });
     else if (change.before) writeFile(change.path, change.before.content, change.before.mode);

@@ -35,9 +35,11 @@ export function colors(enabled: boolean) {
   return createColors(enabled);
 }
 
-// What a terminal acts on rather than shows: C0 and C1 controls, DEL, and the
-// marks and overrides that reorder bidirectional text.
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+// What a terminal acts on rather than shows, or shows as nothing: controls
+// (C0, DEL, C1), the line and paragraph separators, and format characters
+// (zero-width ones, soft hyphens, the marks and overrides that reorder
+// bidirectional text).
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\u2028\u2029]/gu;
 
 /**
  * `text` for a person's terminal, with those characters written out as
@@ -46,7 +48,7 @@ const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\
  * could recolour a row, move the cursor over a "fail" or set the clipboard.
  */
 export function printable(text: string): string {
-  return text.replace(UNPRINTABLE, (character) => `\\u{${character.charCodeAt(0).toString(16)}}`);
+  return text.replace(UNPRINTABLE, (character) => `\\u{${character.codePointAt(0)!.toString(16)}}`);
 }
 
 /**
@@ -83,8 +85,19 @@ export function renderTable(columns: Column[], shown: Row[], options: TableOptio
   );
 }
 
+/** What JSON.stringify leaves raw of UNPRINTABLE: all but C0, which it escapes itself (and whose newlines lay the JSON out). */
+const UNPRINTABLE_IN_JSON = /[\u007f-\u009f\p{Cf}\u2028\u2029]/gu;
+
+/**
+ * JSON for scripts, with every unprintable character escaped, so that none
+ * (an 8-bit CSI among them) reaches a terminal raw when a person reads it.
+ * They occur only inside strings there, where `\\uXXXX` is the same value.
+ */
 export function renderJson(value: unknown): string {
-  return `${JSON.stringify(value, null, 2)}\n`;
+  const json = JSON.stringify(value, null, 2).replace(UNPRINTABLE_IN_JSON, (character) =>
+    Array.from({ length: character.length }, (_, unit) => `\\u${character.charCodeAt(unit).toString(16).padStart(4, "0")}`).join(""),
+  );
+  return `${json}\n`;
 }
 
 /** A date as both outputs show it: ISO 8601 in UTC, to the second. */

@@ -42,7 +42,9 @@ export interface FileState {
 export type Change =
   | { kind: "write"; path: string; content: string; mode: number; before?: FileState; summary: string }
   | { kind: "delete"; path: string; before: FileState; summary: string }
-  | { kind: "remove-directory-if-empty"; path: string };
+  | { kind: "remove-directory-if-empty"; path: string }
+  /** A file left in place, and why: the operator hears of it in the summary. */
+  | { kind: "keep"; path: string; summary: string };
 
 const HOOK_MODE = 0o755;
 const DATA_MODE = 0o644;
@@ -121,6 +123,11 @@ export function installedContent(file: EmbeddedFile, request: Pick<InstallReques
   if (!file.content.includes(RECORDED_PATHS)) throw new Error("hooks/lib/run-phase.bash has no line for the recorded paths");
   const bin = request.binary ? resolve(request.binary) : "";
   return file.content.replace(RECORDED_PATHS, `  local bin=${shellQuote(bin)} defaults_file=${shellQuote(resolve(request.defaultsFile))}\n`);
+}
+
+/** Whether `content` is what installedContent writes for `file`, whatever paths it recorded. */
+function isInstalledContent(file: EmbeddedFile, content: string): boolean {
+  return (file.name === "lib/run-phase.bash" ? content.replace(RECORDED_PATHS_LINE, RECORDED_PATHS.slice(0, -1)) : content) === file.content;
 }
 
 /** The paths an installed hook library runs with, as installedContent recorded them. */
@@ -256,7 +263,13 @@ function planUninstall(
     write(path, restored, before.mode, `removed the bk-ssm-secrets block from ${path}${restored !== after ? " and put the Python hook's block back" : ""}`);
   }
   for (const installDir of installDirs) {
-    for (const file of files) remove(join(installDir, file.name), `removed ${join(installDir, file.name)}`);
+    for (const file of files) {
+      // The blocks name these directories, and the agent's user may be able to write the blocks: only a file an install wrote is removed.
+      const path = join(installDir, file.name);
+      const before = current(path);
+      if (!before || isInstalledContent(file, before.content)) remove(path, `removed ${path}`);
+      else changes.push({ kind: "keep", path, summary: `left ${path}: not the file this release of bk-ssm-secrets installs there (another release's, or changed since): remove it by hand if it is that install's` });
+    }
     const directories = new Set(files.map((file) => dirname(join(installDir, file.name))));
     for (const directory of [...directories].sort((a, b) => b.length - a.length)) changes.push({ kind: "remove-directory-if-empty", path: directory });
   }

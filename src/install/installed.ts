@@ -5,7 +5,7 @@
 // operator's command reads or writes: on the Elastic CI Stack the agent's
 // hooks directory belongs to the agent's user, so a job can rewrite what it
 // records (docs/threat-model.md).
-import { closeSync, constants, fstatSync, openSync, readFileSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Env } from "../core/env.ts";
 import { EMBEDDED_HOOKS } from "./embedded-hooks.ts";
@@ -19,29 +19,49 @@ export function agentHooksDir(env: Env): string {
   return env.BUILDKITE_HOOKS_PATH || DEFAULT_HOOKS_DIR;
 }
 
-/** Far more than any hook script; a larger file is not one. */
-const MAX_HOOK_BYTES = 1024 * 1024;
+/** Far more than any hook script or defaults file; a larger file is not one. */
+const MAX_BYTES = 1024 * 1024;
+
+const decoder = new TextDecoder();
+
+function notRegular(path: string, what: string): Error {
+  return Object.assign(new Error(`${path} is ${what}, not a file install writes`), { code: "ENOTREGULAR" });
+}
 
 /**
- * A hook file's text, or undefined when it is missing, unreadable, or not a
- * regular file of at most MAX_HOOK_BYTES: opened without blocking and checked
- * on the open descriptor, so that a FIFO or a device put in its place cannot
- * hang doctor, even if swapped in after a check.
+ * The text of a file in the agent's hooks or install directory, which the
+ * agent's user may be able to replace: a regular file of at most MAX_BYTES,
+ * or an error. Anything else is refused before it is opened (opening a
+ * device can act on it), checked again on the descriptor, opened without
+ * blocking (a FIFO swapped in would hang the reader) and read no further
+ * than the limit (a /proc file reports a size of 0). Errors as node:fs gives
+ * them (ENOENT for a missing file).
  */
-export function readIfPresent(path: string): string | undefined {
-  let fd: number;
+export function readRegularFile(path: string): string {
+  if (!statSync(path).isFile()) throw notRegular(path, "not a regular file");
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch {
-    return undefined;
-  }
-  try {
-    const stat = fstatSync(fd);
-    return stat.isFile() && stat.size <= MAX_HOOK_BYTES ? readFileSync(fd, "utf8") : undefined;
-  } catch {
-    return undefined;
+    if (!fstatSync(fd).isFile()) throw notRegular(path, "not a regular file");
+    const bytes = new Uint8Array(MAX_BYTES + 1);
+    let length = 0;
+    while (length <= MAX_BYTES) {
+      const read = readSync(fd, bytes, length, bytes.length - length, null);
+      if (read === 0) break;
+      length += read;
+    }
+    if (length > MAX_BYTES) throw notRegular(path, `larger than ${MAX_BYTES} bytes`);
+    return decoder.decode(bytes.subarray(0, length));
   } finally {
     closeSync(fd);
+  }
+}
+
+/** readRegularFile's text, or undefined when the file is missing or refused. */
+export function readIfPresent(path: string): string | undefined {
+  try {
+    return readRegularFile(path);
+  } catch {
+    return undefined;
   }
 }
 

@@ -109,7 +109,11 @@ export function buildReport(input: DoctorInput): DoctorReport {
   const pipeline = input.job.pipeline.value;
   const job = pipeline ? `a job of pipeline ${pipeline}` : "a job";
   const [open, gets] = [input.plan.misnamedAccessLists.length, `get ${received(input)} from ${plural(input.outcomes.length, "slug")}`]; // open: misnamed access lists, problems that leave a slug open rather than stop the job
-  const verdict = problems.length > open ? `${job} would fail: ${plural(problems.length, "problem")}${causeCount(failing)}`
+  // A report on settings the agent's jobs do not use judges no job of this agent: said so, rather than that the job would fail.
+  const other = input.defaultsFile.otherThanHooks;
+  const unjudged = other && !other.byVariable ? 1 : 0;
+  const verdict = problems.length > open + unjudged ? `${job} would fail: ${plural(problems.length, "problem")}${causeCount(failing)}`
+    : unjudged ? `${job} was not checked: doctor read another defaults file than the agent's hooks, which read ${other!.hooksRead}`
     : open ? `${job} would ${gets}, but ${plural(open, "misnamed access list")} restrict${open === 1 ? "s" : ""} nobody: fix ${open === 1 ? "it" : "them"}`
     : `${job} would succeed and ${gets}${warnings ? ` (${plural(warnings, "warning")})` : ""}`;
   return { ok: problems.length === 0, verdict, problems, causes: groupByCause(failing), sections };
@@ -169,7 +173,7 @@ export function configurationSection(config: Config, defaultsFile: DoctorInput["
   const [status, detail]: [Tone, string] = other
     ? [
         other.byVariable ? "warn" : "fail",
-        `the agent's hooks record ${other.hooksRead} as the defaults file they read, not this one: to check the agent's settings, set BK_SSM_SECRETS_DEFAULTS_FILE to it (doctor does not follow the record, which the agent's own user may be able to change)`,
+        `the agent's hooks record ${other.hooksRead} as the defaults file they read, not this one: if only root can write that file and the agent's hooks, set BK_SSM_SECRETS_DEFAULTS_FILE to it to check the agent's settings (doctor does not follow the record, which the agent's user may be able to change)`,
       ]
     : !defaultsFile.present
       ? ["info", "absent: the environment and built-in defaults apply"]
