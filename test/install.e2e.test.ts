@@ -4,7 +4,7 @@
 // hooks it installed.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startJobFixture } from "./support/fixture.ts";
@@ -80,6 +80,15 @@ Install("the agent's user cannot turn root's install against other files: no lin
     assert.is(readFileSync(join(elsewhere, "environment"), "utf8"), "PATH=/usr/bin\n");
     assert.match(removed.stdout, `left ${join(elsewhere, "environment")}: not the file this release of bk-ssm-secrets installs there`);
     assert.not.match(readFileSync(hook, "utf8"), "bk-ssm-secrets");
+    // A hook replaced by a link to a file of root's: refused with one line, nothing written; the file keeps its content and mode.
+    rmSync(hook);
+    symlinkSync(victim, hook);
+    const linked = await runBinary(["install", ...agent.flags], env());
+    assert.is(linked.status, 1);
+    assert.match(linked.stderr, `${hook} is a symbolic link, not a file install writes`);
+    assert.is(readFileSync(victim, "utf8"), "root's own\n");
+    assert.is(statSync(victim).mode & 0o777, 0o600);
+    assert.ok(lstatSync(hook).isSymbolicLink());
   } finally {
     rmSync(agent.root, { recursive: true, force: true });
   }

@@ -20,9 +20,14 @@ export interface InstallOptions {
   binary?: string;
 }
 
+/**
+ * A file install may rewrite or remove. Never through a link: in the agent's
+ * hooks directory, which the agent's user may write, one could point at any
+ * file of root's, whose content and mode would end up in a hook that user owns.
+ */
 function readState(path: string): FileState | undefined {
   try {
-    return { content: readRegularFile(path), mode: statSync(path).mode & 0o7777 };
+    return { content: readRegularFile(path, { followLinks: false }), mode: lstatSync(path).mode & 0o7777 };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw explain(error, path, "read");

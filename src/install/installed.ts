@@ -5,7 +5,7 @@
 // operator's command reads or writes: on the Elastic CI Stack the agent's
 // hooks directory belongs to the agent's user, so a job can rewrite what it
 // records (docs/threat-model.md).
-import { closeSync, constants, fstatSync, openSync, readSync, statSync } from "node:fs";
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Env } from "../core/env.ts";
 import { EMBEDDED_HOOKS } from "./embedded-hooks.ts";
@@ -34,12 +34,14 @@ function notRegular(path: string, what: string): Error {
  * or an error. Anything else is refused before it is opened (opening a
  * device can act on it), checked again on the descriptor, opened without
  * blocking (a FIFO swapped in would hang the reader) and read no further
- * than the limit (a /proc file reports a size of 0). Errors as node:fs gives
- * them (ENOENT for a missing file).
+ * than the limit (a /proc file reports a size of 0). Without `followLinks`,
+ * a link is refused too: what root reads there, it may write back. Errors as
+ * node:fs gives them (ENOENT for a missing file).
  */
-export function readRegularFile(path: string): string {
+export function readRegularFile(path: string, { followLinks = true } = {}): string {
+  if (!followLinks && lstatSync(path).isSymbolicLink()) throw notRegular(path, "a symbolic link");
   if (!statSync(path).isFile()) throw notRegular(path, "not a regular file");
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY | (followLinks ? 0 : constants.O_NOFOLLOW));
   try {
     if (!fstatSync(fd).isFile()) throw notRegular(path, "not a regular file");
     const bytes = new Uint8Array(MAX_BYTES + 1);
