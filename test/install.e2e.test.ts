@@ -66,8 +66,11 @@ Install("the agent's user cannot turn root's install against other files: no lin
     const victim = join(agent.root, "victim");
     writeFileSync(victim, "root's own\n", { mode: 0o600 });
     symlinkSync(victim, join(agent.hooksDir, "environment.bk-ssm-secrets-new"));
+    // A hook whose mode the agent's user set setuid: root's rewrite of it keeps its permissions, never that bit.
+    chmodSync(join(agent.hooksDir, "pre-exit"), 0o4755);
     const installed = await runBinary(["install", ...agent.flags], env());
     assert.is(installed.status, 0, installed.stderr);
+    assert.is(statSync(join(agent.hooksDir, "pre-exit")).mode & 0o7777, 0o755);
     assert.is(readFileSync(victim, "utf8"), "root's own\n");
     assert.is(statSync(victim).mode & 0o777, 0o600);
     // A block rewritten to source a script beside another file of root's: uninstall leaves that file, and says so.
@@ -75,17 +78,23 @@ Install("the agent's user cannot turn root's install against other files: no lin
     writeFileSync(join(elsewhere, "environment"), "PATH=/usr/bin\n");
     const hook = join(agent.hooksDir, "environment");
     writeFileSync(hook, readFileSync(hook, "utf8").replace(join(agent.installDir, "environment"), join(elsewhere, "environment")));
+    const before = snapshot(agent.root);
+    const refused = await runBinary(["install", ...agent.flags, "--uninstall"], env());
+    assert.is(refused.status, 1);
+    assert.match(refused.stderr, `${hook}'s bk-ssm-secrets block runs the scripts in ${elsewhere}, not in the install directory ${agent.installDir}`);
+    assert.equal(snapshot(agent.root), before, "nothing changed");
+    // The operator puts the block back; the uninstall then removes what the install wrote, and only that.
+    writeFileSync(hook, readFileSync(hook, "utf8").replace(join(elsewhere, "environment"), join(agent.installDir, "environment")));
     const removed = await runBinary(["install", ...agent.flags, "--uninstall"], env());
     assert.is(removed.status, 0, removed.stderr);
     assert.is(readFileSync(join(elsewhere, "environment"), "utf8"), "PATH=/usr/bin\n");
-    assert.match(removed.stdout, `left ${join(elsewhere, "environment")}: not the file this release of bk-ssm-secrets installs there`);
     assert.not.match(readFileSync(hook, "utf8"), "bk-ssm-secrets");
     // A hook replaced by a link to a file of root's: refused with one line, nothing written; the file keeps its content and mode.
     rmSync(hook);
     symlinkSync(victim, hook);
     const linked = await runBinary(["install", ...agent.flags], env());
     assert.is(linked.status, 1);
-    assert.match(linked.stderr, `${hook} is a symbolic link, not a file install writes`);
+    assert.match(linked.stderr, `${hook} is a symbolic link: install does not write through links where the agent's user may make them; replace it with a copy of the file it points to, then run install again`);
     assert.is(readFileSync(victim, "utf8"), "root's own\n");
     assert.is(statSync(victim).mode & 0o777, 0o600);
     assert.ok(lstatSync(hook).isSymbolicLink());

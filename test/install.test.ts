@@ -92,9 +92,11 @@ test("uninstall removes only what an install wrote where the blocks point: a blo
   const tampered = new Map(installed)
     .set("/agent/hooks/environment", { ...hook, content: hook.content.replace("/opt/bk/environment", "/etc/environment") })
     .set("/etc/environment", { content: "PATH=/usr/bin\n", mode: 0o644 });
-  const changes = planInstall({ ...request, uninstall: true }, files, [], (path) => tampered.get(path));
-  assert.not.ok(changes.some((change) => change.kind === "delete" && change.path.startsWith("/etc/environment")));
-  assert.ok(changes.some((change) => change.kind === "keep" && change.path === "/etc/environment"));
+  assert.throws(() => planInstall({ ...request, uninstall: true }, files, [], (path) => tampered.get(path)), /runs the scripts in \/etc, not in the install directory \/opt\/bk/);
+  // Nor when the operator names that directory: only a file an install wrote there goes.
+  const named = planInstall({ ...request, installDir: "/etc", uninstall: true }, files, [], (path) => tampered.get(path));
+  assert.not.ok(named.some((change) => change.kind === "delete" && change.path.startsWith("/etc/")));
+  assert.ok(named.some((change) => change.kind === "keep" && change.path === "/etc/environment"));
   // What the install wrote under /opt/bk, its recorded paths whatever they are, still goes.
   const custom = applyPlan(new Map(), { ...request, binary: "/usr/local/bin/bk-ssm-secrets" });
   assert.equal(applyPlan(custom, { ...request, uninstall: true }), new Map());
@@ -128,11 +130,13 @@ test("defaults come from the flags, validated; AWS_PARAMSTORE_SECRETS_PATH is th
   assert.throws(() => defaultsSettings({ ...request, settings: { globalSsh: "not-a-path" } }, {}), /^--global-ssh: /);
 });
 
-test("uninstall follows the blocks: scripts elsewhere than they point, even at the default install directory, stay", () => {
+test("uninstall stops, changing nothing, when a block runs scripts outside the install directory the operator names", () => {
   const installed = applyPlan(new Map(), request);
   const elsewhere = new Map([...installed, ["/usr/local/lib/bk-ssm-secrets/environment", { content: "env hook\n", mode: 0o755 }]]);
-  const removed = applyPlan(elsewhere, { ...request, installDir: "/usr/local/lib/bk-ssm-secrets", uninstall: true });
-  assert.equal([...removed.keys()], ["/usr/local/lib/bk-ssm-secrets/environment"]);
+  assert.throws(
+    () => planInstall({ ...request, installDir: "/usr/local/lib/bk-ssm-secrets", uninstall: true }, files, [], (path) => elsewhere.get(path)),
+    /\/agent\/hooks\/environment's bk-ssm-secrets block runs the scripts in \/opt\/bk, not in the install directory \/usr\/local\/lib\/bk-ssm-secrets: if they are this install's, run the uninstall with --install-dir \/opt\/bk; nothing was changed/,
+  );
 });
 
 test("uninstall from another hooks directory keeps the scripts the agent's default hooks directory still runs, and their defaults", () => {

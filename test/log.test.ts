@@ -4,7 +4,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { closeSync, openSync } from "node:fs";
 import { createColors } from "picocolors";
-import { createLogger } from "../src/core/log.ts";
+import { createLogger, printableLines } from "../src/core/log.ts";
 import { isTerminal } from "../src/core/stdio.ts";
 
 function lines(color: boolean, job: boolean, log: (logger: ReturnType<typeof createLogger>) => void): string {
@@ -51,6 +51,11 @@ test("a group's header waits for its first line, or flush, and leaves in one wri
     log.flush();
     assert.equal(writes, expected);
   }
+});
+
+test("a failure's lines stay lines, and what is in them is shown as text: a path from a file others write cannot move the cursor", () => {
+  const message = "cannot read /hooks/x\x1b[1A\x1b[2K\u202e: not a file\nsecond line";
+  assert.is(printableLines(message), "cannot read /hooks/x\\u{1b}[1A\\u{1b}[2K\\u{202e}: not a file\nsecond line");
 });
 
 test("a pseudo-terminal is a terminal; /dev/null, a file and a closed descriptor are not", () => {

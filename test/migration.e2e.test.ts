@@ -155,7 +155,7 @@ Migration("flags win over the Python hook's settings", async () => {
   }
 });
 
-Migration("uninstall removes what its blocks point to, not what the flags or defaults name", async () => {
+Migration("uninstall removes what its blocks point to, and stops when the flags name another install: never what only the flags or defaults name", async () => {
   const agent = pythonHookAgent();
   try {
     const installed = await runBinary(["install", ...agent.flags], installEnv(agent));
@@ -168,7 +168,11 @@ Migration("uninstall removes what its blocks point to, not what the flags or def
     const untouched = () => Object.entries(snapshot(agent.root)).filter(([path]) => path.startsWith("opt/") || path === "etc/other.env");
     const kept = untouched();
 
-    const removed = await runBinary(["install", "--uninstall", "--hooks-dir", agent.hooksDir, "--install-dir", other, "--defaults-file", otherDefaults], installEnv(agent));
+    const refused = await runBinary(["install", "--uninstall", "--hooks-dir", agent.hooksDir, "--install-dir", other, "--defaults-file", otherDefaults], installEnv(agent));
+    assert.is(refused.status, 1);
+    assert.match(refused.stderr, `block runs the scripts in ${agent.installDir}, not in the install directory ${other}`);
+    assert.equal(untouched(), kept);
+    const removed = await runBinary(["install", "--uninstall", "--hooks-dir", agent.hooksDir, "--install-dir", agent.installDir, "--defaults-file", otherDefaults], installEnv(agent));
     assert.is(removed.status, 0, removed.stderr);
     assert.match(removed.stdout, `removed ${agent.installDir}/environment\n`);
     assert.not.match(removed.stdout, other);

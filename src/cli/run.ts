@@ -8,7 +8,7 @@ import type { Env } from "../core/env.ts";
 // pre-exit 1.56 -> 1.49x hello, --version unchanged).
 import { hookContext, phaseContext, type HookContext, type PhaseContext } from "../job/context.ts";
 import { handOverUnlessInterrupted, unlessInterrupted } from "../core/interrupt.ts";
-import { colorWanted, errorText, inJob } from "../core/log.ts";
+import { colorWanted, errorText, inJob, printableLines } from "../core/log.ts";
 import { loadNodeFs, nodeFsLoaded } from "../core/files.ts";
 import { hookPayload } from "../core/shell.ts";
 import { isTerminal, PIPE_BUF, utf8, writeAll, writeOnce } from "../core/stdio.ts";
@@ -87,7 +87,8 @@ export async function handOver(payload: Uint8Array): Promise<never> {
 const EXPECTED_ERRORS = ["JobError", "ConfigError", "StoreError", "CACError", "UsageError"];
 
 export function fail(error: unknown, code: number): never {
-  const message = error instanceof Error ? error.message : String(error);
+  // Shown as text: a path in it may come from a file others can write (install reads the agent's hooks).
+  const message = printableLines(error instanceof Error ? error.message : String(error));
   writeAll(2, errorText(message, { job: inJob(process.env), color: colorWanted(process.env, isTerminal(2)) }));
   if (error instanceof Error && !EXPECTED_ERRORS.includes(error.name) && error.stack) writeAll(2, `${error.stack}\n`);
   process.exit(code);

@@ -3,6 +3,7 @@
 // the agent as it found it.
 import { closeSync, constants, fchmodSync, fchownSync, lstatSync, mkdirSync, openSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { readRegularFile } from "../install/installed.ts";
+import { printable } from "../core/log.ts";
 import { dirname } from "node:path";
 import { ConfigError, defaultsFilePath, oldDefaultsFilePath, readDefaultsFile } from "../job/config.ts";
 import { EMBEDDED_HOOKS } from "../install/embedded-hooks.ts";
@@ -27,7 +28,8 @@ export interface InstallOptions {
  */
 function readState(path: string): FileState | undefined {
   try {
-    return { content: readRegularFile(path, { followLinks: false }), mode: lstatSync(path).mode & 0o7777 };
+    // Never the setuid, setgid or sticky bit: the agent's user sets a hook's mode, and root writes the file.
+    return { content: readRegularFile(path, { followLinks: false }), mode: lstatSync(path).mode & 0o777 };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw explain(error, path, "read");
@@ -65,7 +67,7 @@ function writeFile(path: string, content: string, mode: number): void {
   try {
     fd = openSync(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
     writeFileSync(fd, content);
-    fchmodSync(fd, mode);
+    fchmodSync(fd, mode & 0o777);
     if (owner) fchownSync(fd, owner.uid, owner.gid);
     closeSync(fd);
     fd = undefined;
@@ -166,7 +168,8 @@ export function install(options: InstallOptions, env: Record<string, string | un
       throw explain(error, change.path, change.kind === "write" ? "write" : "remove");
     }
   }
-  const summary = applied.filter((done) => done.effective).map(({ change }) => ("summary" in change ? change.summary : `removed ${change.path}`));
+  // Paths from the agent's hooks, which its user may write, shown as text.
+  const summary = applied.filter((done) => done.effective).map(({ change }) => printable("summary" in change ? change.summary : `removed ${change.path}`));
   if (old && summary.length) {
     const fromFlags = new Set(defaultsSettings(request, env).map(([variable]) => variable));
     const carried = settings.map(([variable]) => variable).filter((variable) => !fromFlags.has(variable));

@@ -2,7 +2,7 @@
 // JSON for scripts. Colour only on a terminal and never with NO_COLOR, so a
 // table piped into another program is plain text.
 import { createColors } from "picocolors";
-import { colorWanted } from "../core/log.ts";
+import { colorWanted, printable } from "../core/log.ts";
 
 export interface Column {
   /** The field of each row this column shows; also its name in JSON. */
@@ -33,22 +33,6 @@ export function stdoutColor(env: NodeJS.ProcessEnv): boolean {
 
 export function colors(enabled: boolean) {
   return createColors(enabled);
-}
-
-// What a terminal acts on rather than shows, or shows as nothing: controls
-// (C0, DEL, C1), the line and paragraph separators, and format characters
-// (zero-width ones, soft hyphens, the marks and overrides that reorder
-// bidirectional text).
-const UNPRINTABLE = /[\p{Cc}\p{Cf}\u2028\u2029]/gu;
-
-/**
- * `text` for a person's terminal, with those characters written out as
- * `\u{1b}`. Tables and reports show text that others can write (access list
- * entries, the paths an agent's hooks record): an escape sequence in one
- * could recolour a row, move the cursor over a "fail" or set the clipboard.
- */
-export function printable(text: string): string {
-  return text.replace(UNPRINTABLE, (character) => `\\u{${character.codePointAt(0)!.toString(16)}}`);
 }
 
 /**
@@ -85,7 +69,7 @@ export function renderTable(columns: Column[], shown: Row[], options: TableOptio
   );
 }
 
-/** What JSON.stringify leaves raw of UNPRINTABLE: all but C0, which it escapes itself (and whose newlines lay the JSON out). */
+/** What JSON.stringify leaves raw of what printable writes out: all but C0, which it escapes itself (and whose newlines lay the JSON out). */
 const UNPRINTABLE_IN_JSON = /[\u007f-\u009f\p{Cf}\u2028\u2029]/gu;
 
 /**

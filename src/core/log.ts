@@ -47,6 +47,28 @@ export function inJob(env: NodeJS.ProcessEnv): boolean {
 /** Buildkite's marker that expands the group the lines above belong to. */
 export const EXPAND_GROUP = "^^^ +++";
 
+// What a terminal acts on rather than shows, or shows as nothing: controls
+// (C0, DEL, C1), the line and paragraph separators, and format characters
+// (zero-width ones, soft hyphens, the marks and overrides that reorder
+// bidirectional text). Made on first use: a phase's first regular
+// expression costs it ~0.5 ms, and phases print none of this.
+let unprintable: RegExp | undefined;
+
+/**
+ * `text` for a person's terminal, with those characters written out as
+ * `\u{1b}`. Operator output shows text that others can write (access list
+ * entries, the paths an agent's hooks record): an escape sequence in one
+ * could recolour a line, move the cursor over a "fail" or set the clipboard.
+ */
+export function printable(text: string): string {
+  return text.replace((unprintable ??= /[\p{Cc}\p{Cf}\u2028\u2029]/gu), (character) => `\\u{${character.codePointAt(0)!.toString(16)}}`);
+}
+
+/** `text`'s lines kept, and what is in them shown as text (printable): for an error whose paths may come from files others write. */
+export function printableLines(text: string): string {
+  return text.split("\n").map(printable).join("\n");
+}
+
 /** A failure as its own line(s): the group expanded and a `:no_entry:` line in a job, `error: …` on a terminal. */
 export function errorText(message: string, options: { job: boolean; color: boolean }): string {
   const c = createColors(options.color);

@@ -227,11 +227,14 @@ export function planInstall(
 }
 
 /**
- * Uninstall removes what the blocks in this hooks directory point to, not
- * what the flags name: given only --hooks-dir, the hook scripts of another
- * install are not touched. Scripts the agent's default hooks directory still
- * runs stay, so that uninstalling from another directory cannot break the
- * machine's own install.
+ * Uninstall removes the blocks from this hooks directory, and the hook
+ * scripts they run, which must be in the install directory the operator
+ * names (--install-dir, or the default): the blocks sit in a directory the
+ * agent's user may write (the Elastic CI Stack gives it to them), so a block
+ * could name any directory. A block that runs scripts elsewhere stops the
+ * uninstall before anything changes. Scripts the agent's default hooks
+ * directory still runs stay, so that uninstalling from another directory
+ * cannot break the machine's own install.
  */
 function planUninstall(
   request: InstallRequest,
@@ -245,10 +248,16 @@ function planUninstall(
   const pointedTo = (hooksDir: string) =>
     hooks.flatMap((file) => {
       const script = sourcedByBlock(current(join(hooksDir, file.name))?.content ?? "");
-      return script ? [resolve(dirname(script))] : [];
+      return script ? [{ hook: join(hooksDir, file.name), dir: resolve(dirname(script)) }] : [];
     });
-  const stillUsed = new Set(resolve(request.hooksDir) === resolve(DEFAULT_HOOKS_DIR) ? [] : pointedTo(DEFAULT_HOOKS_DIR));
-  const installDirs = [...new Set(pointedTo(request.hooksDir))].filter((dir) => !stillUsed.has(dir));
+  const installDir = resolve(request.installDir);
+  const blocks = pointedTo(request.hooksDir);
+  const elsewhere = blocks.find((block) => block.dir !== installDir);
+  if (elsewhere) {
+    throw new ConfigError(`${elsewhere.hook}'s bk-ssm-secrets block runs the scripts in ${elsewhere.dir}, not in the install directory ${installDir}: if they are this install's, run the uninstall with --install-dir ${elsewhere.dir}; nothing was changed`);
+  }
+  const stillUsed = new Set(resolve(request.hooksDir) === resolve(DEFAULT_HOOKS_DIR) ? [] : pointedTo(DEFAULT_HOOKS_DIR).map((block) => block.dir));
+  const installDirs = [...new Set(blocks.map((block) => block.dir))].filter((dir) => !stillUsed.has(dir));
 
   for (const file of hooks) {
     const path = join(request.hooksDir, file.name);

@@ -25,7 +25,7 @@ const MAX_BYTES = 1024 * 1024;
 const decoder = new TextDecoder();
 
 function notRegular(path: string, what: string): Error {
-  return Object.assign(new Error(`${path} is ${what}, not a file install writes`), { code: "ENOTREGULAR" });
+  return Object.assign(new Error(`${path} is ${what}`), { code: "ENOTREGULAR" });
 }
 
 /**
@@ -39,11 +39,13 @@ function notRegular(path: string, what: string): Error {
  * node:fs gives them (ENOENT for a missing file).
  */
 export function readRegularFile(path: string, { followLinks = true } = {}): string {
-  if (!followLinks && lstatSync(path).isSymbolicLink()) throw notRegular(path, "a symbolic link");
-  if (!statSync(path).isFile()) throw notRegular(path, "not a regular file");
+  if (!followLinks && lstatSync(path).isSymbolicLink()) {
+    throw notRegular(path, "a symbolic link: install does not write through links where the agent's user may make them; replace it with a copy of the file it points to, then run install again");
+  }
+  if (!statSync(path).isFile()) throw notRegular(path, "not a regular file, as install writes");
   const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY | (followLinks ? 0 : constants.O_NOFOLLOW));
   try {
-    if (!fstatSync(fd).isFile()) throw notRegular(path, "not a regular file");
+    if (!fstatSync(fd).isFile()) throw notRegular(path, "not a regular file, as install writes");
     const bytes = new Uint8Array(MAX_BYTES + 1);
     let length = 0;
     while (length <= MAX_BYTES) {
