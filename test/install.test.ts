@@ -135,7 +135,7 @@ test("uninstall stops, changing nothing, when a block runs scripts outside the i
   const elsewhere = new Map([...installed, ["/usr/local/lib/bk-ssm-secrets/environment", { content: "env hook\n", mode: 0o755 }]]);
   assert.throws(
     () => planInstall({ ...request, installDir: "/usr/local/lib/bk-ssm-secrets", uninstall: true }, files, [], (path) => elsewhere.get(path)),
-    /\/agent\/hooks\/environment's bk-ssm-secrets block runs the scripts in \/opt\/bk, not in the install directory \/usr\/local\/lib\/bk-ssm-secrets: if they are this install's, run the uninstall with --install-dir \/opt\/bk; nothing was changed/,
+    /\/agent\/hooks\/environment's bk-ssm-secrets block runs the scripts in \/opt\/bk, not in the install directory \/usr\/local\/lib\/bk-ssm-secrets; nothing was changed. A job may be able to rewrite that block: if it is this install's own, run the uninstall with --install-dir \/opt\/bk/,
   );
 });
 

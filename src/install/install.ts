@@ -254,7 +254,7 @@ function planUninstall(
   const blocks = pointedTo(request.hooksDir);
   const elsewhere = blocks.find((block) => block.dir !== installDir);
   if (elsewhere) {
-    throw new ConfigError(`${elsewhere.hook}'s bk-ssm-secrets block runs the scripts in ${elsewhere.dir}, not in the install directory ${installDir}: if they are this install's, run the uninstall with --install-dir ${elsewhere.dir}; nothing was changed`);
+    throw new ConfigError(`${elsewhere.hook}'s bk-ssm-secrets block runs the scripts in ${elsewhere.dir}, not in the install directory ${installDir}; nothing was changed. A job may be able to rewrite that block: if it is this install's own, run the uninstall with --install-dir ${elsewhere.dir}`);
   }
   const stillUsed = new Set(resolve(request.hooksDir) === resolve(DEFAULT_HOOKS_DIR) ? [] : pointedTo(DEFAULT_HOOKS_DIR).map((block) => block.dir));
   const installDirs = [...new Set(blocks.map((block) => block.dir))].filter((dir) => !stillUsed.has(dir));
