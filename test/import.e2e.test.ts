@@ -46,6 +46,8 @@ function bucketFiles(keys: Record<string, string>): Record<string, string> {
     "app/id_rsa_github": keys.second!,
     "app/secret-files/API_ACCESS_KEY": "tab\there ünï \u200b end",
     "Not A Slug/env": "IGNORED_TOKEN=ignored-value-3\n",
+    // A directory name a bucket's writer chose, that would clear the operator's terminal line.
+    "evil\x1b[2K/env": "IGNORED_TOKEN=ignored-value-4\n",
   };
   for (const value of Object.values(files)) for (const line of value.split("\n")) if (line.length >= 8) plantSecret(line.replace(/^.*?=/, "").replace(/^["']|["']$/g, ""));
   return files;
@@ -101,6 +103,7 @@ Import("the plan names every parameter and its source file, the refusals name fi
     /not imported: secret-files\/README: the S3 hooks load only secret files named \*_SECRET/,
     /not imported: secret-files\/COST_TOKEN: holds \$ or a backquote/,
     /not imported: Not A Slug\/: not a pipeline slug/,
+    /not imported: evil\\u\{1b\}\[2K\/: not a pipeline slug/,
     /secret-files\/DB_PASSWORD: the S3 hooks exported it with its control characters as escapes/,
     new RegExp(`list ${BASE}/keys/private_ssh_key in AWS_PARAMSTORE_SECRETS_GLOBAL_SSH`),
   ]) {

@@ -3,6 +3,7 @@
 // `aws s3 sync`) as parameters under the base path, so its jobs get the same
 // secrets from here. The plan, names only, comes first; nothing is written
 // until every check passed and the operator said yes.
+import { printable } from "../core/log.ts";
 import { lstatSync, readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { UsageError } from "../core/errors.ts";
@@ -65,8 +66,9 @@ export async function run(context: PhaseContext, source: string, dir: string, fl
   const { files, unreadable } = readTree(dir);
   const plan = planS3Import(files, config);
   plan.skipped.unshift(...unreadable);
-  for (const line of plan.skipped) log.warn(`not imported: ${line}`);
-  for (const note of plan.notes) log.warn(note);
+  // File and directory names are the bucket writers' text: shown as such.
+  for (const line of plan.skipped) log.warn(printable(`not imported: ${line}`));
+  for (const note of plan.notes) log.warn(printable(note));
   for (const write of plan.writes.filter((planned) => planned.kind === "ssh-key")) {
     // Checked as `put ssh-key` checks it: a key a job could not load is refused before anything is written.
     await publicKeyOf(write.value, `in ${write.source}`, env);
