@@ -3,10 +3,10 @@
 // `aws s3 sync`) as parameters under the base path, so its jobs get the same
 // secrets from here. The plan, names only, comes first; nothing is written
 // until every check passed and the operator said yes.
-import { printable } from "../core/log.ts";
 import { lstatSync, readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { UsageError } from "../core/errors.ts";
+import { printable } from "../core/log.ts";
 import type { PhaseContext } from "../job/context.ts";
 import { planS3Import, type SourceFile } from "../secrets/s3-secrets-hooks.ts";
 import { publicKeyOf } from "../ssh/private-key.ts";

@@ -2,12 +2,12 @@
 // and undo what was applied when a write fails, so a failed install leaves
 // the agent as it found it.
 import { closeSync, constants, fchmodSync, fchownSync, lstatSync, mkdirSync, openSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
-import { readRegularFile } from "../install/installed.ts";
-import { printable } from "../core/log.ts";
 import { dirname } from "node:path";
 import { ConfigError, defaultsFilePath, oldDefaultsFilePath, readDefaultsFile } from "../job/config.ts";
 import { EMBEDDED_HOOKS } from "../install/embedded-hooks.ts";
 import { DEFAULT_HOOKS_DIR, DEFAULT_INSTALL_DIR, defaultsSettings, planInstall, type Change, type FileState, type InstallRequest } from "../install/install.ts";
+import { readRegularFile } from "../install/installed.ts";
+import { printable } from "../core/log.ts";
 
 export interface InstallOptions {
   hooksDir?: string;

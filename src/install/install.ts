@@ -256,8 +256,9 @@ function planUninstall(
   if (elsewhere) {
     throw new ConfigError(`${elsewhere.hook}'s bk-ssm-secrets block runs the scripts in ${elsewhere.dir}, not in the install directory ${installDir}; nothing was changed. A job may be able to rewrite that block: if it is this install's own, run the uninstall with --install-dir ${elsewhere.dir}`);
   }
-  const stillUsed = new Set(resolve(request.hooksDir) === resolve(DEFAULT_HOOKS_DIR) ? [] : pointedTo(DEFAULT_HOOKS_DIR).map((block) => block.dir));
-  const installDirs = [...new Set(blocks.map((block) => block.dir))].filter((dir) => !stillUsed.has(dir));
+  // Every block runs the scripts in installDir: they go, unless the agent's default hooks directory still runs them.
+  const stillUsed = resolve(request.hooksDir) !== resolve(DEFAULT_HOOKS_DIR) && pointedTo(DEFAULT_HOOKS_DIR).some((block) => block.dir === installDir);
+  const removeScripts = blocks.length > 0 && !stillUsed;
 
   for (const file of hooks) {
     const path = join(request.hooksDir, file.name);
@@ -271,9 +272,9 @@ function planUninstall(
     const restored = restoreOldBlocks(after);
     write(path, restored, before.mode, `removed the bk-ssm-secrets block from ${path}${restored !== after ? " and put the Python hook's block back" : ""}`);
   }
-  for (const installDir of installDirs) {
+  if (removeScripts) {
     for (const file of files) {
-      // The blocks name these directories, and the agent's user may be able to write the blocks: only a file an install wrote is removed.
+      // Another release's file, or one changed since, is not this install's to remove.
       const path = join(installDir, file.name);
       const before = current(path);
       if (!before || isInstalledContent(file, before.content)) remove(path, `removed ${path}`);
@@ -286,7 +287,7 @@ function planUninstall(
   const defaults = current(request.defaultsFile)?.content;
   if (defaults?.startsWith(DEFAULTS_MARK)) {
     const owner = defaultsOwner(defaults);
-    if (owner !== undefined ? installDirs.includes(owner) : installDirs.length > 0) {
+    if (removeScripts && (owner === undefined || owner === installDir)) {
       remove(request.defaultsFile, `removed ${request.defaultsFile}`);
       // The default /etc/bk-ssm-secrets is ours; a directory of another name may hold more than this file.
       if (basename(dirname(request.defaultsFile)) === "bk-ssm-secrets") changes.push({ kind: "remove-directory-if-empty", path: dirname(request.defaultsFile) });
